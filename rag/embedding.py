@@ -37,6 +37,7 @@ logger = logging.getLogger(__name__)
 Span = tuple[int, int]
 PRECISIONS = ("auto", "bf16", "fp32")
 _DOCUMENT_PROMPT_NAMES = ("document", "passage", "corpus")
+_TRUE = ("1", "true", "yes", "on")
 
 
 def cpu_has_fast_bf16() -> bool:
@@ -78,7 +79,7 @@ def _prepare_with_spans(text: str, spans: Sequence[Span]) -> tuple[str, list[Spa
     else:  # normalize piecewise between span boundaries so the boundaries survive
         cuts = sorted({0, n, *(c for pair in clamped for c in pair)})
         parts, position, length = [], {0: 0}, 0
-        for start, stop in zip(cuts, cuts[1:]):
+        for start, stop in zip(cuts, cuts[1:], strict=False):
             part = unicodedata.normalize("NFC", text[start:stop])
             parts.append(part)
             length += len(part)
@@ -131,12 +132,14 @@ class Embedder:
             # A local directory and local_files_only: never contacts a model hub.
             self._model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
         else:
-            offline = os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+            offline = os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in _TRUE
             self._model = SentenceTransformer(model, device="cpu", local_files_only=offline)
         self._model.eval()
         self._name = model
         prompts = dict(self._model.prompts or {})
-        self._query_prompt = query_prompt if query_prompt is not None else prompts.get("query") or ""
+        self._query_prompt = (
+            query_prompt if query_prompt is not None else prompts.get("query") or ""
+        )
         if passage_prompt is not None:
             self._passage_prompt = passage_prompt
         else:
@@ -147,7 +150,11 @@ class Embedder:
         if tokenizer is None:
             raise ValueError(f"model {model!r} has no text tokenizer")
         self._tokenizer = tokenizer
-        dim = self._model.get_sentence_embedding_dimension()
+        get_dim = (
+            getattr(self._model, "get_embedding_dimension", None)
+            or self._model.get_sentence_embedding_dimension
+        )
+        dim = get_dim()
         if not dim:
             raise ValueError(f"cannot determine the embedding dimension of {model!r}")
         self._dim = int(dim)
@@ -253,7 +260,9 @@ class Embedder:
         features = self._model.preprocess(texts, prompt=prompt or None, **kwargs)
         offset_mapping = features.pop("offset_mapping", None)
         if offsets and offset_mapping is None:
-            raise ValueError(f"model {self._name!r}: tokenizer gives no offsets (needs a fast tokenizer)")
+            raise ValueError(
+                f"model {self._name!r}: its tokenizer gives no offsets (needs a fast tokenizer)"
+            )
         with torch.inference_mode(), self._autocast():
             out = self._model(features)
         result = {
@@ -297,7 +306,7 @@ class Embedder:
             prepared = [prepare_text(t) for t in texts]
             mapped: list[list[Span]] = []
         else:
-            pairs = [_prepare_with_spans(t, s) for t, s in zip(texts, spans)]
+            pairs = [_prepare_with_spans(t, s) for t, s in zip(texts, spans, strict=True)]
             prepared = [p[0] for p in pairs]
             mapped = [p[1] for p in pairs]
         vectors = np.zeros((len(prepared), self._dim), np.float32)
@@ -308,7 +317,8 @@ class Embedder:
         order = np.argsort([-len(t) for t in prepared], kind="stable")
         for start in range(0, len(order), self._batch_size):
             idx = order[start : start + self._batch_size]
-            out = self._forward([prepared[i] for i in idx], self._passage_prompt, offsets=spans is not None)
+            batch = [prepared[i] for i in idx]
+            out = self._forward(batch, self._passage_prompt, offsets=spans is not None)
             vectors[idx] = _l2_normalize(out["sentence_embedding"].numpy())
             if spans is None:
                 continue

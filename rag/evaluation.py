@@ -30,6 +30,7 @@ Definitions, as implemented here:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import logging
@@ -42,7 +43,7 @@ import time
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -485,13 +486,11 @@ def evaluate(
     """
     from .pipeline import QuestionError
 
-    started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    started_at = datetime.now(UTC).isoformat(timespec="seconds")
     started = time.perf_counter()
     if questions:
-        try:
+        with contextlib.suppress(QuestionError):
             pipeline.ask(questions[0].question, k)  # warm-up: model, index, caches
-        except QuestionError:
-            pass
         _check_sources(pipeline, questions)
     results: list[QuestionResult] = []
     hits = answerable = 0
@@ -527,8 +526,6 @@ def _file_digest(path: Path) -> str:
 
 def _cmd_eval(args: argparse.Namespace) -> int:
     from . import eval_report as out
-    from .cli import settings_from
-    from .pipeline import Pipeline
 
     try:
         questions = load_questions(args.questions)
@@ -544,6 +541,9 @@ def _cmd_eval(args: argparse.Namespace) -> int:
                     args.k, MRR_CUTOFF, args.k, args.k)
     if args.limit:
         questions = questions[: args.limit]
+
+    from .cli import settings_from  # here, not at the top: rag.cli imports this module
+    from .pipeline import Pipeline
 
     pipeline = Pipeline(settings_from(args))
     index_report = pipeline.update_index(progress=not args.quiet)

@@ -23,7 +23,7 @@ import logging
 import os
 import threading
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +55,13 @@ def _cut(value: object, limit: int) -> str | None:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _int(value: object) -> int | None:
+    try:
+        return int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return None
+
+
 def make_record(
     answer: Answer | Mapping[str, Any], helpful: bool, *, now: datetime | None = None
 ) -> dict[str, Any]:
@@ -67,14 +74,14 @@ def make_record(
         except (TypeError, ValueError):
             score = None
         sources.append({
-            "n": int(s.get("n", 0)) if str(s.get("n", "0")).isdigit() else None,
+            "n": _int(s.get("n")),
             "doc_id": _cut(s.get("doc_id"), MAX_TITLE_CHARS),
             "title": _cut(s.get("title"), MAX_TITLE_CHARS),
             "score": score,
         })
     language = data.get("language")
     return {
-        "ts": (now or datetime.now(timezone.utc)).isoformat(timespec="seconds"),
+        "ts": (now or datetime.now(UTC)).isoformat(timespec="seconds"),
         "rating": "helpful" if helpful else "not_helpful",
         "question": _cut(data.get("question"), MAX_QUESTION_CHARS) or "",
         "language": language if language in ("de", "en") else None,

