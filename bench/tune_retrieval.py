@@ -36,14 +36,15 @@ SETS = {
 
 
 def evaluate_set(pipeline: Pipeline, questions, weights: list[tuple[float, float]], k: int = 5):
-    """hit@1/hit@5 per language for each (de weight, en weight) pair."""
+    """hit@1/hit@5 per language for each (de, en, sentence) weight triple."""
     index = pipeline.index
     answerable = [q for q in questions if not q.no_answer]
     qvecs = pipeline.embedder.encode_queries([q.question for q in answerable])
     langs = [detect_language(q.question) for q in answerable]
     results = {}
-    for w_de, w_en in weights:
-        params = replace(pipeline.fusion, keyword_weight_de=w_de, keyword_weight_en=w_en)
+    for w_de, w_en, w_s in weights:
+        params = replace(pipeline.fusion, keyword_weight_de=w_de, keyword_weight_en=w_en,
+                         sentence_weight=w_s)
         stats: dict[str, list[int]] = {}
         for q, qv, lang in zip(answerable, qvecs, langs):
             hits = search(index, qv, q.question, lang, k, params)
@@ -58,7 +59,7 @@ def evaluate_set(pipeline: Pipeline, questions, weights: list[tuple[float, float
             s[0] += rank == 1
             s[1] += rank is not None and rank <= 5
             s[2] += 1
-        results[f"{w_de}/{w_en}"] = {
+        results[f"{w_de}/{w_en}/{w_s}"] = {
             lang: {"hit@1": round(a / n, 4), "hit@5": round(b / n, 4), "n": n}
             for lang, (a, b, n) in stats.items()
         }
@@ -71,11 +72,12 @@ def main() -> None:
     parser.add_argument("--chunking", nargs="+", default=["200:40"])
     parser.add_argument("--weights", nargs="+", type=float, default=[0.0, 0.04, 0.08, 0.12])
     parser.add_argument("--sets", nargs="+", default=["xquad", "seed"])
+    parser.add_argument("--sentence-weights", nargs="+", type=float, default=[0.0])
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     out_dir = ROOT / "bench" / "results"
     out_dir.mkdir(parents=True, exist_ok=True)
-    weights = [(w, w) for w in args.weights]
+    weights = [(w, w, s) for w in args.weights for s in args.sentence_weights]
     report = {}
     embedder = None
     for spec in args.chunking:
@@ -99,7 +101,7 @@ def main() -> None:
                     f"{lang} hit@1 {v['hit@1']:.3f} hit@5 {v['hit@5']:.3f}"
                     for lang, v in sorted(r.items())
                 )
-                print(f"{name:6} chunk {spec:7} chunks {build.chunks:4}  w {w:9}  {cells}",
+                print(f"{name:6} chunk {spec:7} chunks {build.chunks:4}  w {w:14}  {cells}",
                       flush=True)
     (out_dir / "tune.json").write_text(json.dumps(report, indent=2))
 

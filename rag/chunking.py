@@ -34,7 +34,7 @@ SEPARATORS: list[str] = [
     r"\n[^\S\n]*\n\s*",  # paragraph break
     r"\n\s*",  # line break
     SENTENCE_BOUNDARY_REGEX,  # German-aware sentence boundary
-    r"(?<=[,;:–—])\s+|\s+(?=[–—]\s)",  # clause
+    r"(?<=[,;:–—])\s+",  # clause
     r"\s+",  # word
 ]
 
@@ -105,7 +105,7 @@ def _longest_fitting_prefix(text: str, pos: int, rest: int, guess: int, budget: 
         return budget.fits(text[pos:pos + n])
 
     guess = max(1, min(guess, rest))
-    step = max(1, guess // 16)
+    step = 1
     if fits(guess):
         lo = guess
         while lo < rest:
@@ -142,7 +142,7 @@ def _hard_split(text: str, start: int, end: int, budget: _Budget) -> list[tuple[
         if pos >= end:
             return spans
         rest = end - pos
-        if budget.fits(text[pos:end]):
+        if rest <= budget.max_chars and budget.fits(text[pos:end]):
             spans.append((pos, end))
             return spans
         n = _longest_fitting_prefix(text, pos, rest, guess, budget)

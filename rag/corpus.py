@@ -122,11 +122,13 @@ def iter_corpus_files(root: Path, skipped: list[Skipped] | None = None) -> list[
     def on_error(exc: OSError) -> None:
         where = Path(exc.filename) if exc.filename else root
         rel = _relative(where, root)
-        reason = (f"folder cannot be listed ({exc.strerror or exc}); its articles are not "
-                  "indexed. Check the folder's permissions (chmod a+rx).")
-        log.warning("Skipping %s: %s", rel, reason)
+        reason = (f"{rel}/: folder cannot be listed ({exc.strerror or exc}); its articles "
+                  "are not read. Check the folder's permissions (chmod a+rx).")
         if skipped is not None:
+            log.warning("Skipping %s", reason)
             skipped.append(Skipped(rel, reason))
+        else:
+            log.debug("Skipping %s", reason)
 
     found: list[tuple[str, Path]] = []
     for folder, dirs, files in os.walk(root, onerror=on_error):
@@ -140,9 +142,9 @@ def iter_corpus_files(root: Path, skipped: list[Skipped] | None = None) -> list[
                 doc_id.encode("utf-8")
             except UnicodeEncodeError:
                 shown = doc_id.encode("utf-8", "backslashreplace").decode("ascii", "replace")
-                reason = "file name is not valid UTF-8; rename the file."
-                log.warning("Skipping %s: %s", shown, reason)
+                reason = f"{shown}: the file name is not valid UTF-8; rename the file."
                 if skipped is not None:
+                    log.warning("Skipping %s", reason)
                     skipped.append(Skipped(shown, reason))
                 continue
             found.append((doc_id, path))
@@ -393,19 +395,18 @@ def _extract(body: str) -> tuple[str, _Meta]:
             meta.url = meta.url or m.group(1)
             lines[i] = ""
             continue
-        if m := _DATE_PREFIX.match(line):
-            if d := parse_date(m.group("date")):
-                dates.setdefault("line", d)
-                rest = line[m.end():].strip()
-                if not rest:
-                    lines[i] = ""
-                    continue
-                if b := _BYLINE.fullmatch(rest):
-                    meta.author = meta.author or _clean_author(b.group("author"))
-                    lines[i] = ""
-                    continue
-                lines[i] = rest  # the body starts on the same line (" date 2023-06 Gleich …")
-                line = rest
+        if (m := _DATE_PREFIX.match(line)) and (d := parse_date(m.group("date"))):
+            dates.setdefault("line", d)
+            rest = line[m.end():].strip()
+            if not rest:
+                lines[i] = ""
+                continue
+            if b := _BYLINE.fullmatch(rest):
+                meta.author = meta.author or _clean_author(b.group("author"))
+                lines[i] = ""
+                continue
+            lines[i] = rest  # the body starts on the same line (" date 2023-06 Gleich …")
+            line = rest
         if len(line) <= 120 and (b := _BYLINE.fullmatch(line)):
             meta.author = meta.author or _clean_author(b.group("author"))
             lines[i] = ""

@@ -13,6 +13,7 @@ too, with the spans re-mapped onto the normalized text.
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import time
@@ -174,6 +175,12 @@ class Embedder:
             precision=settings.precision,
             batch_size=settings.batch_size,
         )
+
+    def with_precision(self, precision: str) -> Embedder:
+        """A copy of this embedder running at ``precision``, sharing the loaded model."""
+        clone = copy.copy(self)
+        clone._precision = resolve_precision(precision)
+        return clone
 
     # ------------------------------------------------------------------ properties
 
@@ -367,6 +374,7 @@ def _pool_spans(
     span_arr = np.asarray(spans, np.int64).reshape(-1, 2)
     inside = (
         valid[None, :]
+        & (span_arr[:, 0:1] < span_arr[:, 1:2])
         & (starts[None, :] < span_arr[:, 1:2])
         & (ends[None, :] > span_arr[:, 0:1])
     )

@@ -42,7 +42,7 @@ import sys
 import time
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, is_dataclass
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path, PurePosixPath
@@ -430,6 +430,10 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def _params(value: object) -> Any:
+    return asdict(value) if is_dataclass(value) and not isinstance(value, type) else repr(value)
+
+
 def run_config(pipeline: Pipeline, k: int) -> dict[str, Any]:
     """What produced a run: model, chunking, k, index summary, settings, versions."""
     from .indexer import chunking_signature, model_signature
@@ -452,10 +456,8 @@ def run_config(pipeline: Pipeline, k: int) -> dict[str, Any]:
         "corpus_dir": str(pipeline.settings.corpus_dir),
         "index_dir": str(pipeline.settings.index_dir),
         "settings": asdict(pipeline.settings),
-        "fusion": asdict(pipeline.fusion) if hasattr(pipeline.fusion, "__dataclass_fields__")
-        else repr(pipeline.fusion),
-        "answering": asdict(pipeline.answering)
-        if hasattr(pipeline.answering, "__dataclass_fields__") else repr(pipeline.answering),
+        "fusion": _params(pipeline.fusion),
+        "answering": _params(pipeline.answering),
         "versions": environment_versions(),
     }
     return _jsonable(config)
@@ -536,6 +538,9 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     if not 1 <= args.k <= 50:
         print(f"error: --k must be between 1 and 50 (got {args.k})", file=sys.stderr)
         return 2
+    if args.limit is not None and args.limit < 1:
+        print(f"error: --limit must be at least 1 (got {args.limit})", file=sys.stderr)
+        return 2
     if args.k < MRR_CUTOFF:
         log.warning("--k %d < %d: hit@k for k > %d counts only the %d returned sources.",
                     args.k, MRR_CUTOFF, args.k, args.k)
@@ -559,16 +564,20 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     if baseline:
         for note in out.config_differences(report.to_dict(), baseline):
             print(f"note: {note}")
-    data = report.to_dict()
-    if args.out:
-        out.write_json(data, args.out)
-    if args.csv:
-        out.write_csv(report, args.csv)
-    if args.markdown:
-        out.write_markdown(report, args.markdown, baseline=baseline)
-    for path in (args.out, args.csv, args.markdown):
-        if path:
-            log.info("Wrote %s", path)
+    writers = (
+        (args.out, lambda path: out.write_json(report, path)),
+        (args.csv, lambda path: out.write_csv(report, path)),
+        (args.markdown, lambda path: out.write_markdown(report, path, baseline=baseline)),
+    )
+    for path, write in writers:
+        if not path:
+            continue
+        try:
+            write(path)
+        except OSError as exc:
+            print(f"error: cannot write {path}: {exc}", file=sys.stderr)
+            return 1
+        log.info("Wrote %s", path)
     return 0
 
 

@@ -32,7 +32,9 @@ from pathlib import Path
 import faiss
 import numpy as np
 
+from . import vector_index
 from .keywords import KeywordIndex
+from .settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -128,8 +130,9 @@ class Manifest:
 
 
 def new_faiss_index(dim: int) -> faiss.Index:
-    """An empty exact inner-product index with explicit 64-bit IDs."""
-    return faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+    """An empty exact inner-product index with explicit 64-bit IDs (approximate from
+    ``Settings.ann_threshold`` chunks on: see :func:`rag.vector_index.fit`)."""
+    return vector_index.new_exact(dim)
 
 
 class Index:
@@ -139,7 +142,8 @@ class Index:
         self.folder = folder
         self.manifest = manifest
         try:
-            self.vectors: faiss.Index = faiss.read_index(str(folder / VECTORS))
+            #: Exact: the FAISS index; approximate: wrapped by ``vector_index.IVFSearch``.
+            self.vectors: faiss.Index = vector_index.open_for_search(folder / VECTORS)
             self.keywords = KeywordIndex.load(folder / BM25_DIR)
             self._db = sqlite3.connect(
                 f"file:{folder / CHUNKS}?mode=ro", uri=True, check_same_thread=False
@@ -289,13 +293,17 @@ def _fsync_tree(folder: Path) -> None:
 class VersionWriter:
     """Writes one new index version into a temporary folder, then publishes it."""
 
-    def __init__(self, index_dir: Path, base: Index | None, dim: int) -> None:
+    def __init__(
+        self, index_dir: Path, base: Index | None, dim: int, settings: Settings | None = None
+    ) -> None:
         self.index_dir = index_dir
+        #: When the vectors become approximate (``settings`` or else ``RAG_*`` variables).
+        self.ann = vector_index.AnnConfig.from_settings(settings or Settings.from_env())
         self.tmp = index_dir / f".building-{uuid.uuid4().hex[:12]}"
         self.tmp.mkdir(parents=True)
         if base is not None:
             shutil.copyfile(base.folder / CHUNKS, self.tmp / CHUNKS)
-            self.vectors = faiss.read_index(str(base.folder / VECTORS))
+            self.vectors = vector_index.read(base.folder / VECTORS)
         else:
             self.vectors = new_faiss_index(dim)
         self.db = sqlite3.connect(self.tmp / CHUNKS)
@@ -344,6 +352,8 @@ class VersionWriter:
                 f"internal error: {self.vectors.ntotal} vectors for {len(texts)} chunks"
             )
         KeywordIndex.build(texts).save(self.tmp / BM25_DIR)
+        self.vectors = vector_index.fit(self.vectors, self.ann)
+        manifest.faiss_type = vector_index.describe(self.vectors)
         faiss.write_index(self.vectors, str(self.tmp / VECTORS))
         (self.tmp / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
         _fsync_tree(self.tmp)

@@ -8,7 +8,7 @@ only the terms that survive translation (names, numbers), with a smaller weight.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import faiss
 import numpy as np
@@ -24,6 +24,9 @@ class FusionParams:
     keyword_weight_de: float = 0.08
     keyword_weight_en: float = 0.04
     depth: int = 50
+    #: Weight of the best sentence's similarity, over the top ``rerank_depth`` candidates.
+    sentence_weight: float = 0.0
+    rerank_depth: int = 20
     max_per_doc: int = 2
     #: An article "dominates" when its next passage scores within this of the best
     #: remaining passage of other articles; then it may exceed ``max_per_doc``.
@@ -94,7 +97,31 @@ def search(
         for i, r in zip(ids, row_of)
     ]
     hits.sort(key=lambda h: -h.score)
+    if params.sentence_weight and hits:
+        hits = rerank_by_sentences(index, qvec, hits, params)
     return diversify(index, hits, k, params)
+
+
+def rerank_by_sentences(
+    index: Index, qvec: np.ndarray, hits: list[Hit], params: FusionParams
+) -> list[Hit]:
+    """Add the best sentence match of each top candidate to its score.
+
+    A passage that contains one sentence matching the question closely is a better
+    answer than one that is only about the same topic.
+    """
+    top = hits[: params.rerank_depth]
+    chunks = index.chunks([h.id for h in top])
+    rescored = []
+    for h in top:
+        vecs = chunks[h.id].sentence_vectors
+        best = float((vecs @ qvec).max()) if len(vecs) else h.dense
+        rescored.append(replace(h, score=h.score + params.sentence_weight * best))
+    rescored.sort(key=lambda h: -h.score)
+    floor = rescored[-1].score if rescored else 0.0
+    rest = [replace(h, score=min(h.score + params.sentence_weight * h.dense, floor))
+            for h in hits[params.rerank_depth :]]
+    return rescored + rest
 
 
 def diversify(index: Index, hits: list[Hit], k: int, params: FusionParams) -> list[Hit]:

@@ -92,7 +92,9 @@ def _not_after(words: Iterable[str], *, ignore_case: bool = False, before: str =
 #: An ordinal number starts after whitespace, an opening bracket/quote or the text start.
 _ORDINAL_PREV = "[^\\s(\\[„\"«»‚]"
 SENTENCE_BOUNDARY_REGEX: str = (
-    # a sentence end: terminal punctuation, optionally followed by up to two closers …
+    # a sentence end (a cheap one-character test first, for speed): terminal punctuation,
+    # optionally followed by up to two closers …
+    f"(?<=[{_END}{_CLOSE}])"
     f"(?:(?<=[{_END}])|(?<=[{_END}][{_CLOSE}])|(?<=[{_END}][{_CLOSE}][{_CLOSE}]))"
     # … that is not an abbreviation, a single letter (initials, z. B., U.S.) or an ordinal
     + _not_after(ABBREVIATIONS)

