@@ -39,8 +39,8 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7860
 #: How long an ``/ask`` API call waits for the index while the app is starting.
 API_WAIT_SECONDS = 300.0
-#: Answers kept per browser session for feedback.
-MAX_RECORDS = 100
+#: Answers kept per browser session for feedback (without passage texts).
+MAX_RECORDS = 50
 
 EXAMPLES = [
     "Wie nennt Lukaschenko Putin?",
@@ -88,7 +88,7 @@ class Service:
             try:
                 stale = p.is_stale()
             except IndexError_ as exc:
-                log.info("%s", exc)
+                log.info("The index cannot be used as it is (%s)", str(exc).split(". ")[0])
                 stale = True
             if stale:
                 self.phase = "building"
@@ -177,6 +177,14 @@ def _doc_label(title: str | None, date: str | None, doc_id: str) -> str:
     return f"{name} ({date})" if date else name
 
 
+def _feedback_view(answer: Answer) -> dict[str, Any]:
+    """What feedback needs of an answer (no passage texts: kept per browser session)."""
+    data = answer.to_dict()
+    data["sources"] = [{k: s[k] for k in ("n", "doc_id", "title", "score")}
+                       for s in data["sources"]]
+    return data
+
+
 def _language(question: object) -> str:
     try:
         return detect_language(question) if isinstance(question, str) and question.strip() else "de"
@@ -217,25 +225,26 @@ class ChatApp:
         """
         history = list(history or [])
         records = dict(records or {})
+        key = str(len(history))  # index of the reply in the chat, as the like event gives it
+        records.pop(key, None)  # no feedback on error messages
         lang = _language(question)
+        panel: Any = gr.skip()
         try:
             answer = self.service.ask(question, k, date_from, date_to, doc_ids)
         except QuestionError as exc:
-            reply, panel = render.error_text(str(exc), lang), gr.skip()
+            reply = render.error_text(str(exc), lang)
         except NotReady:
-            reply, panel = render.error_text(render.label(lang, "building"), lang), gr.skip()
+            reply = render.error_text(render.label(lang, "building"), lang)
         except IndexError_ as exc:
             reply = render.error_text(f"{render.label(lang, 'index_error')}: {exc}", lang)
-            panel = gr.skip()
         except Exception:  # noqa: BLE001 - never a traceback in the chat
             log.exception("Answering %r failed", question)
-            reply, panel = render.error_text(render.label(lang, "internal_error"), lang), gr.skip()
+            reply = render.error_text(render.label(lang, "internal_error"), lang)
         else:
             reply, panel = render.chat_text(answer), render.sources_html(answer)
-            records[str(len(history))] = answer.to_dict()
-            if len(records) > MAX_RECORDS:
-                for key in sorted(records, key=int)[: len(records) - MAX_RECORDS]:
-                    del records[key]
+            records[key] = _feedback_view(answer)
+            for old in sorted(records, key=int)[:-MAX_RECORDS]:
+                del records[old]
         history.append({"role": "assistant", "content": reply})
         return history, records, panel
 
@@ -321,7 +330,6 @@ def build_ui(chat: ChatApp) -> gr.Blocks:
                     docs = gr.Dropdown(choices=chat.service.doc_choices, value=[],
                                        multiselect=True, elem_id="rag-docs",
                                        label="Nur diese Artikel / Only these articles")
-                    clear = gr.Button("Chat leeren / Clear chat", size="sm")
             with gr.Column(scale=2):
                 panel = gr.HTML(render.EMPTY_PANEL, js_on_load=None, elem_id="rag-sources",
                                 max_height=760, padding=True)
@@ -334,8 +342,8 @@ def build_ui(chat: ChatApp) -> gr.Blocks:
             [chatbot, records, panel], api_visibility="private", concurrency_id="answer",
             concurrency_limit=2,
         )
-        clear.click(lambda: ([], {}, render.EMPTY_PANEL), None, [chatbot, records, panel],
-                    queue=False, api_visibility="private")
+        chatbot.clear(lambda: ({}, render.EMPTY_PANEL), None, [records, panel], queue=False,
+                      api_visibility="private")
         chatbot.like(chat.on_like, [records], None, api_visibility="private")
         timer.tick(chat.refresh, None, [status, docs, timer], api_visibility="private",
                    show_progress="hidden")
@@ -369,7 +377,8 @@ def resolve_address(
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python app.py``."""
-    p = argparse.ArgumentParser(prog="python app.py", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python app.py", description="Web chat for German-news "
+                                "question answering (see the module docstring).")
     p.add_argument("--host", help=f"interface to listen on (default: $GRADIO_SERVER_NAME or "
                    f"{DEFAULT_HOST})")
     p.add_argument("--port", type=int, help=f"port (default: $GRADIO_SERVER_PORT or "

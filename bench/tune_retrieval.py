@@ -81,12 +81,12 @@ def main() -> None:
     report = {}
     embedder = None
     for spec in args.chunking:
-        tokens, overlap = (int(x) for x in spec.split(":"))
+        tokens, overlap, para = ([int(x) for x in spec.split(":")] + [0])[:3]
         for name in args.sets:
             corpus, qfile = SETS[name]
             settings = Settings.from_env(
-                corpus_dir=corpus, index_dir=out_dir / f"idx-{name}-{tokens}-{overlap}",
-                chunk_tokens=tokens, chunk_overlap_tokens=overlap,
+                corpus_dir=corpus, index_dir=out_dir / f"idx-{name}-{tokens}-{overlap}-{para}",
+                chunk_tokens=tokens, chunk_overlap_tokens=overlap, paragraph_tokens=para,
             )
             pipeline = Pipeline(settings, embedder=embedder)
             t0 = time.perf_counter()

@@ -16,9 +16,11 @@ build and queries together) is its own.
   ``similarity_search(question, k=5)`` per question.
 
 Build time excludes loading the model (reported separately); the baseline is handed
-ready-made chunks, ours chunks the corpus inside its timed build. Finally the main
-process embeds our index's chunks again in fp32 and reports the cosine between our
-fast-path (precision ``auto``) vectors and those.
+ready-made chunks (taken from an untimed build of ours, so they are exactly our chunks);
+ours chunks the corpus inside its timed build. Our embedding input is the chunk under
+its article's title (``embed_titles``), LangChain's the bare chunk text. The untimed
+builds (one as configured, one with ``precision=fp32``) also give the cosine between
+our fast-path vectors and fp32 vectors of the same input.
 
     python bench/vs_langchain.py             # full: 3 rounds, all 1264 xquad-de questions
     python bench/vs_langchain.py --quick     # smoke run: seed corpus, 1 round, 20 questions
@@ -120,9 +122,8 @@ def latency(values: list[float]) -> dict[str, float]:
 # --- workers (one subprocess per side and round) -------------------------------------
 
 
-def worker_ours(work: Path, save_vectors: bool) -> dict[str, Any]:
+def worker_ours(work: Path) -> dict[str, Any]:
     """Build our index from the corpus, then answer every question."""
-    from rag import vector_index
     from rag.embedding import Embedder
     from rag.indexer import update_index
     from rag.language import detect_language
@@ -170,12 +171,6 @@ def worker_ours(work: Path, save_vectors: bool) -> dict[str, Any]:
         "peak_rss_after_build_mb": round(rss_after_build, 1),
         "peak_rss_mb": round(peak_rss_mb(), 1),
     }
-    if save_vectors:
-        _, vectors = vector_index.all_vectors(index.vectors)
-        np.save(work / "ours_vectors.npy", vectors)
-        (work / "ours_texts.json").write_text(
-            json.dumps(list(index.all_texts()), ensure_ascii=False), encoding="utf-8"
-        )
     index.close()
     shutil.rmtree(index_dir, ignore_errors=True)
     return result
@@ -229,11 +224,27 @@ def worker_langchain(work: Path) -> dict[str, Any]:
 # --- main --------------------------------------------------------------------------
 
 
-def prepare(work: Path, quick: bool, max_questions: int | None) -> dict[str, Any]:
-    """Copy the corpus, chunk it with our chunker and write ``spec.json`` for the workers."""
-    from rag.chunking import chunk_corpus
-    from rag.corpus import read_corpus
+def _build(corpus: Path, index_dir: Path, precision: str) -> tuple[np.ndarray, list, list]:
+    """Build our index (untimed); returns its vectors, chunk texts and doc ids in id order."""
+    from rag import vector_index
     from rag.embedding import Embedder
+    from rag.index import Index as StoredIndex
+    from rag.index import current_version, read_manifest
+    from rag.indexer import update_index
+
+    settings = Settings.from_env(corpus_dir=corpus, index_dir=index_dir, precision=precision)
+    update_index(settings, Embedder.from_settings(settings), rebuild=True, progress=False)
+    index = StoredIndex(current_version(index_dir), read_manifest(index_dir))  # type: ignore[arg-type]
+    _, vectors = vector_index.all_vectors(index.vectors)
+    texts, docs = list(index.all_texts()), list(index.row_docs)
+    index.close()
+    shutil.rmtree(index_dir, ignore_errors=True)
+    return vectors, texts, docs
+
+
+def prepare(work: Path, quick: bool, max_questions: int | None) -> dict[str, Any]:
+    """Copy the corpus, build our index once in fp32 and once as configured (untimed: the
+    chunks for LangChain and the fp32 cosine), and write ``spec.json`` for the workers."""
     from rag.model_build import ensure_default_model
 
     corpus = work / "corpus"
@@ -243,13 +254,14 @@ def prepare(work: Path, quick: bool, max_questions: int | None) -> dict[str, Any
         for path in sorted(folder.iterdir()):
             if path.suffix in (".txt", ".md"):
                 shutil.copy(path, corpus / path.name)
-    settings = Settings.from_env(corpus_dir=corpus)
-    model_dir = ensure_default_model(settings.model_cache_dir)
-    embedder = Embedder.from_settings(settings)
-    articles, _ = read_corpus(corpus)
-    chunks = chunk_corpus(articles, chunk_tokens=settings.chunk_tokens,
-                          overlap_tokens=settings.chunk_overlap_tokens,
-                          count_tokens=embedder.count_tokens)
+    model_dir = ensure_default_model(Settings.from_env().model_cache_dir)
+    fast, texts, docs = _build(corpus, work / "index-fast", Settings.from_env().precision)
+    exact, texts32, _ = _build(corpus, work / "index-fp32", "fp32")
+    if texts32 != texts:
+        raise SystemExit("the fp32 build chunked differently")
+    cos = np.sum(fast * exact, axis=1)
+    cosine = {"min": round(float(cos.min()), 5), "mean": round(float(cos.mean()), 5),
+              "p01": round(float(np.percentile(cos, 1)), 5), "n": len(cos)}
     qsets = [("seed", SEED_QUESTIONS)] if quick else [("xquad", XQUAD_QUESTIONS)]
     questions = []
     for name, path in qsets:
@@ -261,19 +273,18 @@ def prepare(work: Path, quick: bool, max_questions: int | None) -> dict[str, Any
     spec = {
         "model_dir": str(model_dir),
         "corpus": [str(s) for s in sources],
-        "chunks": [{"text": c.text, "doc_id": c.doc_id} for c in chunks],
+        "chunks": [{"text": t, "doc_id": d} for t, d in zip(texts, docs, strict=True)],
         "questions": [{k: v for k, v in q.items() if k != "set"} for q in questions],
         "question_sets": sorted({q["set"] for q in questions}),
+        "cosine_fast_vs_fp32": cosine,
     }
     (work / "spec.json").write_text(json.dumps(spec, ensure_ascii=False), encoding="utf-8")
     return spec
 
 
-def run_worker(side: str, work: Path, save_vectors: bool) -> dict[str, Any]:
+def run_worker(side: str, work: Path) -> dict[str, Any]:
     """Run one side in a fresh subprocess; returns its JSON result."""
     cmd = [sys.executable, __file__, "--worker", side, "--work", str(work)]
-    if save_vectors:
-        cmd.append("--save-vectors")
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
            "TOKENIZERS_PARALLELISM": "false"}
     out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
@@ -281,18 +292,6 @@ def run_worker(side: str, work: Path, save_vectors: bool) -> dict[str, Any]:
         sys.stderr.write(out.stderr)
         raise SystemExit(f"worker {side} failed ({out.returncode})")
     return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-def fp32_cosine(work: Path) -> dict[str, float]:
-    """Cosine between our index's vectors (precision auto) and fp32 vectors of the same text."""
-    from rag.embedding import Embedder
-
-    texts = json.loads((work / "ours_texts.json").read_text(encoding="utf-8"))
-    fast = np.load(work / "ours_vectors.npy")
-    exact = Embedder.from_settings(Settings.from_env(precision="fp32")).encode_passages(texts)[0]
-    cos = np.sum(fast * exact, axis=1)
-    return {"min": round(float(cos.min()), 5), "mean": round(float(cos.mean()), 5),
-            "p01": round(float(np.percentile(cos, 1)), 5), "n": len(cos)}
 
 
 def summarize(rounds: list[dict[str, Any]], side: str, langs: list[str]) -> dict[str, Any]:
@@ -329,13 +328,11 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=RESULTS / "vs_langchain.json")
     parser.add_argument("--worker", choices=["ours", "langchain"], help=argparse.SUPPRESS)
     parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--save-vectors", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
 
     if args.worker:
-        fn = worker_ours if args.worker == "ours" else worker_langchain
-        result = fn(args.work, args.save_vectors) if args.worker == "ours" else fn(args.work)
+        result = (worker_ours if args.worker == "ours" else worker_langchain)(args.work)
         print(json.dumps(result))
         return
 
@@ -354,14 +351,13 @@ def main() -> None:
         rounds = []
         for r in range(rounds_n):
             for side in ("ours", "langchain"):
-                res = run_worker(side, work, save_vectors=side == "ours" and r == 0)
+                res = run_worker(side, work)
                 res["round"] = r
                 rounds.append(res)
                 extra = (f"ask p50 {res['ask']['p50_ms']} ms" if side == "ours"
                          else f"query p50 {res['query']['p50_ms']} ms")
                 print(f"  round {r} {side:9}: build {res['build_s']:7.2f} s, {extra}, "
                       f"peak RSS {res['peak_rss_mb']:.0f} MiB", flush=True)
-        cosine = fp32_cosine(work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -383,7 +379,7 @@ def main() -> None:
         "latency_ratio_p50_retrieval": round(base["query"]["p50_ms"]
                                              / ours["retrieval"]["p50_ms"], 2),
         "latency_ratio_p50_ask": round(base["query"]["p50_ms"] / ours["ask"]["p50_ms"], 2),
-        "cosine_fast_vs_fp32": cosine,
+        "cosine_fast_vs_fp32": spec["cosine_fast_vs_fp32"],
         "rounds": [{k: v for k, v in r.items() if k != "ranks"} for r in rounds],
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -4,10 +4,28 @@
 >>> answer = ask("Wie nennt Lukaschenko Putin?")
 >>> print(answer.text)            # the answer with citation markers [1], [2]
 >>> answer.sources[0].title       # the cited articles, passages and highlights
+
+The heavy parts (torch, the model) load on first use, not on ``import rag``.
 """
 
-from .answer import Answer, Source
-from .pipeline import Pipeline, QuestionError, ask
-from .settings import Settings
+from __future__ import annotations
 
-__all__ = ["Answer", "Pipeline", "QuestionError", "Settings", "Source", "ask"]
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .answer import Answer, Source
+    from .pipeline import Pipeline, QuestionError, ask
+    from .settings import Settings
+
+_EXPORTS = {
+    "Answer": "answer", "Source": "answer", "Pipeline": "pipeline",
+    "QuestionError": "pipeline", "ask": "pipeline", "Settings": "settings",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
+    raise AttributeError(f"module 'rag' has no attribute {name!r}")

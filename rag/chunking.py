@@ -179,10 +179,35 @@ def _locate(text: str, pieces: Iterable[str]) -> list[tuple[int, int]]:
         if at < 0:  # cannot happen with keep_separator; be safe rather than wrong
             at = text.find(piece)
             if at < 0:
-                raise AssertionError("chunk text not found in article text")
+                raise RuntimeError("chunk text not found in the article text")
         spans.append((at, at + len(piece)))
         cursor = at + 1
     return spans
+
+
+_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+
+
+def _paragraph_groups(text: str, budget: _Budget, min_tokens: int) -> list[tuple[int, int]]:
+    """Spans of consecutive paragraphs, each group closed once it has ``min_tokens``.
+
+    Chunks never cross a group boundary, so a paragraph of a reasonable size is never
+    merged with its neighbours (which mixes topics); only short paragraphs are joined.
+    ``min_tokens`` 0 makes the whole text one group.
+    """
+    if min_tokens <= 0:
+        return [(0, len(text))]
+    groups: list[tuple[int, int]] = []
+    start = pos = 0
+    for m in [*_PARAGRAPH_BREAK.finditer(text), None]:
+        end = m.start() if m else len(text)
+        if m is None or budget.length(text[start:end]) >= min_tokens:
+            if text[start:end].strip():
+                groups.append((start, end))
+            start = m.end() if m else end
+        pos = end
+    del pos
+    return groups
 
 
 def chunk_article(
@@ -191,13 +216,16 @@ def chunk_article(
     chunk_tokens: int,
     overlap_tokens: int,
     count_tokens: Callable[[str], int],
+    paragraph_tokens: int = 0,
 ) -> list[Chunk]:
     """Split ``article.text`` into :class:`Chunk` s of at most ``chunk_tokens`` tokens.
 
     ``count_tokens(text)`` is the model's token count for a passage, prompt and special
     tokens included (so ``count_tokens("")`` is the fixed overhead); ``overlap_tokens`` is
     the overlap between consecutive chunks (at sentence/clause/word level, see the module
-    docstring). Raises ``ValueError`` for a budget that leaves no room for text.
+    docstring). With ``paragraph_tokens`` > 0, paragraphs are kept apart once a group of
+    them has that many tokens (see :func:`_paragraph_groups`). Raises ``ValueError`` for a
+    budget that leaves no room for text.
     """
     budget = _Budget(count_tokens, chunk_tokens)
     if budget.limit < 1:
@@ -219,11 +247,13 @@ def chunk_article(
         strip_whitespace=True,
     )
     spans: list[tuple[int, int]] = []
-    for a, b in _locate(text, splitter.split_text(text)):
-        if budget.fits(text[a:b]):
-            spans.append((a, b))
-        else:
-            spans.extend(_hard_split(text, a, b, budget))
+    for g0, g1 in _paragraph_groups(text, budget, paragraph_tokens):
+        for a, b in _locate(text[g0:g1], splitter.split_text(text[g0:g1])):
+            a, b = a + g0, b + g0
+            if budget.fits(text[a:b]):
+                spans.append((a, b))
+            else:
+                spans.extend(_hard_split(text, a, b, budget))
     chunks = []
     for i, (a, b) in enumerate(spans):
         piece = text[a:b]
@@ -246,10 +276,12 @@ def chunk_corpus(
     chunk_tokens: int,
     overlap_tokens: int,
     count_tokens: Callable[[str], int],
+    paragraph_tokens: int = 0,
 ) -> list[Chunk]:
     """:func:`chunk_article` for each article, concatenated in order."""
     out: list[Chunk] = []
     for article in articles:
         out.extend(chunk_article(article, chunk_tokens=chunk_tokens,
-                                 overlap_tokens=overlap_tokens, count_tokens=count_tokens))
+                                 overlap_tokens=overlap_tokens, count_tokens=count_tokens,
+                                 paragraph_tokens=paragraph_tokens))
     return out

@@ -1,7 +1,8 @@
 """Reading the corpus: ``.txt``/``.md`` articles -> :class:`Article` (text plus metadata).
 
-Decoding: UTF-8 (with or without BOM), UTF-16/32 with BOM, otherwise Windows-1252 when the
-text reads as German/Western European, otherwise charset-normalizer's guess. Files that are
+Decoding: UTF-8 (with or without BOM; a few stray invalid bytes in otherwise UTF-8 text
+become U+FFFD), UTF-16/32 with BOM, otherwise Windows-1252 when the text reads as
+German/Western European, otherwise charset-normalizer's guess. Files that are
 binary (NUL bytes, control characters), whose encoding cannot be determined with confidence,
 or that are empty are rejected with a message that names the file and says what to do.
 
@@ -41,6 +42,8 @@ __all__ = [
     "Skipped",
     "decode_bytes",
     "iter_corpus_files",
+    "parse_article",
+    "parse_date",
     "read_article",
     "read_corpus",
     "scan_corpus",
@@ -213,6 +216,13 @@ def decode_bytes(raw: bytes, name: str = "<bytes>") -> str:
         return _check_text(raw.decode("utf-8"), name)
     except UnicodeDecodeError:
         pass
+    # UTF-8 with a few stray bytes (a pasted Windows-1252 character): keep it, mark them.
+    text = raw.decode("utf-8", errors="replace")
+    bad = text.count("\ufffd")
+    good = sum(1 for c in text if ord(c) > 127) - bad
+    if good >= 5 and bad <= max(1, good // 20):
+        log.warning("%s: UTF-8 with %d invalid byte sequence(s), replaced by U+FFFD", name, bad)
+        return _check_text(text, name)
     try:
         text = raw.decode("cp1252")
     except UnicodeDecodeError:
@@ -424,7 +434,8 @@ def _extract(body: str) -> tuple[str, _Meta]:
     for j in range(i, len(lines)):
         if not lines[j].strip():
             continue
-        if (m := _DATELINE.search(lines[j])) and (d := parse_date(m.group("date"))):
+        tail = max(0, len(lines[j]) - 200)  # a dateline is short: look at the line's end
+        if (m := _DATELINE.search(lines[j], tail)) and (d := parse_date(m.group("date"))):
             dates.setdefault("dateline", d)
             meta.author = meta.author or _clean_author(m.group("author"))
             lines[j] = lines[j][: m.start()].rstrip()
@@ -469,9 +480,9 @@ def _title_from_body(body: str) -> str:
     if (len(lines) > 1 and heading and len(heading) <= _HEADING_MAX_CHARS
             and (first.startswith("#") or not _HEADING_END.search(heading))):
         return _shorten(heading)
-    spans = split_sentences(first)
-    a, b = spans[0]
-    return _shorten(first[a:b])
+    head = first[: TITLE_CHARS * 20]
+    a, b = split_sentences(head)[0]
+    return _shorten(head[a:b])
 
 
 # --------------------------------------------------------------------------- front matter

@@ -39,6 +39,7 @@ Span = tuple[int, int]
 PRECISIONS = ("auto", "bf16", "fp32")
 _DOCUMENT_PROMPT_NAMES = ("document", "passage", "corpus")
 _TRUE = ("1", "true", "yes", "on")
+_FALLBACK_MAX_TOKENS = 512
 
 
 def cpu_has_fast_bf16() -> bool:
@@ -197,7 +198,10 @@ class Embedder:
     @property
     def max_tokens(self) -> int:
         """Maximum input length in tokens (prompt and special tokens included)."""
-        return int(self._model.max_seq_length or self._tokenizer.model_max_length)
+        value = self._model.max_seq_length or self._tokenizer.model_max_length
+        if not value or value > 1_000_000:  # tokenizer without a real limit
+            value = _FALLBACK_MAX_TOKENS
+        return int(value)
 
     @property
     def query_prompt(self) -> str:

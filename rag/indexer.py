@@ -87,6 +87,7 @@ def chunking_signature(settings: Settings) -> dict:
         "chunk_tokens": settings.chunk_tokens,
         "overlap_tokens": settings.chunk_overlap_tokens,
         "chunker_version": CHUNKER_VERSION,
+        "paragraph_tokens": settings.paragraph_tokens,
         "embed_titles": settings.embed_titles,
     }
 
@@ -171,6 +172,7 @@ def update_index(
             chunk_tokens=settings.chunk_tokens,
             overlap_tokens=settings.chunk_overlap_tokens,
             count_tokens=embedder.count_tokens,
+            paragraph_tokens=settings.paragraph_tokens,
         )
         log.info("%d article(s) to embed: %d chunks", len(todo), len(chunks))
         vectors, sentence_vectors = embed_chunks(

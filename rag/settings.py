@@ -43,6 +43,8 @@ class Settings:
     #: Chunking, in model tokens.
     chunk_tokens: int = 200
     chunk_overlap_tokens: int = 40
+    #: Paragraphs are merged into one chunk only until the group has this many tokens.
+    paragraph_tokens: int = 0
     #: Embed each chunk under its article's title.
     embed_titles: bool = True
     #: Retrieval.

@@ -106,7 +106,20 @@ def test_respond_puts_answer_in_chat_and_sources_in_panel(tmp_path: Path) -> Non
         (IMG, 3, {"date_from": "2021", "date_to": None, "doc_ids": ["a"]})]
     assert history[-1]["role"] == "assistant" and "\\[1\\]" in history[-1]["content"]
     assert "<mark>Er nennt ihn Bruder.</mark>" in panel and "<script" not in panel
-    assert records == {"1": sample_answer().to_dict()}
+    expected = sample_answer().to_dict()
+    expected["sources"] = [{"n": 1, "doc_id": "003_x.txt", "title": f"Titel {SCRIPT}",
+                            "score": 0.9}]
+    assert records == {"1": expected}
+
+
+def test_error_reply_replaces_an_old_feedback_record(tmp_path: Path) -> None:
+    chat = ready_chat(sample_answer(), tmp_path)
+    _, records, _ = chat.respond("q", [{"role": "user", "content": "q"}], {}, 5, "", "", [])
+    assert "1" in records
+    chat.service.pipeline.result = QuestionError("Please enter a question.")
+    history, records, _ = chat.respond("", [{"role": "user", "content": "q"}], records, 5, "",
+                                       "", [])
+    assert records == {} and "Please enter a question" in history[-1]["content"]
 
 
 @pytest.mark.parametrize(

@@ -145,6 +145,9 @@ def page(browser, web_app: App) -> Iterator:
     page.goto(web_app.url)
     yield page
     context.close()
+    # every test: nothing left 127.0.0.1, no script from the corpus or a question ran
+    assert watch.foreign() == [], watch.foreign()
+    assert watch.dialogs == [] and watch.errors == [], (watch.dialogs, watch.errors)
 
 
 def wait_ready(page) -> None:
@@ -185,8 +188,12 @@ def no_injected_markup(page, selector: str) -> None:
 
 
 def test_german_question_shows_answer_with_citations_and_highlight(page, web_app: App) -> None:
-    status = page.locator("#rag-status .rag-status").inner_text()
-    assert status  # a status line is shown from the start (loading, building or ready)
+    # a status line is shown from the start: loading/building (temp index) or ready
+    status = page.locator("#rag-status .rag-status")
+    state = status.get_attribute("data-state")
+    assert state in ("busy", "ready")
+    if state == "busy":
+        assert re.search(r"geladen|aufgebaut", status.inner_text())
     wait_ready(page)
     t0 = time.perf_counter()
     reply = ask(page, "Wie nennt Lukaschenko Putin?")

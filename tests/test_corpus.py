@@ -171,6 +171,12 @@ def test_other_encodings_are_detected() -> None:
     assert decode_bytes(text.encode("cp1251")) == text
 
 
+def test_mostly_utf8_with_a_stray_byte(tmp_path: Path) -> None:
+    raw = "Größe, Flückiger, Straße, Äpfel und Öl. ".encode() + b"Caf\xe9 au lait."
+    expected = "Größe, Flückiger, Straße, Äpfel und Öl. Caf\ufffd au lait."
+    assert _one(tmp_path, "a.txt", raw).text == expected
+
+
 def test_normalisation(tmp_path: Path) -> None:
     raw = "\ufeffGro\u0308ße  \r\nzwei\u00ad\u200bte Zeile\t\r\n\r\n\r\n\r\nDritte\r\n   \n"
     a = _one(tmp_path, "a.txt", raw)

