@@ -4,8 +4,8 @@ Both sides get the same corpus (xquad-de + the seed corpus, copied into one fold
 same chunks (our chunker's output, given to LangChain as ``Document``s), the same model
 directory (the built default multilingual-e5-small) and the same machine, in one run,
 alternating (ours, baseline, ours, baseline, ...). Each side runs in its own subprocess
-per round, so its peak RSS (``resource.getrusage(RUSAGE_SELF).ru_maxrss``: model load,
-build and queries together) is its own.
+per round, so its peak RSS (``VmHWM`` in /proc/self/status: model load, build and
+queries together) is its own.
 
 * ours: ``update_index(settings, embedder, rebuild=True)`` into a temporary folder
   (reading and chunking the corpus, passage + sentence vectors, SQLite, BM25, FAISS),
@@ -72,7 +72,17 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def peak_rss_mb() -> float:
-    """This process's peak resident set size in MiB (Linux reports KiB)."""
+    """This process's peak resident set size in MiB: ``VmHWM`` of /proc/self/status.
+
+    (``getrusage().ru_maxrss`` is not used: Linux carries it over ``fork`` + ``exec``, so
+    a worker would report the larger peak of the parent that started it.)
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -370,8 +380,8 @@ def main() -> None:
         "questions": len(langs),
         "question_sets": spec["question_sets"],
         "rounds_per_side": rounds_n,
-        "rss_method": "each side in its own subprocess per round; peak = ru_maxrss "
-                      "(model load + build + queries)",
+        "rss_method": "each side in its own subprocess per round; peak = VmHWM of "
+                      "/proc/self/status (model load + build + queries)",
         "ours": ours,
         "langchain": base,
         "build_speedup_best": round(base["build_s_best"] / ours["build_s_best"], 2),

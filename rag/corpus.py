@@ -79,6 +79,9 @@ class Article:
     text: str
     #: SHA-256 (hex) of the file's raw bytes.
     content_hash: str
+    #: True when ``title`` is a real headline (front matter, a heading line), False when
+    #: it is only the shortened first sentence.
+    headline: bool = False
 
 
 @dataclass
@@ -473,16 +476,17 @@ def _shorten(text: str, limit: int = TITLE_CHARS) -> str:
     return cut.rstrip(" ,;:–—-(„\"'«»") + "…"
 
 
-def _title_from_body(body: str) -> str:
+def _title_from_body(body: str) -> tuple[str, bool]:
+    """The title and whether it is a real headline (not the shortened first sentence)."""
     lines = [ln.strip() for ln in body.split("\n") if ln.strip()]
     first = lines[0]
     heading = first.lstrip("#").strip().strip("*_").strip()
     if (len(lines) > 1 and heading and len(heading) <= _HEADING_MAX_CHARS
             and (first.startswith("#") or not _HEADING_END.search(heading))):
-        return _shorten(heading)
+        return _shorten(heading), True
     head = first[: TITLE_CHARS * 20]
     a, b = split_sentences(head)[0]
-    return _shorten(head[a:b])
+    return _shorten(head[a:b]), False
 
 
 # --------------------------------------------------------------------------- front matter
@@ -564,9 +568,11 @@ def parse_article(raw: bytes, doc_id: str) -> Article:
         raise CorpusError(f"{doc_id}: has metadata but no article text. Add the text or "
                           "remove the file.")
     url = front.url or found.url
+    title, headline = (front.title, True) if front.title else _title_from_body(body)
     return Article(
         doc_id=doc_id,
-        title=front.title or _title_from_body(body),
+        title=title,
+        headline=headline,
         date=front.date or found.date,
         url=url,
         publisher=front.publisher or _publisher(url),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -32,7 +33,9 @@ from .settings import Settings
 log = logging.getLogger(__name__)
 
 #: Bump when the chunking code changes in a way that changes chunks.
-CHUNKER_VERSION = 1
+CHUNKER_VERSION = 3
+#: Titles longer than this are shortened before they are put above each sentence.
+TITLE_CHARS = 60
 
 
 @dataclass
@@ -107,31 +110,55 @@ def _open_base(settings: Settings, model: dict, chunking: dict) -> tuple[Index |
         return None, "the previous index was damaged"
 
 
-def embed_chunks(
-    embedder: Embedder, chunks: list[Chunk], *, titles: bool = True, progress: bool = True
-) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Passage vectors and per-sentence vectors of ``chunks`` (longest first, in groups).
+def sentence_texts(chunk: Chunk, headline: str | None = None) -> list[str]:
+    """What is embedded for each sentence of ``chunk``: the sentence, under the article's
+    ``headline`` when it has one.
 
-    With ``titles`` each chunk is embedded under its article's title (a line before the
-    text), which tells the model what the passage is about.
+    The headline tells the model what the sentence is about (it is cut at a word
+    boundary so that long headlines do not dominate short sentences). A title that is
+    only the article's first sentence is no help and is left out. A chunk without
+    sentence spans is embedded as one sentence.
     """
+    prefix = ""
+    if headline:
+        if len(headline) > TITLE_CHARS:
+            headline = headline[:TITLE_CHARS].rsplit(" ", 1)[0] + " …"
+        prefix = headline + "\n"
+    spans = chunk.sentences or ((0, len(chunk.text)),)
+    return [prefix + chunk.text[a:b] for a, b in spans]
+
+
+def embed_chunks(
+    embedder: Embedder,
+    chunks: list[Chunk],
+    headlines: Mapping[str, str] | None = None,
+    *,
+    progress: bool = True,
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Passage vectors and per-sentence vectors of ``chunks``.
+
+    Every sentence is embedded on its own (see :func:`sentence_texts`; ``headlines``
+    maps doc_id to headline); a passage's vector is the normalised mean of its
+    sentences' vectors. Measured on xquad-de this retrieves better than embedding whole
+    passages, for about the same cost.
+    """
+    headlines = headlines or {}
     vectors = np.zeros((len(chunks), embedder.dim), dtype=np.float32)
-    sentence_vectors: list[np.ndarray] = [np.zeros((0, embedder.dim), np.float32)] * len(chunks)
-    order = sorted(range(len(chunks)), key=lambda i: -len(chunks[i].text))
-    group = max(1, embedder.batch_size) * 4
+    sentence_vectors: list[np.ndarray] = []
+    group = max(1, embedder.batch_size) * 8
     with tqdm(total=len(chunks), desc="Embedding", unit="chunk", disable=not progress) as bar:
-        for start in range(0, len(order), group):
-            idx = order[start : start + group]
-            texts, spans = [], []
-            for i in idx:
-                prefix = f"{chunks[i].title}\n" if titles and chunks[i].title else ""
-                texts.append(prefix + chunks[i].text)
-                spans.append([(a + len(prefix), b + len(prefix)) for a, b in chunks[i].sentences])
-            vecs, sents = embedder.encode_passages(texts, spans)
-            for j, i in enumerate(idx):
-                vectors[i] = vecs[j]
-                sentence_vectors[i] = sents[j]
-            bar.update(len(idx))
+        for start in range(0, len(chunks), group):
+            part = chunks[start : start + group]
+            texts = [sentence_texts(c, headlines.get(c.doc_id)) for c in part]
+            flat, _ = embedder.encode_passages([t for ts in texts for t in ts])
+            pos = 0
+            for j, ts in enumerate(texts):
+                sv = flat[pos : pos + len(ts)]
+                pos += len(ts)
+                mean = sv.mean(axis=0)
+                vectors[start + j] = mean / max(float(np.linalg.norm(mean)), 1e-12)
+                sentence_vectors.append(sv)
+            bar.update(len(part))
     return vectors, sentence_vectors
 
 
@@ -175,9 +202,10 @@ def update_index(
             paragraph_tokens=settings.paragraph_tokens,
         )
         log.info("%d article(s) to embed: %d chunks", len(todo), len(chunks))
-        vectors, sentence_vectors = embed_chunks(
-            embedder, chunks, titles=settings.embed_titles, progress=progress
+        headlines = (
+            {a.doc_id: a.title for a in todo if a.headline} if settings.embed_titles else {}
         )
+        vectors, sentence_vectors = embed_chunks(embedder, chunks, headlines, progress=progress)
 
         writer = VersionWriter(settings.index_dir, base, embedder.dim)
         try:

@@ -21,11 +21,11 @@ from .keywords import anchor_terms, tokenize
 class FusionParams:
     """Weights of the keyword signal and candidate depth (tuned on the shared eval sets)."""
 
-    keyword_weight_de: float = 0.08
-    keyword_weight_en: float = 0.04
+    keyword_weight_de: float = 0.05
+    keyword_weight_en: float = 0.03
     depth: int = 50
     #: Weight of the best sentence's similarity, over the top ``rerank_depth`` candidates.
-    sentence_weight: float = 0.0
+    sentence_weight: float = 1.5
     rerank_depth: int = 20
     max_per_doc: int = 2
     #: An article "dominates" when its next passage scores within this of the best
@@ -45,6 +45,8 @@ class Hit:
     score: float
     dense: float
     keyword: float
+    #: Similarity of the passage's best-matching sentence (0 when not reranked).
+    sentence: float = 0.0
 
 
 def keyword_terms(question: str, lang: str) -> list[str]:
@@ -116,7 +118,7 @@ def rerank_by_sentences(
     for h in top:
         vecs = chunks[h.id].sentence_vectors
         best = float((vecs @ qvec).max()) if len(vecs) else h.dense
-        rescored.append(replace(h, score=h.score + params.sentence_weight * best))
+        rescored.append(replace(h, score=h.score + params.sentence_weight * best, sentence=best))
     rescored.sort(key=lambda h: -h.score)
     floor = rescored[-1].score if rescored else 0.0
     rest = [replace(h, score=min(h.score + params.sentence_weight * h.dense, floor))

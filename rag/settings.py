@@ -41,11 +41,11 @@ class Settings:
     precision: str = "auto"
     batch_size: int = 32
     #: Chunking, in model tokens.
-    chunk_tokens: int = 200
-    chunk_overlap_tokens: int = 40
+    chunk_tokens: int = 400
+    chunk_overlap_tokens: int = 50
     #: Paragraphs are merged into one chunk only until the group has this many tokens.
-    paragraph_tokens: int = 0
-    #: Embed each chunk under its article's title.
+    paragraph_tokens: int = 64
+    #: Embed each sentence under its article's headline (when it has a real one).
     embed_titles: bool = True
     #: Retrieval.
     top_k: int = 5

@@ -126,10 +126,12 @@ def describe(index: Any) -> str:
 
 
 def memory_bytes(index: Any) -> int:
-    """Size of ``index`` serialised (a close lower bound of its memory; the IVF id hash
-    table adds about 40 bytes per vector on top)."""
-    raw = getattr(index, "index_ivf", index)
-    return int(faiss.serialize_index(raw).nbytes)
+    """Bytes of vectors and ids held by ``index``: what serialising it writes (for IVF,
+    the id hash table adds about 40 bytes per vector in memory on top)."""
+    ivf = _ivf(index)
+    if ivf is None:  # IDMap2,Flat: float32 vectors and int64 ids (no serialised copy)
+        return int(index.ntotal * (index.d * 4 + 8))
+    return int(faiss.serialize_index(getattr(index, "index_ivf", index)).nbytes)
 
 
 def all_vectors(index: Any) -> tuple[np.ndarray, np.ndarray]:
