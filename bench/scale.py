@@ -75,9 +75,9 @@ SOURCES = [SHARED / "xquad-de" / "corpus", ROOT / "corpus"]
 QUESTIONS = SHARED / "xquad-de" / "questions.jsonl"
 RESULTS = ROOT / "bench" / "results"
 WORK = RESULTS / "scale"
-#: Characters of generated article text per chunk (measured on this generator: 200-token
-#: chunks with 40 tokens of overlap); used to size the corpus before chunking it.
-CHARS_PER_CHUNK = 560
+#: Characters of generated article text per chunk (measured on this generator: ~640 with
+#: 200-token chunks and 40 tokens of overlap, plus a margin); sizes the corpus.
+CHARS_PER_CHUNK = 660
 _WORD = re.compile(r"\w+|\W+")
 
 
@@ -188,7 +188,7 @@ def make_corpus(folder: Path, target_chunks: int, seed: int = 7) -> int:
         (folder / f"{n:06d}_bericht.txt").write_text(text, encoding="utf-8")
         chars += len(text)
         n += 1
-    (folder / ".target").write_text(f"{target_chunks} {seed}\n")
+    (folder / ".target").write_text(f"{target_chunks} {seed} {CHARS_PER_CHUNK}\n")
     return n
 
 
@@ -203,7 +203,7 @@ def step_base(args: argparse.Namespace, report: dict[str, Any]) -> None:
     from rag.pipeline import Pipeline
 
     corpus, index_dir = base_paths(args)
-    marker = f"{args.base_chunks} 7\n"
+    marker = f"{args.base_chunks} 7 {CHARS_PER_CHUNK}\n"
     if not (corpus / ".target").is_file() or (corpus / ".target").read_text() != marker:
         n = make_corpus(corpus, args.base_chunks)
         print(f"corpus: {n} synthetic articles in {corpus}", flush=True)

@@ -36,7 +36,7 @@ SETS = {
 
 
 def evaluate_set(pipeline: Pipeline, questions, weights: list[tuple[float, float]], k: int = 5):
-    """hit@1/hit@5 per language for each (de, en, sentence) weight triple."""
+    """hit@1/3/5 per language for each (de, en, sentence) weight triple."""
     index = pipeline.index
     answerable = [q for q in questions if not q.no_answer]
     qvecs = pipeline.embedder.encode_queries([q.question for q in answerable])
@@ -55,13 +55,15 @@ def evaluate_set(pipeline: Pipeline, questions, weights: list[tuple[float, float
                  and answers_question(chunks[h.id].text, q.answer_keywords)),
                 None,
             )
-            s = stats.setdefault(q.lang, [0, 0, 0])
+            s = stats.setdefault(q.lang, [0, 0, 0, 0])
             s[0] += rank == 1
-            s[1] += rank is not None and rank <= 5
-            s[2] += 1
+            s[1] += rank is not None and rank <= 3
+            s[2] += rank is not None and rank <= 5
+            s[3] += 1
         results[f"{w_de}/{w_en}/{w_s}"] = {
-            lang: {"hit@1": round(a / n, 4), "hit@5": round(b / n, 4), "n": n}
-            for lang, (a, b, n) in stats.items()
+            lang: {"hit@1": round(a / n, 4), "hit@3": round(b / n, 4), "hit@5": round(c / n, 4),
+                   "n": n}
+            for lang, (a, b, c, n) in stats.items()
         }
     return results
 
@@ -72,12 +74,18 @@ def main() -> None:
     parser.add_argument("--chunking", nargs="+", default=["200:40"])
     parser.add_argument("--weights", nargs="+", type=float, default=[0.0, 0.04, 0.08, 0.12])
     parser.add_argument("--sets", nargs="+", default=["xquad", "seed"])
-    parser.add_argument("--sentence-weights", nargs="+", type=float, default=[0.0])
+    parser.add_argument("--sentence-weights", nargs="+", type=float, default=[1.5])
+    parser.add_argument("--en-weight-ratio", type=float, default=0.6,
+                        help="English keyword weight as a share of the German one")
+    parser.add_argument("--max-per-doc", type=int, default=None)
+    parser.add_argument("--margin", type=float, default=None, help="dominance margin")
+    parser.add_argument("--rerank-depth", type=int, default=None)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     out_dir = ROOT / "bench" / "results"
     out_dir.mkdir(parents=True, exist_ok=True)
-    weights = [(w, w, s) for w in args.weights for s in args.sentence_weights]
+    weights = [(w, round(w * args.en_weight_ratio, 4), s)
+               for w in args.weights for s in args.sentence_weights]
     report = {}
     embedder = None
     for spec in args.chunking:
@@ -89,6 +97,12 @@ def main() -> None:
                 chunk_tokens=tokens, chunk_overlap_tokens=overlap, paragraph_tokens=para,
             )
             pipeline = Pipeline(settings, embedder=embedder)
+            if args.max_per_doc is not None:
+                pipeline.fusion = replace(pipeline.fusion, max_per_doc=args.max_per_doc)
+            if args.rerank_depth is not None:
+                pipeline.fusion = replace(pipeline.fusion, rerank_depth=args.rerank_depth)
+            if args.margin is not None:
+                pipeline.fusion = replace(pipeline.fusion, dominance_margin=args.margin)
             t0 = time.perf_counter()
             build = pipeline.update_index(progress=False)
             embedder = pipeline.embedder
@@ -98,7 +112,7 @@ def main() -> None:
                                         "results": res}
             for w, r in res.items():
                 cells = "  ".join(
-                    f"{lang} hit@1 {v['hit@1']:.3f} hit@5 {v['hit@5']:.3f}"
+                    f"{lang} hit@1 {v['hit@1']:.3f} @3 {v['hit@3']:.3f} @5 {v['hit@5']:.3f}"
                     for lang, v in sorted(r.items())
                 )
                 print(f"{name:6} chunk {spec:7} chunks {build.chunks:4}  w {w:14}  {cells}",

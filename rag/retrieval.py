@@ -21,8 +21,8 @@ from .keywords import anchor_terms, tokenize
 class FusionParams:
     """Weights of the keyword signal and candidate depth (tuned on the shared eval sets)."""
 
-    keyword_weight_de: float = 0.05
-    keyword_weight_en: float = 0.03
+    keyword_weight_de: float = 0.06
+    keyword_weight_en: float = 0.036
     depth: int = 50
     #: Weight of the best sentence's similarity, over the top ``rerank_depth`` candidates.
     sentence_weight: float = 1.5

@@ -44,7 +44,7 @@ class Settings:
     chunk_tokens: int = 400
     chunk_overlap_tokens: int = 50
     #: Paragraphs are merged into one chunk only until the group has this many tokens.
-    paragraph_tokens: int = 64
+    paragraph_tokens: int = 100
     #: Embed each sentence under its article's headline (when it has a real one).
     embed_titles: bool = True
     #: Retrieval.
