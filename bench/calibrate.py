@@ -2,11 +2,11 @@
 
 Answerable questions: the seed questions over the seed corpus and the xquad-de questions
 over their corpus. Unanswerable: the seed set's no-answer questions, plus each set's
-questions asked against the *other* corpus (xquad questions over the Belarus articles,
+questions asked against the other corpus (xquad questions over the Belarus articles,
 seed questions over the Wikipedia paragraphs). For every question it records the best
-sentence similarity of the top passage (the relevance signal) per language and prints, for each threshold,
-precision/recall of refusals and false refusals; then it sweeps the answer-sentence
-weights and prints answer_hit.
+sentence similarity of the top passage (the relevance signal) per language and prints,
+for each threshold, precision/recall of refusals and false refusals; then it sweeps the
+answer-sentence settings and prints answer_hit.
 
     python bench/calibrate.py [--xquad-sample 300]
 """
@@ -25,7 +25,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from rag.answer import AnswerParams, rank_sentences  # noqa: E402
+from rag.answer import AnswerParams, Source, compose, rank_sentences  # noqa: E402
 from rag.evaluation import answers_question, load_questions  # noqa: E402
 from rag.language import detect_language  # noqa: E402
 from rag.pipeline import Pipeline  # noqa: E402
@@ -72,21 +72,26 @@ def threshold_table(rows: list[dict]) -> None:
 
 
 def answer_sweep(rows: list[dict]) -> None:
-    """answer_hit for answer-sentence weight settings (answerable questions only)."""
-    grid = [(lw, pw, n) for lw in (0.0, 0.1, 0.2, 0.4) for pw in (0.0, 0.5, 1.0, 2.0)
-            for n in (1, 2, 3)]
-    for lw, pw, n in grid:
-        params = replace(AnswerParams(), lexical_weight=lw, passage_weight=pw, passages=n)
+    """answer_hit for answer-sentence settings (answerable questions only)."""
+    grid = [(nb, n, m, ms) for nb in (0.0, 0.03) for n in (1, 3) for m in (0.05, 0.1)
+            for ms in (2, 3)]
+    for nb, n, m, ms in grid:
+        params = replace(AnswerParams(), number_bonus=nb, passages_de=n, passages_en=n,
+                         extra_margin=m,
+                         max_sentences=ms)
         hit = {"de": [0, 0], "en": [0, 0]}
         for r in rows:
             if not r["answerable"]:
                 continue
-            cands = rank_sentences(r["qv"], r["q"].question, r["chunks"],
+            sources = [Source(i + 1, h.doc_id, "", None, None, None, c.text, h.score)
+                       for i, (h, c) in enumerate(zip(r["hits"], r["chunks"]))]
+            cands = rank_sentences(r["qv"], r["q"].question, r["lang"], r["chunks"],
                                    [h.score for h in r["hits"]], params)
-            ok = bool(cands) and answers_question(cands[0].text, r["q"].answer_keywords)
-            hit[r["lang"]][0] += ok
+            text = compose(cands, sources, r["lang"], params)
+            hit[r["lang"]][0] += answers_question(text, r["q"].answer_keywords)
             hit[r["lang"]][1] += 1
-        print(f"  lexical {lw:.1f} passage {pw:.1f} passages {n}: " + "  ".join(
+        print(f"  number bonus {nb:.2f} passages {n} extra margin {m:.2f} sentences {ms}: "
+              + "  ".join(
             f"{lang} {a / b:.3f}" for lang, (a, b) in hit.items() if b))
 
 

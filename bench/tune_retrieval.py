@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 from rag.evaluation import answers_question, load_questions  # noqa: E402
 from rag.language import detect_language  # noqa: E402
 from rag.pipeline import Pipeline  # noqa: E402
-from rag.retrieval import FusionParams, search  # noqa: E402
+from rag.retrieval import search  # noqa: E402
 from rag.settings import Settings  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "eval"

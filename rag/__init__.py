@@ -14,9 +14,9 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .answer import Answer, Source
-    from .pipeline import Pipeline, QuestionError, ask
-    from .settings import Settings
+    from .answer import Answer, Source  # noqa: F401
+    from .pipeline import Pipeline, QuestionError, ask  # noqa: F401
+    from .settings import Settings  # noqa: F401
 
 _EXPORTS = {
     "Answer": "answer", "Source": "answer", "Pipeline": "pipeline",

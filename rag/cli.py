@@ -35,7 +35,8 @@ def format_answer(answer: Answer) -> str:
         lines.append("Possibly related:" if answer.language == "en" else "Möglicherweise verwandt:")
     for s in answer.sources:
         meta = ", ".join(x for x in (s.publisher, s.date) if x)
-        lines.append(f"[{s.n}] {s.title}" + (f" ({meta})" if meta else "") + f"  score {s.score:.3f}")
+        meta = f" ({meta})" if meta else ""
+        lines.append(f"[{s.n}] {s.title}{meta}  score {s.score:.3f}")
         if s.url:
             lines.append(f"    {s.url}")
         lines.append(f"    {s.doc_id}")

@@ -25,7 +25,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -374,14 +374,14 @@ class VersionWriter:
 
     def abort(self) -> None:
         """Throw the temporary folder away."""
-        try:
+        with suppress(sqlite3.Error):
             self.db.close()
-        except sqlite3.Error:
-            pass
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-def remove_stale_versions(index_dir: Path, keep: Path | None, in_use: set[Path] = frozenset()) -> None:
+def remove_stale_versions(
+    index_dir: Path, keep: Path | None, in_use: frozenset[Path] = frozenset()
+) -> None:
     """Delete leftover temporary folders and versions other than ``keep``."""
     for path in index_dir.iterdir():
         if path.name.startswith(f".{CURRENT}.") and path.is_file():

@@ -6,7 +6,7 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 from tqdm import tqdm
@@ -232,7 +232,7 @@ def update_index(
                 files=new_files,
                 counts={"articles": len(articles)},
                 next_id=next_id + len(chunks),
-                built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                built_at=datetime.now(UTC).isoformat(timespec="seconds"),
                 skipped=[{"path": s.path, "reason": s.reason} for s in skipped],
             )
             manifest.build_seconds = round(time.perf_counter() - started, 3)

@@ -177,11 +177,13 @@ class Pipeline:
             make_source(n, chunks[h.id], index.docs[h.doc_id], h.score)
             for n, h in enumerate(hits, start=1)
         ]
-        top = hits[0].dense if hits else 0.0
-        if not hits or top < self.settings.min_relevance:
+        threshold = (self.settings.min_relevance_de if lang == "de"
+                     else self.settings.min_relevance_en)
+        if not hits or hits[0].sentence < threshold:
             return Answer(text, lang, False, NOT_FOUND[lang], sources)
         candidates = rank_sentences(
-            qvec, text, [chunks[h.id] for h in hits], [h.score for h in hits], self.answering
+            qvec, text, lang, [chunks[h.id] for h in hits], [h.score for h in hits],
+            self.answering,
         )
         return Answer(text, lang, True, compose(candidates, sources, lang, self.answering),
                       sources)

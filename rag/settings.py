@@ -49,8 +49,10 @@ class Settings:
     embed_titles: bool = True
     #: Retrieval.
     top_k: int = 5
-    #: Below this dense similarity of the best passage the answer is "not found".
-    min_relevance: float = 0.80
+    #: Below this similarity of the best passage's best sentence the answer is "not
+    #: found" (per question language; calibrated with bench/calibrate.py).
+    min_relevance_de: float = 0.815
+    min_relevance_en: float = 0.80
     max_question_chars: int = 1000
     #: Vector index: exact (``IDMap2,Flat``) below this many chunks, approximate
     #: (``IVF<nlist>,<ann_codec>``) from it on; see :mod:`rag.vector_index`.

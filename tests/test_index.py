@@ -120,7 +120,8 @@ def test_other_model_or_format_is_refused(small, embedder):
 def test_failed_build_leaves_previous_index(small, embedder, monkeypatch):
     update_index(small, embedder, progress=False)
     before = (small.index_dir / CURRENT).read_text()
-    (small.corpus_dir / "new.txt").write_text("Ein ganz neuer Artikel über Minsk.", encoding="utf-8")
+    new = small.corpus_dir / "new.txt"
+    new.write_text("Ein ganz neuer Artikel über Minsk.", encoding="utf-8")
 
     import rag.indexer
 

@@ -54,7 +54,9 @@ def test_unanswerable_questions_refused(seed_pipeline, seed_questions):
 
 
 def test_disagreeing_sources_both_shown(seed_pipeline):
-    answer = seed_pipeline.ask("In welchem Jahr wurde der Unionsstaat von Russland und Belarus beschlossen?")
+    answer = seed_pipeline.ask(
+        "In welchem Jahr wurde der Unionsstaat von Russland und Belarus beschlossen?"
+    )
     assert answer.found
     assert "1996" in answer.text and "1997" in answer.text
     assert answer.text.count("[") >= 2
