@@ -87,7 +87,7 @@ def answer_sweep(rows: list[dict]) -> None:
                        for i, (h, c) in enumerate(zip(r["hits"], r["chunks"]))]
             cands = rank_sentences(r["qv"], r["q"].question, r["lang"], r["chunks"],
                                    [h.score for h in r["hits"]], params)
-            text = compose(cands, sources, r["lang"], params)
+            text = compose(r["q"].question, cands, sources, r["lang"], params)
             hit[r["lang"]][0] += answers_question(text, r["q"].answer_keywords)
             hit[r["lang"]][1] += 1
         print(f"  number bonus {nb:.2f} passages {n} extra margin {m:.2f} sentences {ms}: "

@@ -24,6 +24,8 @@ _ASKS_NUMBER = re.compile(
     r"lange|oft|hoch)|wann|welchem jahr|seit wann|bis wann)\b",
     re.IGNORECASE,
 )
+_ASKS_YEAR = re.compile(r"\b(when|wann|year|jahr)\b", re.IGNORECASE)
+_YEAR = re.compile(r"(?<!\d)(?:1[5-9]\d\d|20\d\d)(?!\d)")
 
 
 @dataclass
@@ -76,8 +78,8 @@ class AnswerParams:
     max_sentences: int = 3
     #: Bonus for sentences with a number when the question asks for one (how many, when).
     number_bonus: float = 0.03
-    #: A statement from another source is shown when it scores within this margin.
-    second_margin: float = 0.02
+    #: Statements of other articles within this margin are checked for disagreement.
+    disagree_margin: float = 0.15
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,8 @@ class Candidate:
     span: tuple[int, int]
     text: str
     score: float
+    #: From one of the passages the answer is taken from (not only checked for conflicts).
+    primary: bool = True
 
 
 def make_source(n: int, chunk: StoredChunk, doc: DocMeta, score: float) -> Source:
@@ -104,16 +108,19 @@ def rank_sentences(
     passage_scores: list[float],
     params: AnswerParams,
 ) -> list[Candidate]:
-    """Sentences of the top passages, best answer first.
+    """Sentences of the retrieved passages, best answer first.
 
     Score = similarity of the sentence's vector to the question, plus (German) keyword
-    overlap with the question, plus the passage's own retrieval score.
+    overlap with the question, plus the passage's own retrieval score, plus a bonus for
+    numbers when the question asks for one. Sentences of the first ``passages_de`` /
+    ``passages_en`` passages are ``primary`` (answer candidates); the others are only
+    used to find disagreeing statements.
     """
     q_terms = set(tokenize(question)) if lang == "de" else set()
-    number_bonus = params.number_bonus if _ASKS_NUMBER.search(question) else 0.0
-    out: list[Candidate] = []
+    number_bonus = params.number_bonus if asks_number(question) else 0.0
     depth = params.passages_de if lang == "de" else params.passages_en
-    for i, chunk in enumerate(chunks[:depth]):
+    out: list[Candidate] = []
+    for i, chunk in enumerate(chunks):
         if not chunk.sentences:
             continue
         sims = chunk.sentence_vectors @ qvec
@@ -124,44 +131,96 @@ def rank_sentences(
                      + params.passage_weight * passage_scores[i])
             if number_bonus and _NUMBER.search(text):
                 score += number_bonus
-            out.append(Candidate(i, (a, b), text, score))
+            out.append(Candidate(i, (a, b), text, score, i < depth))
     out.sort(key=lambda c: -c.score)
     return out
 
 
+def asks_number(question: str) -> bool:
+    """True for questions that ask for a number or a date (how many, when, wie viele)."""
+    return bool(_ASKS_NUMBER.search(question))
+
+
+def asks_year(question: str) -> bool:
+    """True for questions that ask when something happened (wann, when, welches Jahr)."""
+    return bool(_ASKS_YEAR.search(question))
+
+
 def _numbers(text: str) -> set[str]:
-    return {re.sub(r"['’.]", "", m) for m in _NUMBER.findall(text)}
+    """The years a sentence mentions."""
+    return set(_YEAR.findall(text))
+
+
+def disagreement(
+    question: str, lang: str, best: Candidate, candidates: list[Candidate],
+    sources: list[Source], params: AnswerParams,
+) -> list[Candidate]:
+    """Two statements from different articles that date the asked event differently.
+
+    For a question asking when something happened, the best year-bearing sentence of
+    each article scoring within ``disagree_margin`` of the best answer (and, for a German
+    question, sharing a term with it) is compared; when two articles state disjoint
+    years about the same thing (:func:`_same_topic`), both are returned (best first).
+    """
+    if not asks_year(question):
+        return []
+    per_doc: dict[str, tuple[Candidate, set[str]]] = {}
+    for c in candidates:
+        if c.score < best.score - params.disagree_margin:
+            break
+        doc = sources[c.source].doc_id
+        numbers = _numbers(c.text)
+        if numbers and doc not in per_doc and (lang != "de" or _same_topic(question, c.text)):
+            per_doc[doc] = (c, numbers)
+    facts = list(per_doc.values())
+    if (len(facts) >= 2 and not facts[0][1] & facts[1][1]
+            and _same_topic(facts[0][0].text, facts[1][0].text)):
+        return [facts[0][0], facts[1][0]]
+    return []
+
+
+def _shared_terms(a: set[str], b: set[str]) -> set[str]:
+    """Terms of ``a`` equal to, or a prefix of, a term of ``b`` (Union ~ Unionsstaat)."""
+    return {x for x in a if any(y.startswith(x) or x.startswith(y) for y in b if len(y) > 3)}
+
+
+def _same_topic(a: str, b: str) -> bool:
+    """Whether two texts share a content term (prefix-aware; numbers do not count)."""
+    return bool(_shared_terms(
+        {t for t in tokenize(a) if not t.isdigit() and len(t) > 3},
+        {t for t in tokenize(b) if not t.isdigit()},
+    ))
 
 
 def compose(
-    candidates: list[Candidate], sources: list[Source], lang: str, params: AnswerParams
+    question: str,
+    candidates: list[Candidate],
+    sources: list[Source],
+    lang: str,
+    params: AnswerParams,
 ) -> str:
     """The answer text: the best sentence(s) with their citation, or disagreeing ones.
 
-    The best sentence is joined (in text order) by the next best sentences of the same
-    passage that score almost as well (up to ``max_sentences``). When another source's
-    best sentence scores almost as well and states different numbers (a year, a count),
-    both statements are shown with their citations.
+    The best primary sentence is joined (in text order) by the next best sentences of
+    the same passage that score almost as well (up to ``max_sentences``). When articles
+    disagree on the number asked for (see :func:`disagreement`), both statements are
+    shown with their citations instead.
     """
-    if not candidates:
+    primary = [c for c in candidates if c.primary]
+    if not primary:
         return ""
-    best = candidates[0]
+    best = primary[0]
     statements = [[best]]
-    for c in candidates[1:]:
+    for c in primary[1:]:
         if c.score < best.score - params.extra_margin:
             break
         if len(statements[0]) >= params.max_sentences:
             break
         if c.source == best.source:
             statements[0].append(c)
-    for c in candidates[1:]:
-        if c.score < best.score - params.second_margin:
-            break
-        if sources[c.source].doc_id != sources[best.source].doc_id:
-            a, b = _numbers(best.text), _numbers(c.text)
-            if a and b and a != b:
-                statements.append([c])
-            break
+    conflict = disagreement(question, lang, best, candidates, sources, params)
+    if conflict:
+        statements = [[c] for c in conflict]
     parts = []
     for group in statements:
         group.sort(key=lambda c: c.span)

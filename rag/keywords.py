@@ -18,7 +18,10 @@ from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_GERMAN
 log = logging.getLogger(__name__)
 
 _STEMMER = Stemmer.Stemmer("german")
-_DE_STOP = frozenset(STOPWORDS_GERMAN)
+_DE_STOP = frozenset(STOPWORDS_GERMAN) | {
+    "wurde", "wurden", "worden", "würde", "würden", "hatte", "hatten", "habe", "haben",
+    "hat", "ist", "sind", "war", "waren", "wird", "werden", "sei", "seien", "sagte",
+}
 _EN_STOP = frozenset(STOPWORDS_EN) | {
     "what", "which", "who", "whom", "whose", "when", "where", "why", "how", "did", "does",
     "do", "many", "much", "according", "name", "called", "year", "years",

@@ -525,6 +525,7 @@ def build_model(dest: Path, source: Path | None = None) -> Path:
     e5 = read_e5_bin(source)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.tmp-", dir=dest.parent))
     try:
+        tmp.chmod(0o755)  # mkdtemp makes it private; the model is not secret
         for rel, content in _model_files(e5).items():
             target = tmp / rel
             target.parent.mkdir(parents=True, exist_ok=True)

@@ -10,7 +10,15 @@ from datetime import date
 
 import numpy as np
 
-from .answer import NOT_FOUND, Answer, AnswerParams, compose, make_source, rank_sentences
+from .answer import (
+    NOT_FOUND,
+    Answer,
+    AnswerParams,
+    asks_year,
+    compose,
+    make_source,
+    rank_sentences,
+)
 from .corpus import scan_corpus
 from .embedding import Embedder
 from .index import Index, IndexError_, current_version, load_index
@@ -185,8 +193,40 @@ class Pipeline:
             qvec, text, lang, [chunks[h.id] for h in hits], [h.score for h in hits],
             self.answering,
         )
-        return Answer(text, lang, True, compose(candidates, sources, lang, self.answering),
-                      sources)
+        if asks_year(text) and candidates:
+            more = self._cross_check(index, text, candidates[0].text, hits, allowed)
+            if more:
+                hits = hits + more
+                chunks.update(index.chunks([h.id for h in more]))
+                sources += [
+                    make_source(len(sources) + n, chunks[h.id], index.docs[h.doc_id], h.score)
+                    for n, h in enumerate(more, start=1)
+                ]
+                floor = min(h.score for h in hits[: len(hits) - len(more)])
+                candidates = rank_sentences(
+                    qvec, text, lang, [chunks[h.id] for h in hits],
+                    [min(h.score, floor) for h in hits], self.answering,
+                )
+        answer_text = compose(text, candidates, sources, lang, self.answering)
+        cited = {int(n) for n in re.findall(r"\[(\d+)\]", answer_text)}
+        sources = [s for s in sources if s.n <= k or s.n in cited]
+        return Answer(text, lang, True, answer_text, sources)
+
+    def _cross_check(
+        self, index: Index, question: str, statement: str, hits: list,
+        allowed: np.ndarray | None,
+    ) -> list:
+        """Passages of other articles about the question and its best answer sentence
+        (numbers removed).
+
+        A "when" question is checked against what other articles say about the same
+        thing, so that a disagreement on the date is shown, not hidden.
+        """
+        probe = question + " " + re.sub(r"\d[\d'’.]*", " ", statement)
+        pvec = self.embedder.encode_queries([probe])[0]
+        seen_docs = {h.doc_id for h in hits}
+        more = search(index, pvec, probe, "de", 8, self.fusion, allowed)
+        return [h for h in more if h.doc_id not in seen_docs][:3]
 
     @staticmethod
     def _allowed_rows(
