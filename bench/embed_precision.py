@@ -140,8 +140,8 @@ def main() -> None:
                                        convert_to_numpy=False).float().numpy()
 
     variants = {
-        "fp32": (lambda t: fp32.encode_passages(t)[0], fp32.encode_queries),
-        "bf16 autocast": (lambda t: autocast.encode_passages(t)[0], autocast.encode_queries),
+        "fp32": (fp32.encode_passages, fp32.encode_queries),
+        "bf16 autocast": (autocast.encode_passages, autocast.encode_queries),
         "bf16 weights": (bf16_passages, bf16_queries),
     }
     vectors: dict[str, np.ndarray] = {}

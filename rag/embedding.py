@@ -5,10 +5,7 @@
 :mod:`rag.model_build`); otherwise any sentence-transformers model name or path.
 
 Text handling: every text is ``unicodedata.normalize("NFC", text).strip()``-ed before it
-is embedded (the model's tokenizer does not recompose NFD text). Callers of
-:meth:`Embedder.encode_passages` that pass ``spans`` should pass text that is already
-NFC and stripped (the span offsets refer to the caller's text); other text is handled
-too, with the spans re-mapped onto the normalized text.
+is embedded (the model's tokenizer does not recompose NFD text), see :func:`prepare_text`.
 """
 
 from __future__ import annotations
@@ -18,7 +15,6 @@ import logging
 import os
 import time
 import unicodedata
-from collections.abc import Sequence
 from contextlib import nullcontext
 from functools import cached_property
 from pathlib import Path
@@ -44,7 +40,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-Span = tuple[int, int]
 PRECISIONS = ("auto", "bf16", "fp32")
 _DOCUMENT_PROMPT_NAMES = ("document", "passage", "corpus")
 _TRUE = ("1", "true", "yes", "on")
@@ -80,32 +75,6 @@ def prepare_text(text: str) -> str:
     if not unicodedata.is_normalized("NFC", text):
         text = unicodedata.normalize("NFC", text)
     return text.strip()
-
-
-def _prepare_with_spans(text: str, spans: Sequence[Span]) -> tuple[str, list[Span]]:
-    """:func:`prepare_text` for ``text`` plus its ``spans`` re-mapped onto the result."""
-    n = len(text)
-    clamped = [(min(max(int(a), 0), n), min(max(int(b), 0), n)) for a, b in spans]
-    if unicodedata.is_normalized("NFC", text):
-        normalized, position = text, {c: c for pair in clamped for c in pair}
-    else:  # normalize piecewise between span boundaries so the boundaries survive
-        cuts = sorted({0, n, *(c for pair in clamped for c in pair)})
-        parts, position, length = [], {0: 0}, 0
-        for start, stop in zip(cuts, cuts[1:], strict=False):
-            part = unicodedata.normalize("NFC", text[start:stop])
-            parts.append(part)
-            length += len(part)
-            position[stop] = length
-        normalized = "".join(parts)
-    stripped = normalized.lstrip()
-    lead = len(normalized) - len(stripped)
-    stripped = stripped.rstrip()
-    end = len(stripped)
-    mapped = [
-        (min(max(position[a] - lead, 0), end), min(max(position[b] - lead, 0), end))
-        for a, b in clamped
-    ]
-    return stripped, mapped
 
 
 class Embedder:
@@ -279,30 +248,15 @@ class Embedder:
             return torch.autocast("cpu", dtype=torch.bfloat16)
         return nullcontext()
 
-    def _forward(self, texts: list[str], prompt: str, task: str, offsets: bool) -> dict[str, Any]:
+    def _forward(self, texts: list[str], prompt: str, task: str) -> np.ndarray:
         """One forward pass over ``prompt + text`` for each text, as ``encode_query`` /
         ``encode_document`` of sentence-transformers do it (``task`` routes asymmetric
-        models)."""
-        kwargs: dict[str, Any] = {"task": task}
-        if offsets:
-            kwargs["processing_kwargs"] = {"text": {"return_offsets_mapping": True}}
-        features = self._model.preprocess(texts, prompt=prompt or None, **kwargs)
-        offset_mapping = features.pop("offset_mapping", None)
-        if offsets and offset_mapping is None:
-            raise ValueError(
-                f"model {self._name!r}: its tokenizer gives no offsets (needs a fast tokenizer)"
-            )
+        models): the sentence embeddings, float32 ``[len(texts), dim]``, L2-normalized."""
+        features = self._model.preprocess(texts, prompt=prompt or None, task=task)
         ids = features.get("input_ids")
         with torch.inference_mode(), self._autocast(ids.numel() if ids is not None else 0):
             out = self._model(features, task=task)
-        result = {
-            "sentence_embedding": out["sentence_embedding"].float(),
-            "attention_mask": features["attention_mask"],
-        }
-        if offsets:
-            result["token_embeddings"] = out["token_embeddings"].float()
-            result["offset_mapping"] = offset_mapping
-        return result
+        return _l2_normalize(out["sentence_embedding"].float().numpy())
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         """Embed questions (query prompt added): float32 ``[n, dim]``, L2-normalized."""
@@ -312,97 +266,22 @@ class Embedder:
         for start in range(0, len(order), self._batch_size):
             idx = order[start : start + self._batch_size]
             batch = [prepared[i] for i in idx]
-            out = self._forward(batch, self._query_prompt, "query", offsets=False)
-            vectors[idx] = _l2_normalize(out["sentence_embedding"].numpy())
+            vectors[idx] = self._forward(batch, self._query_prompt, "query")
         return vectors
 
-    def encode_passages(
-        self,
-        texts: list[str],
-        spans: list[list[Span]] | None = None,
-    ) -> tuple[np.ndarray, list[np.ndarray]]:
-        """Embed passages (passage prompt added), optionally with span vectors.
-
-        Returns ``(vectors, span_vectors)``: ``vectors`` is float32 ``[n, dim]``,
-        L2-normalized. With ``spans`` (per text, character ``(start, end)`` spans into
-        that text, e.g. its sentences), ``span_vectors[i]`` is a float32
-        ``[len(spans[i]), dim]`` array: the mean of the contextual token embeddings
-        of the tokens inside each span, from the same forward pass, L2-normalized; a
-        span with no tokens (empty, or truncated away) gets a zero vector. Without
-        ``spans`` the list is empty. Texts should be NFC and stripped (see module doc).
-        """
-        if spans is not None and len(spans) != len(texts):
-            raise ValueError(f"got {len(spans)} span lists for {len(texts)} texts")
-        if spans is None:
-            prepared = [prepare_text(t) for t in texts]
-            mapped: list[list[Span]] = []
-        else:
-            pairs = [_prepare_with_spans(t, s) for t, s in zip(texts, spans, strict=True)]
-            prepared = [p[0] for p in pairs]
-            mapped = [p[1] for p in pairs]
+    def encode_passages(self, texts: list[str]) -> np.ndarray:
+        """Embed passages (passage prompt added): float32 ``[n, dim]``, L2-normalized."""
+        prepared = [prepare_text(t) for t in texts]
         vectors = np.zeros((len(prepared), self._dim), np.float32)
-        span_vectors: list[np.ndarray] = (
-            [np.zeros((len(s), self._dim), np.float32) for s in mapped] if spans is not None else []
-        )
-        prompt_len = len(self._passage_prompt)
         order = np.argsort([-len(t) for t in prepared], kind="stable")
         for start in range(0, len(order), self._batch_size):
             idx = order[start : start + self._batch_size]
             batch = [prepared[i] for i in idx]
-            out = self._forward(batch, self._passage_prompt, "document", offsets=spans is not None)
-            vectors[idx] = _l2_normalize(out["sentence_embedding"].numpy())
-            if spans is None:
-                continue
-            tokens = out["token_embeddings"]
-            offsets = out["offset_mapping"].numpy()
-            mask = out["attention_mask"].numpy()
-            for row, i in enumerate(idx):
-                if mapped[i]:
-                    span_vectors[i] = _pool_spans(
-                        tokens[row], offsets[row], mask[row],
-                        self._passage_prompt + prepared[i], prompt_len, mapped[i],
-                    )
-        return vectors, span_vectors
+            vectors[idx] = self._forward(batch, self._passage_prompt, "document")
+        return vectors
 
 
 def _l2_normalize(x: np.ndarray) -> np.ndarray:
     x = np.asarray(x, np.float32)
     norms = np.linalg.norm(x, axis=-1, keepdims=True)
     return np.divide(x, norms, out=np.zeros_like(x), where=norms > 0)
-
-
-def _pool_spans(
-    token_embeddings: torch.Tensor,
-    offsets: np.ndarray,
-    mask: np.ndarray,
-    full_text: str,
-    prompt_len: int,
-    spans: list[Span],
-) -> np.ndarray:
-    """Mean-pool the token embeddings inside each span.
-
-    ``offsets`` are the tokenizer's character offsets into ``full_text`` (prompt +
-    text); ``spans`` are offsets into the text after the ``prompt_len``-char prompt.
-    A token belongs to every span its characters overlap, its leading space ("▁Die")
-    not counted; special tokens (empty offsets) belong to none.
-    """
-    starts = offsets[:, 0].astype(np.int64)
-    ends = offsets[:, 1].astype(np.int64)
-    valid = (mask > 0) & (ends > starts)
-    for t in np.flatnonzero(valid):
-        while starts[t] < ends[t] and full_text[starts[t]].isspace():
-            starts[t] += 1
-    starts -= prompt_len
-    ends -= prompt_len
-    valid &= (ends > starts) & (starts >= 0)
-    span_arr = np.asarray(spans, np.int64).reshape(-1, 2)
-    inside = (
-        valid[None, :]
-        & (span_arr[:, 0:1] < span_arr[:, 1:2])
-        & (starts[None, :] < span_arr[:, 1:2])
-        & (ends[None, :] > span_arr[:, 0:1])
-    )
-    weights = torch.from_numpy(inside.astype(np.float32))
-    sums = weights @ token_embeddings[: weights.shape[1]]
-    counts = weights.sum(dim=1, keepdim=True).clamp(min=1.0)
-    return _l2_normalize((sums / counts).numpy())

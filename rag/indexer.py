@@ -150,7 +150,7 @@ def embed_chunks(
         for start in range(0, len(chunks), group):
             part = chunks[start : start + group]
             texts = [sentence_texts(c, headlines.get(c.doc_id)) for c in part]
-            flat, _ = embedder.encode_passages([t for ts in texts for t in ts])
+            flat = embedder.encode_passages([t for ts in texts for t in ts])
             pos = 0
             for j, ts in enumerate(texts):
                 sv = flat[pos : pos + len(ts)]

