@@ -207,7 +207,7 @@ def update_index(
         )
         vectors, sentence_vectors = embed_chunks(embedder, chunks, headlines, progress=progress)
 
-        writer = VersionWriter(settings.index_dir, base, embedder.dim)
+        writer = VersionWriter(settings.index_dir, base, embedder.dim, settings)
         try:
             for doc_id in report.changed + report.removed:
                 writer.remove_doc(doc_id)
