@@ -153,12 +153,8 @@ class Service:
             raise IndexError_(self.error or "The index could not be loaded.")
         if not self.ready:
             raise NotReady("The search index is still being built.")
-        return self.pipeline.ask(
-            question, None if k is None else int(k),
-            date_from=(date_from or "").strip() or None,
-            date_to=(date_to or "").strip() or None,
-            doc_ids=list(doc_ids) if doc_ids else None,
-        )
+        return self.pipeline.ask(question, k, date_from=date_from, date_to=date_to,
+                                 doc_ids=doc_ids)
 
 
 def _bar_progress() -> str:

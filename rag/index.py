@@ -126,7 +126,17 @@ class Manifest:
         data = json.loads(text)
         if not isinstance(data, dict):
             raise ValueError("manifest is not a JSON object")
-        return cls(**data)
+        manifest = cls(**data)
+        for name in ("model", "chunking", "files", "counts"):
+            if not isinstance(getattr(manifest, name), dict):
+                raise ValueError(f"manifest field {name!r} is not an object")
+        if not all(isinstance(v, str) for v in manifest.files.values()):
+            raise ValueError("manifest field 'files' must map names to hashes")
+        if not all(isinstance(v, int) for v in manifest.counts.values()):
+            raise ValueError("manifest field 'counts' must hold numbers")
+        if not isinstance(manifest.next_id, int) or not isinstance(manifest.format_version, int):
+            raise ValueError("manifest fields 'next_id'/'format_version' must be numbers")
+        return manifest
 
 
 def new_faiss_index(dim: int) -> faiss.Index:
@@ -163,6 +173,11 @@ class Index:
         self.row_ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         self.row_docs = [r[1] for r in rows]
         n = len(rows)
+        if self.vectors.d != manifest.model.get("dim"):
+            raise IndexCorrupt(
+                f"The vectors in {folder.parent} have {self.vectors.d} dimensions, the model "
+                f"{manifest.model.get('dim')}. Rebuild it with: python -m rag index --rebuild"
+            )
         if not (self.vectors.ntotal == n == self.keywords.size == manifest.counts.get("chunks")):
             raise IndexCorrupt(
                 f"The index in {folder.parent} is inconsistent (vectors {self.vectors.ntotal}, "

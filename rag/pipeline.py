@@ -29,7 +29,10 @@ from .settings import Settings
 
 log = logging.getLogger(__name__)
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]")
+#: Control and invisible format characters, and lone surrogates (not valid text).
+_CONTROL = re.compile(
+    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ud800-\udfff]"
+)
 
 
 class QuestionError(ValueError):
@@ -66,14 +69,41 @@ def _date_bounds(value: str | None) -> tuple[str, str] | None:
     return lo, hi
 
 
-def _as_iso(value: str | date | None, name: str) -> str | None:
-    if value is None or value == "":
+def _as_iso(value: object, name: str) -> str | None:
+    """A date filter as an ISO string (``None`` when not set); raises QuestionError."""
+    if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, str) and re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", value.strip()):
         return value.strip()
     raise QuestionError(f"{name} must be a date like 2022-12-19, 2022-12 or 2022 (got {value!r}).")
+
+
+def _as_k(value: object, default: int) -> int:
+    """The number of sources (1-50); raises QuestionError naming ``k``."""
+    if value is None:
+        return default
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        k = int(value)  # type: ignore[call-overload]
+        if isinstance(value, float) and k != value:
+            raise ValueError
+    except (TypeError, ValueError, OverflowError):
+        raise QuestionError(f"k must be a whole number from 1 to 50 (got {value!r}).") from None
+    if not 1 <= k <= 50:
+        raise QuestionError(f"k must be between 1 and 50 (got {k}).")
+    return k
+
+
+def _as_doc_ids(value: object) -> list[str] | None:
+    """The article filter as a list of doc ids; raises QuestionError naming ``doc_ids``."""
+    if value is None or (isinstance(value, list | tuple) and not value):
+        return None
+    if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
+        return list(value)
+    raise QuestionError(f"doc_ids must be a list of article ids (got {value!r}).")
 
 
 class Pipeline:
@@ -171,10 +201,9 @@ class Pipeline:
         question or a malformed filter.
         """
         text = clean_question(question, self.settings.max_question_chars)
-        k = self.settings.top_k if k is None else int(k)
-        if not 1 <= k <= 50:
-            raise QuestionError(f"k must be between 1 and 50 (got {k}).")
+        k = _as_k(k, self.settings.top_k)
         lo, hi = _as_iso(date_from, "date_from"), _as_iso(date_to, "date_to")
+        doc_ids = _as_doc_ids(doc_ids)
         lang = detect_language(text)
         index = self.index
         allowed = self._allowed_rows(index, lo, hi, doc_ids)
