@@ -41,7 +41,7 @@ class Settings:
     precision: str = "auto"
     batch_size: int = 32
     #: Chunking, in model tokens.
-    chunk_tokens: int = 400
+    chunk_tokens: int = 300
     chunk_overlap_tokens: int = 50
     #: Paragraphs are merged into one chunk only until the group has this many tokens.
     paragraph_tokens: int = 100
