@@ -293,7 +293,8 @@ class ChatApp:
 
 def build_ui(chat: ChatApp) -> gr.Blocks:
     """The Blocks UI: chat, source panel, examples, settings, status line, ``/ask`` API."""
-    with gr.Blocks(title="Nachrichten-Fragen · News Q&A", analytics_enabled=False) as demo:
+    with gr.Blocks(title="Nachrichten-Fragen · News Q&A", analytics_enabled=False,
+                   delete_cache=(3600, 3600)) as demo:
         gr.Markdown("## Fragen an das Nachrichtenarchiv · Ask the news archive")
         state, message = chat.service.status()
         status = gr.HTML(render.status_html(state, message), js_on_load=None,
@@ -350,9 +351,10 @@ def build_ui(chat: ChatApp) -> gr.Blocks:
 
 
 def launch_options() -> dict[str, Any]:
-    """Keyword arguments of ``launch()``: local theme and CSS, no sharing, no SSR."""
+    """Keyword arguments of ``launch()``: local theme and CSS, no sharing, no SSR, and
+    no uploads worth the name (the app takes no files; Gradio's upload route stays)."""
     return {"theme": THEME, "css": render.CSS, "share": False, "ssr_mode": False,
-            "show_error": False}
+            "show_error": False, "max_file_size": "1kb"}
 
 
 def resolve_address(

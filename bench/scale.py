@@ -75,9 +75,6 @@ SOURCES = [SHARED / "xquad-de" / "corpus", ROOT / "corpus"]
 QUESTIONS = SHARED / "xquad-de" / "questions.jsonl"
 RESULTS = ROOT / "bench" / "results"
 WORK = RESULTS / "scale"
-#: Characters of generated article text per chunk (measured on this generator: ~640 with
-#: 200-token chunks and 40 tokens of overlap, plus a margin); sizes the corpus.
-CHARS_PER_CHUNK = 660
 _WORD = re.compile(r"\w+|\W+")
 
 
@@ -175,21 +172,38 @@ def synthetic_article(rng: random.Random, sources: list[tuple[str, list[str]]], 
     return f"{title} - Bericht {n}\n\n" + "\n\n".join(paragraphs) + "\n"
 
 
-def make_corpus(folder: Path, target_chunks: int, seed: int = 7) -> int:
-    """Write synthetic articles into ``folder`` (about ``target_chunks`` chunks)."""
+def make_corpus(folder: Path, target_chunks: int, seed: int = 7) -> tuple[int, int]:
+    """Write synthetic articles into ``folder`` until the product's chunker (with the
+    current settings) makes at least ``target_chunks`` chunks of them.
+
+    Returns (articles, chunks).
+    """
+    import inspect
+
+    from rag.chunking import chunk_corpus
+    from rag.corpus import read_article
+    from rag.embedding import Embedder
+
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
+    settings = Settings.from_env()
+    count = Embedder.from_settings(settings).count_tokens
+    options: dict[str, Any] = {"chunk_tokens": settings.chunk_tokens,
+                               "overlap_tokens": settings.chunk_overlap_tokens,
+                               "count_tokens": count}
+    if "paragraph_tokens" in inspect.signature(chunk_corpus).parameters:
+        options["paragraph_tokens"] = getattr(settings, "paragraph_tokens", 0)
     sources = source_articles()
     rng = random.Random(seed)
-    chars, n = 0, 0
-    while chars < target_chunks * CHARS_PER_CHUNK:
-        text = synthetic_article(rng, sources, n)
-        (folder / f"{n:06d}_bericht.txt").write_text(text, encoding="utf-8")
-        chars += len(text)
+    chunks, n = 0, 0
+    while chunks < target_chunks:
+        path = folder / f"{n:06d}_bericht.txt"
+        path.write_text(synthetic_article(rng, sources, n), encoding="utf-8")
+        chunks += len(chunk_corpus([read_article(path, folder)], **options))
         n += 1
-    (folder / ".target").write_text(f"{target_chunks} {seed} {CHARS_PER_CHUNK}\n")
-    return n
+    (folder / ".target").write_text(f"{target_chunks} {seed}\n")
+    return n, chunks
 
 
 # --- step: base (real embeddings, full build, incremental add) ---------------------
@@ -203,10 +217,10 @@ def step_base(args: argparse.Namespace, report: dict[str, Any]) -> None:
     from rag.pipeline import Pipeline
 
     corpus, index_dir = base_paths(args)
-    marker = f"{args.base_chunks} 7 {CHARS_PER_CHUNK}\n"
+    marker = f"{args.base_chunks} 7\n"
     if not (corpus / ".target").is_file() or (corpus / ".target").read_text() != marker:
-        n = make_corpus(corpus, args.base_chunks)
-        print(f"corpus: {n} synthetic articles in {corpus}", flush=True)
+        n, c = make_corpus(corpus, args.base_chunks)
+        print(f"corpus: {n} synthetic articles, {c} chunks, in {corpus}", flush=True)
     settings = Settings.from_env(corpus_dir=corpus, index_dir=index_dir)
     embedder = Embedder.from_settings(settings)
     pipeline = Pipeline(settings, embedder=embedder, auto_index=False)
@@ -498,7 +512,8 @@ def step_compare(args: argparse.Namespace, report: dict[str, Any]) -> None:
     sample = vectors[np.sort(rng.choice(n, min(n, nlist * config.train_per_list), False))]
     clus = faiss.Clustering(vectors.shape[1], nlist)
     clus.seed = config.seed
-    clus.niter = 10  # as IndexIVF trains its quantizer
+    clus.niter = 10  # as IndexIVF trains its quantizer for inner product:
+    clus.spherical = True  # 10 iterations, normalised centroids
     quantizer = faiss.IndexFlatIP(vectors.shape[1])
     _, train_s = timed(lambda: clus.train(sample, quantizer))
     _, assign = quantizer.search(vectors, 1)
@@ -629,9 +644,12 @@ def step_bm25(args: argparse.Namespace, report: dict[str, Any]) -> None:
 # --- step: ask at scale --------------------------------------------------------------
 
 
-def write_synthetic_index(args: argparse.Namespace, n: int, index_dir: Path) -> dict[str, Any]:
-    """An ``n``-chunk index written by the product's VersionWriter from synthetic rows."""
+def write_synthetic_index(args: argparse.Namespace, n: int, index_dir: Path,
+                          threshold: int) -> dict[str, Any]:
+    """An ``n``-chunk index written by the product's VersionWriter from synthetic rows
+    (approximate when ``n >= threshold``)."""
     from rag.index import Manifest, VersionWriter, remove_stale_versions
+    from rag.indexer import chunking_signature
 
     data = base_rows(args)
     rows, nb = data["rows"], len(data["rows"])
@@ -641,7 +659,7 @@ def write_synthetic_index(args: argparse.Namespace, n: int, index_dir: Path) -> 
     rng = np.random.default_rng(17)
     shutil.rmtree(index_dir, ignore_errors=True)
     index_dir.mkdir(parents=True)
-    settings = Settings.from_env(index_dir=index_dir)
+    settings = Settings.from_env(index_dir=index_dir, ann_threshold=threshold)
     t0 = time.perf_counter()
     writer = VersionWriter(index_dir, None, dim, settings)
     docs = {d[0]: d for d in data["docs"]}
@@ -665,7 +683,9 @@ def write_synthetic_index(args: argparse.Namespace, n: int, index_dir: Path) -> 
                               (doc_id if copy == 0 else f"{doc_id}~{copy}", *d[1:]))
     add_s = time.perf_counter() - t0
     m = data["manifest"]
-    manifest = Manifest(model=m["model"], chunking=m["chunking"], files={},
+    # The current chunking settings (the base may have been chunked under older ones).
+    manifest = Manifest(model=m["model"], chunking=chunking_signature(Settings.from_env()),
+                        files={},
                         counts={"articles": len(docs) * ((n + nb - 1) // nb)}, next_id=n)
     final, publish_s = timed(lambda: writer.publish(manifest))
     remove_stale_versions(index_dir, keep=final)
@@ -712,29 +732,68 @@ class _Proxy:
 
 
 def step_ask(args: argparse.Namespace, report: dict[str, Any]) -> None:
-    """``Pipeline.ask`` latency at ``--ask-size`` chunks, split over its parts."""
-    import rag.pipeline as pl
+    """``Pipeline.ask`` latency at ``--ask-size`` chunks, split over its parts, for each
+    variant: ``flat`` / ``ivf`` (index type), ``-faiss1`` (FAISS limited to one OpenMP
+    thread in the asking thread), ``-torch1`` (torch limited to one thread)."""
+    import torch
+
     from rag.embedding import Embedder
 
     n = args.ask_size
     index_dir = WORK / f"index-ask-{fmt_n(n)}"
-    print(f"ask at {fmt_n(n)}: writing the index (load {load_avg()}) ...", flush=True)
-    written = write_synthetic_index(args, n, index_dir)
-    print("  " + json.dumps(written), flush=True)
+    embedder = Embedder.from_settings(Settings.from_env())
+    _, questions = query_vectors(args)
+    questions = questions[: args.ask_questions]
+    out = report.setdefault("ask", {})
+    out.update({"n": n, "questions": len(questions)})
+    written_kind = None
+    for variant in args.ask_variants:
+        kind = variant.split("-")[0]
+        if kind != written_kind:
+            print(f"ask at {fmt_n(n)}: writing the {kind} index (load {load_avg()}) ...",
+                  flush=True)
+            threshold = n if kind == "ivf" else n + 1
+            written = write_synthetic_index(args, n, index_dir, threshold)
+            print("  " + json.dumps(written), flush=True)
+            written_kind = kind
+        threads, torch_threads = faiss.omp_get_max_threads(), torch.get_num_threads()
+        if "-faiss1" in variant:
+            faiss.omp_set_num_threads(1)
+        if "-torch1" in variant:
+            torch.set_num_threads(1)
+        try:
+            row = measure_ask(index_dir, embedder, questions)
+        finally:
+            faiss.omp_set_num_threads(threads)
+            torch.set_num_threads(torch_threads)
+        row.update(written)
+        out[variant] = row
+        print(f"  {variant}: " + json.dumps({k: v for k, v in row.items() if k != "parts"}),
+              flush=True)
+        for k, v in row["parts"].items():
+            print(f"    {k:45} mean {v['mean_ms']:8.2f} ms  p50 {v['p50_ms']:8.2f}  "
+                  f"p95 {v['p95_ms']:8.2f}", flush=True)
+        save(report)
+    if not args.keep:
+        shutil.rmtree(index_dir, ignore_errors=True)
+
+
+def measure_ask(index_dir: Path, embedder: Any, questions: list[dict]) -> dict[str, Any]:
+    """ask() p50/p95 over ``questions``, then once more with every part timed."""
+    import torch
+
+    import rag.pipeline as pl
+
     settings = Settings.from_env(index_dir=index_dir)
-    embedder = Embedder.from_settings(settings)
     before = rss_mb()
     pipeline = pl.Pipeline(settings, embedder=embedder, auto_index=False)
     index, load_s = timed(lambda: pipeline.index)
     index_mb = rss_mb() - before
-    _, questions = query_vectors(args)
-    questions = questions[: args.ask_questions]
     for q in questions[:10]:
         pipeline.ask(q["question"])
     load = load_avg()
     plain = [timed(lambda q=q: pipeline.ask(q["question"]))[1] for q in questions]
 
-    # The same questions again with every part timed.
     timer = PartTimer()
     originals = {name: getattr(pl, name) for name in
                  ("detect_language", "search", "rank_sentences", "compose", "make_source")}
@@ -743,15 +802,15 @@ def step_ask(args: argparse.Namespace, report: dict[str, Any]) -> None:
     pl.rank_sentences = timer.wrap("answer extraction", originals["rank_sentences"])
     pl.compose = timer.wrap("answer extraction", originals["compose"])
     pl.make_source = timer.wrap("sources", originals["make_source"])
-    vectors, keywords, chunks_fn = index.vectors, index.keywords, index.chunks
+    vectors, keywords = index.vectors, index.keywords
     index.vectors = _Proxy(vectors, search=timer.wrap("dense search (FAISS)", vectors.search),
                            reconstruct=timer.wrap("vector reconstruct", vectors.reconstruct),
                            reconstruct_batch=timer.wrap("vector reconstruct",
                                                         vectors.reconstruct_batch))
     index.keywords = _Proxy(keywords, search=timer.wrap("BM25 search", keywords.search))
-    index.chunks = timer.wrap("chunk fetch (SQLite)", chunks_fn)
+    index.chunks = timer.wrap("chunk fetch (SQLite)", index.chunks)  # type: ignore[method-assign]
     encode = embedder.encode_queries
-    embedder.encode_queries = timer.wrap("query embedding", encode)  # type: ignore[method-assign]
+    embedder.encode_queries = timer.wrap("query embedding", encode)
     totals: dict[str, list[float]] = {}
     timed_ask = []
     try:
@@ -770,26 +829,17 @@ def step_ask(args: argparse.Namespace, report: dict[str, Any]) -> None:
         del index.chunks
         del embedder.encode_queries
     parts = {k: {"mean_ms": round(float(np.mean(v)) * 1000, 3), "p50_ms": pct(v, 50),
-                 "p95_ms": pct(v, 95)} for k, v in sorted(totals.items(),
-                                                        key=lambda kv: -np.mean(kv[1]))}
-    report["ask"] = {
-        "n": n, "questions": len(questions), "faiss_type": index.manifest.faiss_type,
-        "load_avg": load, "index_load_s": round(load_s, 2),
-        "index_rss_mb": round(index_mb, 1), **written,
-        "ask_p50_ms": pct(plain, 50), "ask_p95_ms": pct(plain, 95),
-        "ask_mean_ms": round(float(np.mean(plain)) * 1000, 2),
-        "timed_ask_p50_ms": pct(timed_ask, 50),
-        "parts": parts,
-    }
-    print("  " + json.dumps({k: v for k, v in report["ask"].items() if k != "parts"}),
-          flush=True)
-    for k, v in parts.items():
-        print(f"    {k:45} mean {v['mean_ms']:8.2f} ms  p50 {v['p50_ms']:8.2f}  "
-              f"p95 {v['p95_ms']:8.2f}", flush=True)
+                 "p95_ms": pct(v, 95)}
+             for k, v in sorted(totals.items(), key=lambda kv: -np.mean(kv[1]))}
+    row = {"faiss_type": index.manifest.faiss_type, "load_avg": load,
+           "load_avg_end": load_avg(), "index_load_s": round(load_s, 2),
+           "index_rss_mb": round(index_mb, 1), "faiss_threads": faiss.omp_get_max_threads(),
+           "torch_threads": torch.get_num_threads(),
+           "ask_p50_ms": pct(plain, 50), "ask_p95_ms": pct(plain, 95),
+           "ask_mean_ms": round(float(np.mean(plain)) * 1000, 2),
+           "timed_ask_p50_ms": pct(timed_ask, 50), "parts": parts}
     index.close()
-    if not args.keep:
-        shutil.rmtree(index_dir, ignore_errors=True)
-    save(report)
+    return row
 
 
 # --- main ----------------------------------------------------------------------------
@@ -819,6 +869,9 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=1264, help="xquad-de questions used")
     parser.add_argument("--ask-size", type=int, default=100_000)
     parser.add_argument("--ask-questions", type=int, default=300)
+    parser.add_argument("--ask-variants", nargs="+",
+                        default=["flat", "flat-faiss1", "flat-torch1-faiss1", "ivf",
+                                 "ivf-torch1-faiss1"])
     parser.add_argument("--sigma", type=float, default=0.02,
                         help="per-dimension noise of the perturbed vector copies")
     parser.add_argument("--max-flat", type=int, default=1_000_000,

@@ -149,13 +149,12 @@ class Pipeline:
             return report
 
     def _load(self) -> None:
-        old = self._index
+        # The replaced index is not closed here: a question in another thread may still
+        # be using it; its chunk store closes when the last reference goes.
         self._index = load_index(
             self.settings.index_dir, model_signature(self.embedder),
             chunking_signature(self.settings),
         )
-        if old is not None:
-            old.close()
 
     def is_stale(self) -> bool:
         """True when the corpus has files the index does not reflect."""

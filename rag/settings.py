@@ -59,7 +59,7 @@ class Settings:
     ann_threshold: int = 200_000
     ann_codec: str = "SQ8"
     #: Inverted lists searched per query (stored in the index when it is published).
-    ann_nprobe: int = 48
+    ann_nprobe: int = 96
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:

@@ -63,7 +63,7 @@ class AnnConfig:
     #: FAISS factory codec after ``IVF<nlist>,``: ``SQ8`` (default), ``SQfp16``, ``PQ48`` ...
     codec: str = "SQ8"
     #: Inverted lists searched per query.
-    nprobe: int = 48
+    nprobe: int = 96
     #: Training vectors per list (k-means sample = nlist x this, at most all vectors).
     train_per_list: int = 64
     seed: int = 1234

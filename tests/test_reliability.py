@@ -83,9 +83,6 @@ INJECTIONS = [
     "None",
 ]
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
-
-
 def write_artifact(name: str, data: dict[str, Any]) -> None:
     """Merge ``data`` into ``tests/artifacts/<name>.json`` (figures for the docs)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -202,12 +199,9 @@ def test_public_ask_function(seed_pipeline: Pipeline, monkeypatch: pytest.Monkey
 
 @pytest.mark.slow
 def test_lone_surrogate_is_a_question_error(seed_pipeline: Pipeline) -> None:
-    """BUG: a lone UTF-16 surrogate (JSON ``"\\ud800"`` through the API) is not valid text.
-
-    ``clean_question`` lets it through and ``detect_language`` raises
-    ``UnicodeEncodeError``: the documented contract is an Answer or a QuestionError (the
-    app shows "internal error" and logs a traceback).
-    """
+    """A lone UTF-16 surrogate (JSON ``"\\ud800"`` through the API) is not valid text:
+    an Answer or a QuestionError, not the ``UnicodeEncodeError`` it once raised in
+    ``detect_language`` (the app showed "internal error")."""
     for question in ("Wie nennt Lukaschenko Putin? \ud800", "\udfff Putin"):
         try:
             answer = seed_pipeline.ask(question)
@@ -226,9 +220,11 @@ QUESTIONS = st.one_of(
     st.text(st.characters(max_codepoint=0x7F), max_size=60),  # ASCII, control characters too
     st.lists(st.one_of(_WORDS, st.sampled_from(INJECTIONS), st.text(max_size=4)),
              max_size=14).map(" ".join),
-    st.text(min_size=990, max_size=1010),  # around the length limit
-    st.tuples(st.text(min_size=1, max_size=8), st.integers(100, 25_000)).map(
-        lambda t: t[0] * t[1]),  # long, up to 200 000 characters
+    st.one_of(  # long ones: a quarter of the examples (1000 characters embed slowly)
+        st.text(min_size=990, max_size=1010),  # around the length limit
+        st.tuples(st.text(min_size=1, max_size=8), st.integers(100, 25_000)).map(
+            lambda t: t[0] * t[1]),  # up to 200 000 characters
+    ),
 )
 
 
@@ -237,7 +233,7 @@ def test_random_questions_give_answer_or_question_error(seed_pipeline: Pipeline)
     """Thousands of random strings: an Answer or a QuestionError, never anything else."""
     max_chars = seed_pipeline.settings.max_question_chars
     outcomes = {"answer": 0, "question_error": 0}
-    examples = int(os.environ.get("RAG_HYPOTHESIS_EXAMPLES", "1500"))
+    examples = int(os.environ.get("RAG_HYPOTHESIS_EXAMPLES", "1200"))
 
     @settings(max_examples=examples, deadline=None, database=None,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -510,8 +506,8 @@ def big_article_text(target_bytes: int, seed: int = 7) -> str:
 @pytest.mark.slow
 def test_20_mb_article_is_read_and_chunked_within_the_limit(tmp_path: Path,
                                                             embedder: Embedder) -> None:
-    """A 20 MB article: read and chunked with the model's real token counter (not embedded,
-    which would take about an hour on 2 cores); every chunk within the limit, no text lost."""
+    """A 20 MB article: read and chunked with the model's real token counter (not embedded:
+    that takes over ten minutes on 2 cores); every chunk within the limit, no text lost."""
     settings_ = Settings.from_env()
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -624,9 +620,8 @@ def test_damaged_index_is_detected_and_rebuilt(damaged: Settings, embedder: Embe
 @pytest.mark.slow
 def test_vectors_of_another_dimension_are_detected_at_load(damaged: Settings,
                                                            embedder: Embedder) -> None:
-    """BUG: a ``vectors.faiss`` of another dimension (from another model) loads without
-    complaint; the first question then fails inside FAISS (``AssertionError``), and
-    ``update_index`` fails the same way instead of rebuilding."""
+    """A ``vectors.faiss`` of another dimension (from another model) is refused at load
+    (it once loaded, and the first question failed inside FAISS)."""
     folder = current_version(damaged.index_dir)
     n = json.loads((folder / MANIFEST).read_text())["counts"]["chunks"]
     other = faiss.IndexIDMap2(faiss.IndexFlatIP(128))
@@ -641,9 +636,9 @@ def test_vectors_of_another_dimension_are_detected_at_load(damaged: Settings,
 @pytest.mark.parametrize("field, value", [("counts", "26"), ("model", None), ("files", [])])
 def test_manifest_with_wrong_field_types_is_corrupt(damaged: Settings, embedder: Embedder,
                                                     field: str, value: object) -> None:
-    """BUG: a manifest that is valid JSON but has a field of the wrong type escapes as an
-    ``AttributeError``/``TypeError`` (the CLI prints a traceback, ``update_index`` does not
-    rebuild) instead of :class:`IndexCorrupt` with the fix."""
+    """A manifest that is valid JSON but has a field of the wrong type is
+    :class:`IndexCorrupt` with the fix (it once escaped as ``AttributeError``, or was
+    used: ``files=[]`` made every article look new)."""
     _edit_manifest(lambda m: m.update({field: value}))(current_version(damaged.index_dir))
     with pytest.raises(IndexCorrupt, match="--rebuild"):
         load_index(damaged.index_dir, model_signature(embedder), chunking_signature(damaged))
@@ -816,14 +811,18 @@ def test_feedback_does_not_follow_a_planted_symlink(tmp_path: Path) -> None:
     assert outside.read_text(encoding="utf-8") == "do not touch\n"
 
 
-def test_api_wrong_types_get_a_clear_error(tmp_path: Path) -> None:
-    """BUG (minor): ``/ask`` with a value of the wrong type (``k="five"``, ``date_from=2022``,
-    ``doc_ids=7``) fails inside ``Service.ask`` (``int()``, ``.strip()``, ``list()``) and
-    answers "internal error", logging a traceback per call, instead of naming the bad
-    parameter."""
-    chat = _ready_chat(_huge_answer(), tmp_path)
+@pytest.mark.slow
+def test_api_wrong_types_get_a_clear_error(tmp_path: Path, seed_pipeline: Pipeline) -> None:
+    """``/ask`` with a value of the wrong type (``k="five"``, ``date_from=2022``,
+    ``doc_ids=7``) names the bad parameter (it once answered "internal error" and logged a
+    traceback per call)."""
+    app = load_app()
+    service = app.Service(seed_pipeline)
+    service.phase = "ready"
+    chat = app.ChatApp(service, Settings(data_dir=tmp_path))
     unclear = []
-    for kwargs in ({"k": "five"}, {"k": float("nan")}, {"date_from": 2022}, {"doc_ids": 7}):
+    for kwargs in ({"k": "five"}, {"k": float("nan")}, {"k": 2.5}, {"date_from": 2022},
+                   {"date_to": ["2022"]}, {"doc_ids": 7}, {"doc_ids": [1, 2]}):
         with pytest.raises(gr.Error) as info:
             chat.api_ask("Wie nennt Lukaschenko Putin?", **kwargs)
         name = next(iter(kwargs))
