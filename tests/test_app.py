@@ -102,8 +102,9 @@ def test_respond_puts_answer_in_chat_and_sources_in_panel(tmp_path: Path) -> Non
     assert cleared == "" and pending == IMG
     assert history == [{"role": "user", "content": app.render.user_text(IMG)}]
     history, records, panel = chat.respond(pending, history, {}, 3, " 2021 ", "", ["a"])
+    # the UI's values go to the pipeline as they are: Pipeline.ask validates them
     assert chat.service.pipeline.calls == [
-        (IMG, 3, {"date_from": "2021", "date_to": None, "doc_ids": ["a"]})]
+        (IMG, 3, {"date_from": " 2021 ", "date_to": "", "doc_ids": ["a"]})]
     assert history[-1]["role"] == "assistant" and "\\[1\\]" in history[-1]["content"]
     assert "<mark>Er nennt ihn Bruder.</mark>" in panel and "<script" not in panel
     expected = sample_answer().to_dict()
