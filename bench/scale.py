@@ -552,7 +552,7 @@ def step_compare(args: argparse.Namespace, report: dict[str, Any]) -> None:
             index.train(hv[:65_536])
             _, build_s = timed(lambda index=index: index.add(hv))
             entry = {"n": args.hnsw_size, "build_s": round(build_s, 1),
-                     "memory_mb": round(vector_index.memory_bytes(index) / 2**20, 1),
+                     "memory_mb": round(faiss.serialize_index(index).nbytes / 2**20, 1),
                      "removal": "not supported", "efSearch": {}}
             for ef in (64, 128):
                 faiss.ParameterSpace().set_index_parameter(index, "efSearch", ef)

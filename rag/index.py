@@ -154,10 +154,6 @@ class Index:
         try:
             #: The FAISS index, wrapped by ``vector_index.SearchIndex`` (``.raw``: itself).
             self.vectors: faiss.Index = vector_index.open_for_search(folder / VECTORS)
-            # One query at a time gains nothing from FAISS's OpenMP threads, which fight
-            # torch's for the cores (bench/scale.py, 100k chunks: ask() p50 36.7 ms with 2
-            # threads, 25.5 ms with 1).
-            faiss.omp_set_num_threads(1)
             self.keywords = KeywordIndex.load(folder / BM25_DIR)
             self._db = sqlite3.connect(
                 f"file:{folder / CHUNKS}?mode=ro", uri=True, check_same_thread=False

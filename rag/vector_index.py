@@ -14,10 +14,11 @@ An approximate index stays approximate (its exact vectors are gone); it is re-tr
 when it has grown well past what its number of lists was chosen for. A full rebuild
 starts exact again and converts from the exact vectors.
 
-IVF indexes reject FAISS's generic ``SearchParameters`` and search only one list with
-``SearchParametersIVF()``'s defaults, so :func:`open_for_search` wraps them in
-:class:`IVFSearch`, which accepts the generic parameters (an ``IDSelector`` filter) and
-widens ``nprobe`` until a filtered search has found enough results.
+:func:`open_for_search` wraps a loaded index in :class:`SearchIndex`: single questions
+are searched on one OpenMP thread, and IVF accepts FAISS's generic ``SearchParameters``
+(an ``IDSelector`` filter; IVF itself rejects them, and ``SearchParametersIVF()``'s
+defaults would search one list), widening ``nprobe`` until a filtered search has found
+enough results.
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ from .settings import Settings
 __all__ = [
     "EXACT_TYPE",
     "AnnConfig",
-    "IVFSearch",
+    "FEW_QUERIES",
+    "SearchIndex",
     "all_vectors",
     "build_approximate",
     "describe",
@@ -59,7 +61,7 @@ class AnnConfig:
     """When and how the index becomes approximate (see :class:`rag.settings.Settings`)."""
 
     #: Chunks from which a published index is approximate.
-    threshold: int = 200_000
+    threshold: int = 100_000
     #: FAISS factory codec after ``IVF<nlist>,``: ``SQ8`` (default), ``SQfp16``, ``PQ48`` ...
     codec: str = "SQ8"
     #: Inverted lists searched per query.
@@ -89,7 +91,7 @@ def nlist_for(n: int) -> int:
 
 
 def _ivf(index: Any) -> faiss.IndexIVF | None:
-    index = getattr(index, "index_ivf", index)
+    index = getattr(index, "raw", index)
     try:
         return faiss.downcast_index(faiss.extract_index_ivf(index))
     except RuntimeError:
@@ -97,7 +99,7 @@ def _ivf(index: Any) -> faiss.IndexIVF | None:
 
 
 def is_approximate(index: Any) -> bool:
-    """True for an IVF index (raw or wrapped by :class:`IVFSearch`)."""
+    """True for an IVF index (raw or wrapped by :class:`SearchIndex`)."""
     return _ivf(index) is not None
 
 
@@ -131,7 +133,7 @@ def memory_bytes(index: Any) -> int:
     ivf = _ivf(index)
     if ivf is None:  # IDMap2,Flat: float32 vectors and int64 ids (no serialised copy)
         return int(index.ntotal * (index.d * 4 + 8))
-    return int(faiss.serialize_index(getattr(index, "index_ivf", index)).nbytes)
+    return int(faiss.serialize_index(getattr(index, "raw", index)).nbytes)
 
 
 def all_vectors(index: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -203,40 +205,58 @@ def read(path: Path | str) -> faiss.Index:
     return faiss.read_index(str(path))
 
 
-class IVFSearch:
-    """An IVF index that behaves like a flat one towards :mod:`rag.retrieval`.
+#: Searches with at most this many queries run on one OpenMP thread (see SearchIndex).
+FEW_QUERIES = 8
 
-    ``search(x, k, params=faiss.SearchParameters(sel=...))`` works (IVF itself rejects
-    generic parameters); a filtered search starts at the index's ``nprobe`` and widens it
-    (x4 per round, up to all lists) until every query has ``k`` results, so narrow
-    filters are answered from all matching vectors. Every other attribute is the
-    index's own (``ntotal``, ``d``, ``reconstruct``, ``reconstruct_batch``, ...).
+
+class SearchIndex:
+    """A loaded index as :mod:`rag.retrieval` uses it: ``search``, ``reconstruct``, ...
+
+    * Single questions are searched on one OpenMP thread (the calling thread's setting,
+      restored afterwards): on a 2-core machine the query embedding's torch threads
+      still hold the other core right after encoding, and a 2-thread FAISS search then
+      waits for it (measured at 100k chunks: 13.5 ms instead of 5.1 ms, see
+      ``bench/README.md``). Batches of more than :data:`FEW_QUERIES` use all threads.
+    * IVF: ``search(x, k, params=faiss.SearchParameters(sel=...))`` works (IVF itself
+      rejects generic parameters); a filtered search starts at the index's ``nprobe``
+      and widens it (x4 per round, up to all lists) until every query has ``k``
+      results, so narrow filters are answered from all matching vectors.
+
+    Every other attribute is the index's own (``ntotal``, ``d``, ``reconstruct``,
+    ``reconstruct_batch``, ...); :attr:`raw` is the FAISS index itself.
     """
 
     def __init__(self, index: faiss.Index) -> None:
-        self.index_ivf = index
-        self._ivf = faiss.extract_index_ivf(index)
+        self.raw = index
+        self._ivf = _ivf(index)
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self.index_ivf, name)
+        return getattr(self.raw, name)
 
     def search(
         self, x: np.ndarray, k: int, *, params: faiss.SearchParameters | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """Top ``k`` (scores, ids) per row of ``x``; ``params.sel`` filters ids."""
-        if params is None:
-            return self.index_ivf.search(x, k)
-        nlist = self._ivf.nlist
-        nprobe = max(1, min(self._ivf.nprobe, nlist))
-        while True:
-            ivf_params = faiss.SearchParametersIVF(sel=params.sel, nprobe=nprobe)
-            scores, ids = self.index_ivf.search(x, k, params=ivf_params)
-            if nprobe >= nlist or (ids >= 0).sum(axis=1).min() >= k:
-                return scores, ids
-            nprobe = min(nlist, nprobe * 4)
+        few = len(x) <= FEW_QUERIES
+        threads = faiss.omp_get_max_threads()
+        if few:
+            faiss.omp_set_num_threads(1)
+        try:
+            if params is None or self._ivf is None:
+                return self.raw.search(x, k, params=params)
+            nlist = self._ivf.nlist
+            nprobe = max(1, min(self._ivf.nprobe, nlist))
+            while True:
+                ivf_params = faiss.SearchParametersIVF(sel=params.sel, nprobe=nprobe)
+                scores, ids = self.raw.search(x, k, params=ivf_params)
+                if nprobe >= nlist or (ids >= 0).sum(axis=1).min() >= k:
+                    return scores, ids
+                nprobe = min(nlist, nprobe * 4)
+        finally:
+            if few:
+                faiss.omp_set_num_threads(threads)
 
 
-def open_for_search(path: Path | str) -> faiss.Index | IVFSearch:
-    """Read an index file for searching: exact indexes as they are, IVF wrapped."""
-    index = read(path)
-    return IVFSearch(index) if is_approximate(index) else index
+def open_for_search(path: Path | str) -> SearchIndex:
+    """Read an index file for searching (wrapped: see :class:`SearchIndex`)."""
+    return SearchIndex(read(path))

@@ -91,6 +91,9 @@ def test_switch_remove_add_recall_roundtrip(tmp_path: Path, centers: np.ndarray)
     index = load(tmp_path)
     assert index.manifest.faiss_type == "IDMap2,Flat"
     assert not vector_index.is_approximate(index.vectors)
+    threads = faiss.omp_get_max_threads()
+    _, top = index.vectors.search(first[:1], 1)  # single query: one thread, then restored
+    assert top[0, 0] == 0 and faiss.omp_get_max_threads() == threads
 
     # Crossing the threshold at publish time converts to IVF; removal works before it.
     second = clustered(8_000, 2, centers)
@@ -101,9 +104,9 @@ def test_switch_remove_add_recall_roundtrip(tmp_path: Path, centers: np.ndarray)
     index.close()
     index = load(tmp_path)
     assert index.manifest.faiss_type == "IVF256,SQ8"
-    assert isinstance(index.vectors, vector_index.IVFSearch)
+    assert isinstance(index.vectors, vector_index.SearchIndex)
     assert index.vectors.ntotal == index.size == 19_990
-    assert faiss.extract_index_ivf(index.vectors.index_ivf).nprobe == 48
+    assert faiss.extract_index_ivf(index.vectors.raw).nprobe == 48
 
     ids = np.arange(10, 20_000, dtype=np.int64)
     vectors = np.concatenate([first[10:], second])
@@ -137,7 +140,7 @@ def test_switch_remove_add_recall_roundtrip(tmp_path: Path, centers: np.ndarray)
 
     # The file round-trips: same type, same results.
     path = tmp_path / "copy.faiss"
-    faiss.write_index(index.vectors.index_ivf, str(path))
+    faiss.write_index(index.vectors.raw, str(path))
     again = vector_index.open_for_search(path)
     assert vector_index.describe(again) == "IVF256,SQ8"
     assert np.array_equal(again.search(queries, 10)[1], index.vectors.search(queries, 10)[1])
