@@ -33,7 +33,9 @@ Steps (``--steps``, all by default):
 ``ask``
     A ``--ask-size`` index (default 100k) written with the product's ``VersionWriter``
     from synthetic rows (perturbed vectors, texts, sentence vectors), then ``Pipeline.ask``
-    p50/p95 for the xquad-de questions, with the time split over its parts.
+    p50/p95 for the xquad-de questions, with the time split over its parts, for each of
+    ``--ask-variants``: ``flat``/``ivf`` (index type), ``-faiss1`` / ``-torch1`` (FAISS /
+    torch limited to one thread).
 
     python bench/scale.py --quick              # smoke run: ~400 chunks, small sizes
     python bench/scale.py                      # 10k real, 100k, 1M (an hour on 2 cores)
