@@ -20,6 +20,7 @@ from typing import Any
 
 import gradio as gr
 import pytest
+from shared_data import IMG, SCRIPT, free_port
 
 from rag import feedback
 from rag.answer import Answer, Source
@@ -29,8 +30,6 @@ from rag.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "tests" / "artifacts"
-IMG = "<img src=x onerror=alert(1)>"
-SCRIPT = "<script>alert(1)</script>"
 ANSWER_KEYS = {"question", "language", "found", "text", "sources"}
 SOURCE_KEYS = {"n", "doc_id", "title", "date", "url", "publisher", "text", "score", "highlights"}
 
@@ -267,12 +266,6 @@ def test_feedback_concurrent_appends_stay_whole_lines(tmp_path: Path) -> None:
 
 
 # --- the launched app (slow) ------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass

@@ -15,7 +15,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -26,6 +25,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from shared_data import IMG, SCRIPT, XSS_ARTICLE, XSS_QUESTION, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -33,18 +33,6 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                  "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
-SCRIPT = "<script>alert(1)</script>"
-IMG = "<img src=x onerror=alert(1)>"
-XSS_ARTICLE = f"""---
-title: "Minsker Zoo {SCRIPT}"
-publisher: "{IMG}"
-url: "javascript:alert(1)"
-date: 2023-05-02
----
-Der Minsker Zoo meldet die Geburt eines kleinen Pandas. {SCRIPT} Das Jungtier heißt Bambus \
-und wiegt 150 Gramm. {IMG} Der Zoodirektor spricht von einer Sensation für die Stadt Minsk.
-"""
-XSS_QUESTION = "Wie heißt das Panda-Jungtier im Minsker Zoo?"
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 
 pytestmark = [
@@ -52,12 +40,6 @@ pytestmark = [
     pytest.mark.skipif(not CHROMIUM.exists(),
                        reason="Debian's chromium is not installed (apt-get install chromium)"),
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass

@@ -32,6 +32,7 @@ from typing import Any
 
 import psutil
 import pytest
+from shared_data import IMG, SCRIPT, XSS_ARTICLE, XSS_QUESTION, free_port
 
 from rag import render
 from rag.answer import Answer, Source
@@ -44,19 +45,7 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "tests" / "artifacts"
-SCRIPT = "<script>alert(1)</script>"
-IMG = "<img src=x onerror=alert(1)>"
 XSS_DOC = "xss.md"
-XSS_ARTICLE = f"""---
-title: "Minsker Zoo {SCRIPT}"
-publisher: "{IMG}"
-url: "javascript:alert(1)"
-date: 2023-05-02
----
-Der Minsker Zoo meldet die Geburt eines kleinen Pandas. {SCRIPT} Das Jungtier heißt Bambus \
-und wiegt 150 Gramm. {IMG} Der Zoodirektor spricht von einer Sensation für die Stadt Minsk.
-"""
-XSS_QUESTION = "Wie heißt das Panda-Jungtier im Minsker Zoo?"
 #: Added during the re-index test; no seed question is about it.
 NEW_DOC = "zz_erzgebirge.txt"
 NEW_ARTICLE = """Bergbau im Erzgebirge: Ein Museum erinnert an die Silberzeit
@@ -82,12 +71,6 @@ def write_artifact(data: dict[str, Any]) -> None:
     old["load_average"] = [round(x, 2) for x in os.getloadavg()]
     old["cpus"] = os.cpu_count()
     path.write_text(json.dumps(old, indent=2, ensure_ascii=False), encoding="utf-8")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def percentiles(values: list[float]) -> dict[str, float]:
