@@ -14,13 +14,14 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .answer import Answer, Source  # noqa: F401
-    from .pipeline import Pipeline, QuestionError, ask  # noqa: F401
+    from .errors import QuestionError, RagError  # noqa: F401
+    from .pipeline import Pipeline, ask  # noqa: F401
     from .settings import Settings  # noqa: F401
+    from .types import Answer, Source  # noqa: F401
 
 _EXPORTS = {
-    "Answer": "answer", "Source": "answer", "Pipeline": "pipeline",
-    "QuestionError": "pipeline", "ask": "pipeline", "Settings": "settings",
+    "Answer": "types", "Source": "types", "Pipeline": "pipeline", "ask": "pipeline",
+    "QuestionError": "errors", "RagError": "errors", "Settings": "settings",
 }
 __all__ = sorted(_EXPORTS)
 

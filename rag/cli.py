@@ -1,31 +1,45 @@
-"""Command line: ``python -m rag index | ask | eval``."""
+"""Command line: ``rag index | ask | eval | serve`` (also ``python -m rag ...``).
+
+Heavy modules (torch, faiss, gradio) are imported by the command that needs them, so
+``rag --help`` answers at once. Every :class:`~rag.errors.RagError` is shown as a one-line
+message (exit code 2), never as a traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import logging
 import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .answer import Answer
-from .corpus import CorpusError
-from .index import IndexError_
-from .pipeline import Pipeline, QuestionError
+from .errors import RagError
 from .settings import Settings
 
+if TYPE_CHECKING:
+    from .types import Answer
+
 log = logging.getLogger("rag")
+
+_NOISY = ("httpx", "sentence_transformers", "transformers", "bm25s", "urllib3")
 
 
 def _add_paths(p: argparse.ArgumentParser) -> None:
     p.add_argument("--corpus", help="corpus folder (default: corpus/, or $RAG_CORPUS_DIR)")
     p.add_argument("--index", help="index folder (default: index/, or $RAG_INDEX_DIR)")
     p.add_argument("--model", help="sentence-transformers model name or path "
-                   "(default: multilingual-e5-small, built offline)")
+                   "(default: multilingual-e5-small, built offline; or $RAG_MODEL)")
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
     """Settings from the environment, overridden by the command's flags."""
-    return Settings.from_env(corpus_dir=args.corpus, index_dir=args.index, model=args.model)
+    return Settings.from_env(
+        corpus_dir=getattr(args, "corpus", None), index_dir=getattr(args, "index", None),
+        model=getattr(args, "model", None), data_dir=getattr(args, "data", None),
+        host=getattr(args, "host", None), port=getattr(args, "port", None),
+    )
 
 
 def format_answer(answer: Answer) -> str:
@@ -44,6 +58,8 @@ def format_answer(answer: Answer) -> str:
 
 
 def _cmd_index(args: argparse.Namespace) -> int:
+    from .pipeline import Pipeline
+
     pipeline = Pipeline(settings_from(args), auto_index=False)
     report = pipeline.update_index(rebuild=args.rebuild, progress=not args.quiet)
     print(report.summary())
@@ -51,6 +67,8 @@ def _cmd_index(args: argparse.Namespace) -> int:
 
 
 def _cmd_ask(args: argparse.Namespace) -> int:
+    from .pipeline import Pipeline
+
     pipeline = Pipeline(settings_from(args))
     answer = pipeline.ask(args.question, args.k, date_from=args.date_from,
                           date_to=args.date_to, doc_ids=args.doc or None)
@@ -61,9 +79,76 @@ def _cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from .web.layout import serve
+
+    serve(settings_from(args))
+    return 0
+
+
+def _file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    from .errors import QuestionError
+    from .eval import report as out
+    from .eval.metrics import MRR_CUTOFF
+    from .eval.questions import load_questions
+    from .eval.run import evaluate
+    from .pipeline import Pipeline
+
+    settings = settings_from(args)
+    questions = load_questions(args.questions)
+    baseline = out.load_report(args.baseline) if args.baseline else None
+    most = settings.retrieval.max_top_k
+    if not 1 <= args.k <= most:
+        raise QuestionError(f"--k must be between 1 and {most} (got {args.k})")
+    if args.limit is not None and args.limit < 1:
+        raise QuestionError(f"--limit must be at least 1 (got {args.limit})")
+    if args.k < MRR_CUTOFF:
+        log.warning("--k %d < %d: hit@k for k > %d counts only the %d returned sources.",
+                    args.k, MRR_CUTOFF, args.k, args.k)
+    if args.limit:
+        questions = questions[: args.limit]
+
+    pipeline = Pipeline(settings)
+    index_report = pipeline.update_index(progress=not args.quiet)
+    for skipped in index_report.skipped:
+        log.warning("Corpus file skipped: %s (%s)", skipped.path, skipped.reason)
+    report = evaluate(pipeline, questions, k=args.k, progress=not args.quiet)
+    report.config["questions_file"] = {
+        "path": str(args.questions), "sha256": _file_digest(Path(args.questions)),
+        "n": len(questions),
+    }
+
+    print(out.format_metrics_table(report.metrics, baseline["metrics"] if baseline else None))
+    if baseline:
+        for note in out.config_differences(report.to_dict(), baseline):
+            print(f"note: {note}")
+    writers = (
+        (args.out, lambda path: out.write_json(report, path)),
+        (args.csv, lambda path: out.write_csv(report, path)),
+        (args.markdown, lambda path: out.write_markdown(report, path, baseline=baseline)),
+    )
+    for path, write in writers:
+        if not path:
+            continue
+        try:
+            write(path)
+        except OSError as exc:
+            print(f"error: cannot write {path}: {exc}", file=sys.stderr)
+            return 1
+        log.info("Wrote %s", path)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``python -m rag``."""
-    parser = argparse.ArgumentParser(prog="python -m rag", description=__doc__)
+    """The argument parser of ``rag`` / ``python -m rag``."""
+    parser = argparse.ArgumentParser(
+        prog="rag", description="Questions and answers with citations over German news "
+        "articles (German or English questions).",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -76,31 +161,59 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ask", help="answer a question")
     p.add_argument("question")
     _add_paths(p)
-    p.add_argument("--k", type=int, default=None, help="number of sources (default 5)")
+    p.add_argument("--k", type=int, default=None, help="number of sources (default 5, "
+                   "or $RAG_TOP_K)")
     p.add_argument("--date-from", help="only articles from this date (2022, 2022-12, 2022-12-19)")
     p.add_argument("--date-to", help="only articles up to this date")
     p.add_argument("--doc", action="append", help="only this article (doc_id); repeatable")
     p.add_argument("--json", action="store_true", help="print Answer.to_dict() as JSON")
     p.set_defaults(func=_cmd_ask)
 
-    from .evaluation import add_eval_parser
+    p = sub.add_parser(
+        "eval", help="evaluate the product on a question file (metrics per language)",
+        description="Run every question of a JSON Lines question file through the "
+        "pipeline and report hit@k, mrr, answer_hit, no-answer precision/recall and "
+        "latency, overall and per language (definitions: shared/eval/README.md).",
+    )
+    p.add_argument("questions", help="question file (JSON Lines)")
+    _add_paths(p)
+    p.add_argument("--k", type=int, default=10, help="sources per question (default 10)")
+    p.add_argument("--out", help="write the full report as JSON")
+    p.add_argument("--csv", help="write one row per question as CSV")
+    p.add_argument("--markdown", help="write a readable report (metrics, failed questions)")
+    p.add_argument("--baseline", help="an earlier report.json to compare the metrics with")
+    p.add_argument("--limit", type=int, default=None, help="evaluate only the first N questions")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=_cmd_eval)
 
-    add_eval_parser(sub, _add_paths)
+    p = sub.add_parser("serve", help="start the web chat (also: python app.py)")
+    p.add_argument("--host", help="interface to listen on (default 127.0.0.1, or "
+                   "$GRADIO_SERVER_NAME / $RAG_HOST)")
+    p.add_argument("--port", type=int, help="port (default 7860, or $GRADIO_SERVER_PORT / "
+                   "$RAG_PORT)")
+    _add_paths(p)
+    p.add_argument("--data", help="folder for feedback.jsonl (default: data/, or $RAG_DATA_DIR)")
+    p.set_defaults(func=_cmd_serve)
     return parser
+
+
+def setup_logging(verbose: bool) -> None:
+    """Log what happened to stderr (``-v``: debug); quiet third-party loggers."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    for noisy in _NOISY:
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code (2: usage or input error)."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    for noisy in ("httpx", "sentence_transformers", "transformers", "bm25s"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    setup_logging(args.verbose)
     try:
         return args.func(args)
-    except (QuestionError, CorpusError, IndexError_) as exc:
+    except RagError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

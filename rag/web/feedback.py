@@ -9,32 +9,34 @@ Each rating is appended as one JSON line to ``Settings.data_dir / "feedback.json
 
 Limits: text fields are cut to :data:`MAX_TEXT_CHARS` (questions to
 :data:`MAX_QUESTION_CHARS`), at most :data:`MAX_SOURCES` sources are kept, and when the
-file would grow past :data:`MAX_FILE_BYTES` it is rotated to ``feedback.jsonl.1``
-(older files shift up to ``.{BACKUPS}``, the oldest is dropped), so the folder never
-holds more than about ``(BACKUPS + 1) * MAX_FILE_BYTES``. Appends are serialized by a
-lock (threads) and ``flock`` (processes).
+file would grow past ``feedback_max_bytes`` (settings) it is rotated to
+``feedback.jsonl.1`` by the standard library's ``RotatingFileHandler`` (older files shift
+up to ``.{feedback_backups}``, the oldest is dropped), so the folder never holds more
+than about ``(backups + 1) * max_bytes``. Appends are serialized by a lock (threads) and
+a file lock (processes).
 """
 
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
-import os
 import threading
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from logging.handlers import RotatingFileHandler
 from pathlib import Path
 from typing import Any
 
-from .answer import Answer
-from .settings import Settings
+from filelock import FileLock
+
+from ..settings import Settings, WebSettings
+from ..types import Answer
 
 log = logging.getLogger(__name__)
 
 FEEDBACK_FILE = "feedback.jsonl"
-MAX_FILE_BYTES = 5 * 1024 * 1024
-BACKUPS = 3
+MAX_FILE_BYTES = WebSettings.feedback_max_bytes
+BACKUPS = WebSettings.feedback_backups
 MAX_QUESTION_CHARS = 1000
 MAX_TEXT_CHARS = 4000
 MAX_TITLE_CHARS = 300
@@ -43,9 +45,16 @@ MAX_SOURCES = 20
 _lock = threading.Lock()
 
 
+class _Handler(RotatingFileHandler):
+    """The standard rotating handler, but a failed write raises (the user is told)."""
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - stdlib name
+        raise  # noqa: PLE0704 - re-raises the error emit() is handling
+
+
 def feedback_path(settings: Settings) -> Path:
-    """Where feedback goes: ``settings.data_dir / "feedback.jsonl"``."""
-    return Path(settings.data_dir) / FEEDBACK_FILE
+    """Where feedback goes: ``settings.paths.data_dir / "feedback.jsonl"``."""
+    return Path(settings.paths.data_dir) / FEEDBACK_FILE
 
 
 def _cut(value: object, limit: int) -> str | None:
@@ -91,17 +100,6 @@ def make_record(
     }
 
 
-def _rotate(path: Path, backups: int) -> None:
-    if backups <= 0:
-        path.unlink(missing_ok=True)
-        return
-    for i in range(backups - 1, 0, -1):
-        older = path.with_name(f"{path.name}.{i}")
-        if older.exists():
-            os.replace(older, path.with_name(f"{path.name}.{i + 1}"))
-    os.replace(path, path.with_name(f"{path.name}.1"))
-
-
 def append_record(
     path: Path,
     record: Mapping[str, Any],
@@ -111,21 +109,17 @@ def append_record(
 ) -> None:
     """Append ``record`` as one JSON line to ``path``, rotating first when it would
     grow past ``max_bytes``."""
-    line = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8", "replace")
+    line = json.dumps(record, ensure_ascii=False)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with _lock, open(path.with_name("." + path.name + ".lock"), "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with _lock, FileLock(path.with_name("." + path.name + ".lock")):
+        handler = _Handler(
+            path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8",
+            errors="replace", delay=True,
+        )
         try:
-            size = path.stat().st_size if path.exists() else 0
-            if size and size + len(line) > max_bytes:
-                _rotate(path, backups)
-            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o640)
-            try:
-                os.write(fd, line)
-            finally:
-                os.close(fd)
+            handler.emit(logging.makeLogRecord({"msg": line}))
         finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+            handler.close()
 
 
 def record_feedback(
@@ -133,6 +127,7 @@ def record_feedback(
 ) -> Path:
     """Append a rating of ``answer`` to the feedback file; returns the file's path."""
     path = feedback_path(settings)
-    append_record(path, make_record(answer, helpful))
+    append_record(path, make_record(answer, helpful), max_bytes=settings.web.feedback_max_bytes,
+                  backups=settings.web.feedback_backups)
     log.info("Feedback (%s) recorded in %s", "helpful" if helpful else "not helpful", path)
     return path

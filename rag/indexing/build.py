@@ -4,34 +4,27 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import numpy as np
 from tqdm import tqdm
 
-from .chunking import Chunk, chunk_corpus
-from .corpus import Skipped, read_corpus
-from .embedding import Embedder
-from .index import (
-    DocMeta,
-    Index,
-    IndexCorrupt,
-    IndexMismatch,
-    IndexMissing,
-    Manifest,
-    VersionWriter,
-    check_compatible,
-    current_version,
-    read_manifest,
-    remove_stale_versions,
-    writer_lock,
-)
-from .settings import Settings
+from ..embed import Embedder, model_signature
+from ..errors import IndexCorrupt, IndexMismatch, IndexMissing
+from ..ingest.chunking import chunk_corpus
+from ..ingest.corpus import read_corpus
+from ..settings import Settings
+from ..store.folder import current_version, read_manifest, remove_stale_versions, writer_lock
+from ..store.index import Index, VersionWriter
+from ..store.manifest import Manifest, check_compatible
+from ..types import Chunk, DocMeta, Skipped
 
 log = logging.getLogger(__name__)
 
+#: Called with (chunks embedded, chunks to embed) while an index is built.
+Progress = Callable[[int, int], None]
 #: Bump when the chunking code changes in a way that changes chunks.
 CHUNKER_VERSION = 3
 #: Titles longer than this are shortened before they are put above each sentence.
@@ -74,33 +67,23 @@ class IndexReport:
         return "\n".join(lines)
 
 
-def model_signature(embedder: Embedder) -> dict:
-    """What identifies the embedding model in the manifest."""
-    return {
-        "name": embedder.name,
-        "dim": embedder.dim,
-        "query_prompt": embedder.query_prompt,
-        "passage_prompt": embedder.passage_prompt,
-    }
-
-
 def chunking_signature(settings: Settings) -> dict:
     """What identifies the chunking settings in the manifest."""
     return {
-        "chunk_tokens": settings.chunk_tokens,
-        "overlap_tokens": settings.chunk_overlap_tokens,
+        "chunk_tokens": settings.chunking.chunk_tokens,
+        "overlap_tokens": settings.chunking.chunk_overlap_tokens,
         "chunker_version": CHUNKER_VERSION,
-        "paragraph_tokens": settings.paragraph_tokens,
-        "embed_titles": settings.embed_titles,
+        "paragraph_tokens": settings.chunking.paragraph_tokens,
+        "embed_titles": settings.chunking.embed_titles,
     }
 
 
 def _open_base(settings: Settings, model: dict, chunking: dict) -> tuple[Index | None, str]:
     """The current index to update, or ``None`` and why a full build is needed."""
     try:
-        manifest = read_manifest(settings.index_dir)
-        check_compatible(manifest, model, chunking, settings.index_dir)
-        return Index(current_version(settings.index_dir), manifest), ""  # type: ignore[arg-type]
+        manifest = read_manifest(settings.paths.index_dir)
+        check_compatible(manifest, model, chunking, settings.paths.index_dir)
+        return Index(current_version(settings.paths.index_dir), manifest), ""  # type: ignore[arg-type]
     except IndexMissing:
         return None, "no index yet"
     except IndexMismatch as exc:
@@ -134,6 +117,7 @@ def embed_chunks(
     headlines: Mapping[str, str] | None = None,
     *,
     progress: bool = True,
+    on_progress: Progress | None = None,
 ) -> tuple[np.ndarray, list[np.ndarray]]:
     """Passage vectors and per-sentence vectors of ``chunks``.
 
@@ -159,21 +143,28 @@ def embed_chunks(
                 vectors[start + j] = mean / max(float(np.linalg.norm(mean)), 1e-12)
                 sentence_vectors.append(sv)
             bar.update(len(part))
+            if on_progress is not None:
+                on_progress(min(start + group, len(chunks)), len(chunks))
     return vectors, sentence_vectors
 
 
 def update_index(
-    settings: Settings, embedder: Embedder, *, rebuild: bool = False, progress: bool = True
+    settings: Settings,
+    embedder: Embedder,
+    *,
+    rebuild: bool = False,
+    progress: bool = True,
+    on_progress: Progress | None = None,
 ) -> IndexReport:
-    """Bring ``settings.index_dir`` up to date with ``settings.corpus_dir``.
+    """Bring ``settings.paths.index_dir`` up to date with ``settings.paths.corpus_dir``.
 
     Only added or changed articles are embedded; deleted ones are removed. A change of
     model or chunking settings (or ``rebuild=True``) rebuilds everything.
     """
     started = time.perf_counter()
     model, chunking = model_signature(embedder), chunking_signature(settings)
-    with writer_lock(settings.index_dir):
-        articles, skipped = read_corpus(settings.corpus_dir)
+    with writer_lock(settings.paths.index_dir):
+        articles, skipped = read_corpus(settings.paths.corpus_dir)
         base, reason = (None, "--rebuild") if rebuild else _open_base(settings, model, chunking)
         old_files = base.manifest.files if base else {}
         new_files = {a.doc_id: a.content_hash for a in articles}
@@ -196,18 +187,20 @@ def update_index(
         todo = [a for a in articles if a.doc_id not in old_files or a.doc_id in report.changed]
         chunks = chunk_corpus(
             todo,
-            chunk_tokens=settings.chunk_tokens,
-            overlap_tokens=settings.chunk_overlap_tokens,
+            chunk_tokens=settings.chunking.chunk_tokens,
+            overlap_tokens=settings.chunking.chunk_overlap_tokens,
             count_tokens=embedder.count_tokens,
-            paragraph_tokens=settings.paragraph_tokens,
+            paragraph_tokens=settings.chunking.paragraph_tokens,
         )
         log.info("%d article(s) to embed: %d chunks", len(todo), len(chunks))
-        headlines = (
-            {a.doc_id: a.title for a in todo if a.headline} if settings.embed_titles else {}
+        headlines = {a.doc_id: a.title for a in todo if a.headline}
+        if not settings.chunking.embed_titles:
+            headlines = {}
+        vectors, sentence_vectors = embed_chunks(
+            embedder, chunks, headlines, progress=progress, on_progress=on_progress
         )
-        vectors, sentence_vectors = embed_chunks(embedder, chunks, headlines, progress=progress)
 
-        writer = VersionWriter(settings.index_dir, base, embedder.dim, settings)
+        writer = VersionWriter(settings.paths.index_dir, base, embedder.dim, settings.index)
         try:
             for doc_id in report.changed + report.removed:
                 writer.remove_doc(doc_id)
@@ -243,7 +236,7 @@ def update_index(
         finally:
             if base is not None:
                 base.close()
-        remove_stale_versions(settings.index_dir, keep=final)
+        remove_stale_versions(settings.paths.index_dir, keep=final)
         report.chunks = manifest.counts["chunks"]
         report.seconds = time.perf_counter() - started
         log.info("%s", report.summary().replace("\n", ";"))

@@ -4,18 +4,18 @@ comparison with a baseline run, and report.json / CSV / Markdown files (written 
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import json
 import logging
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .evaluation import LANGUAGES, METRIC_KEYS, Report
+from ..errors import EvalFileError
+from ..files import atomic_write_text
+from .metrics import METRIC_KEYS, Report
+from .questions import LANGUAGES
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ _SNIPPET_CHARS = 220
 _SOURCES_SHOWN = 5
 
 
-class ReportFileError(ValueError):
+class ReportFileError(EvalFileError):
     """A saved report (``--baseline``) is unreadable or not a report."""
 
 
@@ -171,24 +171,6 @@ def config_differences(new: Mapping[str, Any], old: Mapping[str, Any]) -> list[s
 
 
 # --- writing -----------------------------------------------------------------------
-
-
-def atomic_write_text(path: str | Path, text: str) -> None:
-    """Write ``text`` (UTF-8) to a temporary file beside ``path``, then ``os.replace``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def _as_dict(report: Report | Mapping[str, Any]) -> Mapping[str, Any]:

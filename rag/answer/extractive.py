@@ -1,19 +1,19 @@
-"""Answers: the result types and extractive answer selection with numbered citations."""
+"""The extractive answerer: the sentence(s) of the retrieved passages that answer, quoted
+exactly with their citation numbers, both statements when sources disagree."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
-from .index import DocMeta, StoredChunk
-from .keywords import tokenize
+from ..retrieve import Retriever
+from ..settings import AnswerSettings
+from ..text.terms import tokenize
+from ..types import Answer, DocMeta, Source, StoredChunk
+from .base import NOT_FOUND, Evidence
 
-NOT_FOUND = {
-    "de": "Dazu habe ich im Korpus nichts gefunden.",
-    "en": "I could not find this in the corpus.",
-}
 DISAGREE = {
     "de": "Die Quellen machen dazu unterschiedliche Angaben:",
     "en": "The sources disagree on this:",
@@ -26,60 +26,6 @@ _ASKS_NUMBER = re.compile(
 )
 _ASKS_YEAR = re.compile(r"\b(when|wann|year|jahr)\b", re.IGNORECASE)
 _YEAR = re.compile(r"(?<!\d)(?:1[5-9]\d\d|20\d\d)(?!\d)")
-
-
-@dataclass
-class Source:
-    """A passage that the answer cites (``n`` is its citation number)."""
-
-    n: int
-    doc_id: str
-    title: str
-    date: str | None
-    url: str | None
-    publisher: str | None
-    text: str
-    score: float
-    highlights: list[tuple[int, int]] = field(default_factory=list)
-
-
-@dataclass
-class Answer:
-    """The answer to one question."""
-
-    question: str
-    language: str
-    found: bool
-    text: str
-    sources: list[Source]
-
-    def to_dict(self) -> dict:
-        """A JSON-serialisable dict (highlights as [start, end] lists)."""
-        data = asdict(self)
-        for s in data["sources"]:
-            s["highlights"] = [list(h) for h in s["highlights"]]
-        return data
-
-
-@dataclass(frozen=True)
-class AnswerParams:
-    """How answer sentences are chosen (tuned with bench/calibrate.py)."""
-
-    #: Weight of the share of question terms found in a sentence (German questions only:
-    #: English questions share few words with German text).
-    lexical_weight_de: float = 0.1
-    passage_weight: float = 0.5
-    #: Passages considered for the answer sentence (German questions rank passages well
-    #: with keywords, so their top passage is trusted; English ones look further).
-    passages_de: int = 1
-    passages_en: int = 3
-    #: Further sentences of the same passage are added when they score within this margin.
-    extra_margin: float = 0.1
-    max_sentences: int = 3
-    #: Bonus for sentences with a number when the question asks for one (how many, when).
-    number_bonus: float = 0.03
-    #: Statements of other articles within this margin are checked for disagreement.
-    disagree_margin: float = 0.15
 
 
 @dataclass(frozen=True)
@@ -106,7 +52,7 @@ def rank_sentences(
     lang: str,
     chunks: list[StoredChunk],
     passage_scores: list[float],
-    params: AnswerParams,
+    params: AnswerSettings,
 ) -> list[Candidate]:
     """Sentences of the retrieved passages, best answer first.
 
@@ -153,7 +99,7 @@ def _numbers(text: str) -> set[str]:
 
 def disagreement(
     question: str, lang: str, best: Candidate, candidates: list[Candidate],
-    sources: list[Source], params: AnswerParams,
+    sources: list[Source], params: AnswerSettings,
 ) -> list[Candidate]:
     """Two statements from different articles that date the asked event differently.
 
@@ -197,7 +143,7 @@ def compose(
     candidates: list[Candidate],
     sources: list[Source],
     lang: str,
-    params: AnswerParams,
+    params: AnswerSettings,
 ) -> str:
     """The answer text: the best sentence(s) with their citation, or disagreeing ones.
 
@@ -231,3 +177,63 @@ def compose(
     if len(parts) > 1:
         return DISAGREE[lang] + "\n" + "\n".join(f"- {p}" for p in parts)
     return parts[0]
+
+
+class ExtractiveAnswerer:
+    """Quotes the answering sentence(s) exactly, or says that nothing was found.
+
+    "Not found" when the best passage's best sentence is below the calibrated
+    per-language threshold (``min_relevance_de``/``_en``). A "when" question is checked
+    against what other articles say about the same thing, so that a disagreement on the
+    date is shown, not hidden.
+    """
+
+    def __init__(self, params: AnswerSettings) -> None:
+        self.params = params
+
+    def answer(self, evidence: Evidence, retriever: Retriever) -> Answer:
+        """The extractive answer to ``evidence.question``."""
+        text, lang, hits, qvec = evidence.question, evidence.language, evidence.hits, evidence.qvec
+        index = retriever.index
+        chunks = index.chunks([h.id for h in hits])
+        sources = [
+            make_source(n, chunks[h.id], index.docs[h.doc_id], h.score)
+            for n, h in enumerate(hits, start=1)
+        ]
+        threshold = self.params.min_relevance_de if lang == "de" else self.params.min_relevance_en
+        if not hits or hits[0].sentence < threshold:
+            return Answer(text, lang, False, NOT_FOUND[lang], sources)
+        candidates = rank_sentences(
+            qvec, text, lang, [chunks[h.id] for h in hits], [h.score for h in hits], self.params
+        )
+        if asks_year(text) and candidates:
+            more = self._cross_check(retriever, text, candidates[0].text, hits,
+                                     evidence.allowed_rows)
+            if more:
+                floor = min(h.score for h in hits)
+                hits = hits + more
+                chunks.update(index.chunks([h.id for h in more]))
+                sources += [
+                    make_source(len(sources) + n, chunks[h.id], index.docs[h.doc_id], h.score)
+                    for n, h in enumerate(more, start=1)
+                ]
+                candidates = rank_sentences(
+                    qvec, text, lang, [chunks[h.id] for h in hits],
+                    [min(h.score, floor) for h in hits], self.params,
+                )
+        answer_text = compose(text, candidates, sources, lang, self.params)
+        cited = {int(n) for n in re.findall(r"\[(\d+)\]", answer_text)}
+        sources = [s for s in sources if s.n <= evidence.k or s.n in cited]
+        return Answer(text, lang, True, answer_text, sources)
+
+    @staticmethod
+    def _cross_check(
+        retriever: Retriever, question: str, statement: str, hits: list,
+        allowed: np.ndarray | None,
+    ) -> list:
+        """Passages of other articles about the question and its best answer sentence
+        (numbers removed)."""
+        probe = question + " " + re.sub(r"\d[\d'’.]*", " ", statement)
+        seen_docs = {h.doc_id for h in hits}
+        more = retriever.search(probe, "de", 8, allowed)
+        return [h for h in more if h.doc_id not in seen_docs][:3]

@@ -18,12 +18,11 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-from .corpus import Article
-from .sentences import SENTENCE_BOUNDARY_REGEX, split_sentences
+from ..text.sentences import SENTENCE_BOUNDARY_REGEX, split_sentences
+from ..types import Article, Chunk
 
 __all__ = ["SEPARATORS", "Chunk", "chunk_article", "chunk_corpus"]
 
@@ -41,22 +40,6 @@ SEPARATORS: list[str] = [
 #: A piece longer than ``chars_per_token * budget`` characters is treated as too long
 #: without asking the tokenizer (it is split further; keeps 20 MB inputs fast).
 _MAX_CHARS_PER_TOKEN = 32
-
-
-@dataclass(frozen=True)
-class Chunk:
-    """A passage of an article, with exact character offsets into ``Article.text``."""
-
-    #: ``f"{doc_id}#{i}"``, ``i`` counting from 0 within the article.
-    chunk_id: str
-    doc_id: str
-    title: str
-    date: str | None
-    text: str
-    start: int
-    end: int
-    #: Sentence spans ``(start, end)`` relative to ``text`` (see :func:`split_sentences`).
-    sentences: tuple[tuple[int, int], ...]
 
 
 class _Budget:

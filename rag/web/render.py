@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable, Sequence
 from urllib.parse import urlsplit
 
-from .answer import Answer, Source
+from ..types import Answer, Source
 
 LANGUAGES = ("de", "en")
 

@@ -1,0 +1,38 @@
+"""What an answerer gets (:class:`Evidence`) and gives (an :class:`~rag.types.Answer`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from ..retrieve import Retriever
+from ..types import Answer, Hit
+
+NOT_FOUND = {
+    "de": "Dazu habe ich im Korpus nichts gefunden.",
+    "en": "I could not find this in the corpus.",
+}
+
+
+@dataclass
+class Evidence:
+    """A question with what retrieval found for it."""
+
+    question: str
+    language: str
+    #: The question's normalised vector.
+    qvec: np.ndarray
+    hits: list[Hit]
+    #: Sources shown to the user (``k`` of them; an answerer may cite more).
+    k: int
+    #: Index rows retrieval was restricted to (``None``: the whole index).
+    allowed_rows: np.ndarray | None = None
+
+
+class Answerer(Protocol):
+    """Turns evidence into an answer with numbered citations."""
+
+    def answer(self, evidence: Evidence, retriever: Retriever) -> Answer:
+        """The answer; ``retriever`` may be asked for more passages (e.g. to cross-check)."""

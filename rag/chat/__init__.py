@@ -1,0 +1,1 @@
+"""Conversations: follow-up questions resolved against the earlier turns (to come)."""

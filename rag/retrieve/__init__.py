@@ -1,0 +1,8 @@
+"""Retrieval: hybrid dense + keyword search, fusion per question language, sentence
+re-ranking, diversification, and filters by date and article."""
+
+from .filters import allowed_rows, date_bounds
+from .retriever import Retriever
+from .search import search
+
+__all__ = ["Retriever", "allowed_rows", "date_bounds", "search"]

@@ -1,0 +1,155 @@
+"""A loaded index version (:class:`Index`) and the writer of a new one (:class:`VersionWriter`).
+
+A version folder holds three stores, written together and published atomically
+(:mod:`rag.store.folder`)::
+
+    manifest.json    format, model, chunking, per-file hashes, counts (written last)
+    vectors.faiss    the vector store (:mod:`rag.store.vectors`), ids = chunk ids
+    chunks.sqlite    the chunk store (:mod:`rag.store.chunks`)
+    bm25/            the keyword store (:mod:`rag.store.keywords`); row i = i-th chunk by id
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+from ..errors import IndexCorrupt
+from ..settings import IndexSettings
+from ..types import DocMeta, StoredChunk
+from . import vectors as vector_store
+from .chunks import ChunkReader, ChunkWriter
+from .folder import current_version, new_version_folder, publish_version, read_manifest
+from .keywords import KeywordIndex
+from .manifest import Manifest, check_compatible
+
+VECTORS = "vectors.faiss"
+CHUNKS = "chunks.sqlite"
+BM25_DIR = "bm25"
+_REBUILD = "Rebuild it with: rag index --rebuild"
+
+
+class Index:
+    """A loaded, read-only index version. Thread-safe for searching."""
+
+    def __init__(self, folder: Path, manifest: Manifest) -> None:
+        self.folder = folder
+        self.manifest = manifest
+        dim = manifest.model.get("dim")
+        try:
+            #: The vector store (``.raw``: the FAISS index itself).
+            self.vectors: vector_store.SearchIndex = vector_store.open_for_search(
+                folder / VECTORS
+            )
+            self.keywords = KeywordIndex.load(folder / BM25_DIR)
+            self._chunks = ChunkReader(folder / CHUNKS, int(dim or self.vectors.d))
+        except Exception as exc:  # faiss raises RuntimeError, sqlite DatabaseError, ...
+            raise IndexCorrupt(f"The index in {folder.parent} is damaged ({exc}). {_REBUILD}") \
+                from exc
+        self.docs: dict[str, DocMeta] = self._chunks.docs
+        #: Row i of BM25 is the chunk with id ``row_ids[i]`` (ids ascending).
+        self.row_ids = self._chunks.ids
+        self.row_docs = self._chunks.doc_ids
+        n = len(self.row_ids)
+        if self.vectors.d != dim:
+            raise IndexCorrupt(
+                f"The vectors in {folder.parent} have {self.vectors.d} dimensions, the model "
+                f"{dim}. {_REBUILD}"
+            )
+        if not (self.vectors.ntotal == n == self.keywords.size == manifest.counts.get("chunks")):
+            raise IndexCorrupt(
+                f"The index in {folder.parent} is inconsistent (vectors {self.vectors.ntotal}, "
+                f"chunks {n}, keyword rows {self.keywords.size}). {_REBUILD}"
+            )
+
+    @property
+    def size(self) -> int:
+        """Number of chunks."""
+        return len(self.row_ids)
+
+    def rows_of(self, ids: np.ndarray) -> np.ndarray:
+        """Row positions of chunk ids."""
+        return np.searchsorted(self.row_ids, ids)
+
+    def chunks(self, ids: list[int]) -> dict[int, StoredChunk]:
+        """Fetch chunks by id."""
+        return self._chunks.chunks(ids)
+
+    def all_texts(self) -> Iterator[str]:
+        """Chunk texts in id order."""
+        return self._chunks.texts()
+
+    def close(self) -> None:
+        """Release the chunk store."""
+        self._chunks.close()
+
+
+def load_index(index_dir: Path, model: dict, chunking: dict) -> Index:
+    """Load the active version, checking that it was built with ``model``/``chunking``."""
+    manifest = read_manifest(index_dir)
+    check_compatible(manifest, model, chunking, index_dir)
+    return Index(current_version(index_dir), manifest)  # type: ignore[arg-type]
+
+
+class VersionWriter:
+    """Writes one new index version into a temporary folder, then publishes it."""
+
+    def __init__(
+        self, index_dir: Path, base: Index | None, dim: int, ann: IndexSettings | None = None
+    ) -> None:
+        self.index_dir = index_dir
+        #: When the vectors become approximate.
+        self.ann = ann or IndexSettings()
+        self.tmp = new_version_folder(index_dir)
+        if base is not None:
+            shutil.copyfile(base.folder / CHUNKS, self.tmp / CHUNKS)
+            self.vectors: faiss.Index = vector_store.read(base.folder / VECTORS)
+        else:
+            self.vectors = vector_store.new_exact(dim)
+        self._chunks = ChunkWriter(self.tmp / CHUNKS)
+
+    def remove_doc(self, doc_id: str) -> int:
+        """Remove an article's chunks; returns how many were removed."""
+        ids = self._chunks.doc_chunk_ids(doc_id)
+        if ids:
+            self.vectors.remove_ids(np.asarray(ids, dtype=np.int64))
+        self._chunks.remove_doc(doc_id)
+        return len(ids)
+
+    def add_doc(self, meta: DocMeta, content_hash: str) -> None:
+        """Record an article's metadata."""
+        self._chunks.add_doc(meta, content_hash)
+
+    def add_chunks(self, rows: list[tuple], vectors: np.ndarray) -> None:
+        """Add chunks: rows of (id, chunk_id, doc_id, text, start, end, sentences, sent_vecs)."""
+        if not rows:
+            return
+        ids = np.asarray([r[0] for r in rows], dtype=np.int64)
+        self.vectors.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids)
+        self._chunks.add_chunks(rows)
+
+    def publish(self, manifest: Manifest) -> Path:
+        """Write BM25 and the manifest, then atomically make this version current."""
+        texts = self._chunks.finish()
+        manifest.counts["chunks"] = len(texts)
+        if self.vectors.ntotal != len(texts):
+            raise IndexCorrupt(
+                f"internal error: {self.vectors.ntotal} vectors for {len(texts)} chunks"
+            )
+        KeywordIndex.build(texts).save(self.tmp / BM25_DIR)
+        self.vectors = vector_store.fit(self.vectors, self.ann)
+        manifest.faiss_type = vector_store.describe(self.vectors)
+        faiss.write_index(self.vectors, str(self.tmp / VECTORS))
+        return publish_version(self.index_dir, self.tmp, manifest)
+
+    def abort(self) -> None:
+        """Throw the temporary folder away."""
+        self._chunks.abort()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+__all__ = ["BM25_DIR", "CHUNKS", "VECTORS", "Index", "VersionWriter", "load_index"]

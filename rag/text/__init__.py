@@ -1,0 +1,1 @@
+"""Text utilities every step shares: question language, German terms, sentence splitting."""

@@ -1,0 +1,1 @@
+"""The web chat: service (readiness), handlers, layout, rendering, feedback."""

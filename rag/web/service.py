@@ -1,0 +1,126 @@
+"""The web app's service: the pipeline plus its readiness (the index is loaded or built
+in a background thread while the page is already served)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+
+from ..errors import NotReady, StoreError
+from ..pipeline import Pipeline
+from ..types import Answer
+
+log = logging.getLogger(__name__)
+
+#: Asked once at startup to warm up the model and the language detector.
+WARM_UP_QUESTION = "Wie nennt Lukaschenko Putin?"
+
+
+def doc_label(title: str | None, date: str | None, doc_id: str) -> str:
+    """An article as a choice in the article filter: title (cut at 80 characters), date."""
+    name = (title or doc_id).strip() or doc_id
+    if len(name) > 80:
+        name = name[:79] + "…"
+    return f"{name} ({date})" if date else name
+
+
+class Service:
+    """The pipeline plus its readiness: the index is loaded (or built) in a thread."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+        self.phase = "starting"  # starting | building | ready | error
+        self.error: str | None = None
+        self.summary = ""
+        self.doc_choices: list[tuple[str, str]] = []
+        self.ready_seconds: float | None = None
+        #: Chunks embedded / to embed while the index is built.
+        self.progress: tuple[int, int] | None = None
+        self._started = time.monotonic()
+        self._done = threading.Event()
+
+    def start(self) -> threading.Thread:
+        """Load (or build) the index in a background thread."""
+        thread = threading.Thread(target=self._prepare, name="rag-index", daemon=True)
+        thread.start()
+        return thread
+
+    def _on_progress(self, done: int, total: int) -> None:
+        self.progress = (done, total)
+
+    def _prepare(self) -> None:
+        p = self.pipeline
+        try:
+            try:
+                stale = p.is_stale()
+            except StoreError as exc:
+                log.info("The index cannot be used as it is (%s)", str(exc).split(". ")[0])
+                stale = True
+            if stale:
+                self.phase = "building"
+                log.info("Building the index for %s (progress below) ...",
+                         p.settings.paths.corpus_dir)
+                report = p.update_index(progress=True, on_progress=self._on_progress)
+                log.info("%s", report.summary().replace("\n", "; "))
+            index = p.index
+            self.doc_choices = sorted(
+                ((doc_label(d.title, d.date, d.doc_id), d.doc_id) for d in index.docs.values()),
+                key=lambda c: c[1],
+            )
+            try:  # warm up the model and language detector for a fast first answer
+                p.ask(WARM_UP_QUESTION, 1)
+            except Exception:  # noqa: BLE001 - warm-up only
+                log.debug("warm-up failed", exc_info=True)
+            self.summary = f"{len(index.docs)} articles, {index.size} passages"
+            self.ready_seconds = time.monotonic() - self._started
+            self.phase = "ready"
+            log.info("Ready after %.1f s (%s).", self.ready_seconds, self.summary)
+        except Exception as exc:  # noqa: BLE001 - shown on the page and in the chat
+            log.exception("Could not prepare the index")
+            self.error = str(exc) or exc.__class__.__name__
+            self.phase = "error"
+        finally:
+            self._done.set()
+
+    @property
+    def ready(self) -> bool:
+        """True once the index is loaded and the model warmed up."""
+        return self.phase == "ready"
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait until startup finished (ready or failed); True when it did."""
+        return self._done.wait(timeout)
+
+    def status(self) -> tuple[str, str]:
+        """``(state, message)`` for the status line; state is busy, ready or error."""
+        elapsed = int(time.monotonic() - self._started)
+        if self.phase == "ready":
+            return "ready", f"Bereit / Ready · {self.summary}"
+        if self.phase == "error":
+            return "error", ("Der Suchindex ist nicht verfügbar / The index is not available: "
+                             f"{self.error}")
+        if self.phase == "building":
+            done = f"; Embedding {self.progress[0]}/{self.progress[1]}" if self.progress else ""
+            return "busy", (f"Suchindex wird aufgebaut … / Building the search index … "
+                            f"({elapsed} s{done})")
+        return "busy", ("Modell und Suchindex werden geladen … / Loading model and index … "
+                        f"({elapsed} s)")
+
+    def ask(
+        self,
+        question: str,
+        k: int | None = None,
+        date_from: str | None = None,
+        date_to: str | None = None,
+        doc_ids: Sequence[str] | None = None,
+    ) -> Answer:
+        """Answer a question; raises :class:`~rag.errors.NotReady` while starting, or the
+        pipeline's :class:`~rag.errors.RagError` with a readable message."""
+        if self.phase == "error":
+            raise StoreError(self.error or "The index could not be loaded.")
+        if not self.ready:
+            raise NotReady("The search index is still being built.")
+        return self.pipeline.ask(question, k, date_from=date_from, date_to=date_to,
+                                 doc_ids=doc_ids)  # type: ignore[arg-type] - validated there
