@@ -219,3 +219,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; the previous index is unchanged.", file=sys.stderr)
         return 130
+
+
+def main_exit() -> None:
+    """Entry point of the ``rag`` console script."""
+    sys.exit(main())

@@ -175,7 +175,7 @@ _GROUPS = {
 _FIELD_GROUP = {f.name: g for g, cls in _GROUPS.items() for f in fields(cls)}
 #: Variables outside the ``RAG_`` namespace that tools and users already set.
 _ALIASES = {"hub_offline": "HF_HUB_OFFLINE", "host": "GRADIO_SERVER_NAME",
-            "port": "GRADIO_SERVER_PORT"}
+            "port": "GRADIO_SERVER_PORT", "model_cache_dir": "RAG_MODEL_CACHE"}
 
 
 def _convert(name: str, kind: Any, raw: object) -> object:

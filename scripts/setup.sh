@@ -14,3 +14,5 @@ if [ "${1:-}" = "dev" ]; then
 else
   .venv/bin/python -m pip install -q -r requirements.txt
 fi
+# The `rag` console script (the package itself, editable: no dependencies pulled here).
+.venv/bin/python -m pip install -q --no-deps -e .

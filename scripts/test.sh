@@ -9,4 +9,6 @@ if [ ! -x /usr/bin/chromium ]; then
   $SUDO apt-get update -qq && $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
 fi
 .venv/bin/ruff check .
+# The layers of docs/architecture.md: imports only downward (pyproject.toml).
+.venv/bin/lint-imports
 exec .venv/bin/python -m pytest "$@"
