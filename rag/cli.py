@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("rag")
 
-_NOISY = ("httpx", "sentence_transformers", "transformers", "bm25s", "urllib3")
+_NOISY = ("httpx", "sentence_transformers", "transformers", "bm25s", "urllib3", "faiss")
 
 
 def _add_paths(p: argparse.ArgumentParser) -> None:
@@ -203,8 +203,14 @@ def setup_logging(verbose: bool) -> None:
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    for noisy in _NOISY:
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    if verbose:
+        return
+    # A filter on the handler, not logger levels: some libraries (bm25s) set their own
+    # logger's level when they are imported, which happens after this (lazily).
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(
+            lambda r: r.levelno >= logging.WARNING or not r.name.startswith(_NOISY)
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
