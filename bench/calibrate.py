@@ -25,12 +25,14 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from rag.answer import AnswerParams, Source, compose, rank_sentences  # noqa: E402
-from rag.evaluation import answers_question, load_questions  # noqa: E402
-from rag.language import detect_language  # noqa: E402
+from rag.answer.extractive import compose, rank_sentences  # noqa: E402
+from rag.eval.metrics import answers_question  # noqa: E402
+from rag.eval.questions import load_questions  # noqa: E402
 from rag.pipeline import Pipeline  # noqa: E402
-from rag.retrieval import search  # noqa: E402
-from rag.settings import Settings  # noqa: E402
+from rag.retrieve.search import search  # noqa: E402
+from rag.settings import AnswerSettings, Settings  # noqa: E402
+from rag.text.language import detect_language  # noqa: E402
+from rag.types import Source  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "eval"
 SEED_CORPUS = ROOT / "corpus"
@@ -44,7 +46,7 @@ def run(pipeline: Pipeline, questions, answerable: bool, k: int = 5) -> list[dic
     rows = []
     for q, qv in zip(questions, qvecs):
         lang = detect_language(q.question)
-        hits = search(index, qv, q.question, lang, k, pipeline.fusion)
+        hits = search(index, qv, q.question, lang, k, pipeline.settings.retrieval)
         chunks = index.chunks([h.id for h in hits])
         rows.append({
             "lang": q.lang, "answerable": answerable,
@@ -76,7 +78,7 @@ def answer_sweep(rows: list[dict]) -> None:
     grid = [(nb, n, m, ms) for nb in (0.0, 0.03) for n in (1, 3) for m in (0.05, 0.1)
             for ms in (2, 3)]
     for nb, n, m, ms in grid:
-        params = replace(AnswerParams(), number_bonus=nb, passages_de=n, passages_en=n,
+        params = replace(AnswerSettings(), number_bonus=nb, passages_de=n, passages_en=n,
                          extra_margin=m,
                          max_sentences=ms)
         hit = {"de": [0, 0], "en": [0, 0]}

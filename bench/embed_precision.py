@@ -29,8 +29,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from rag.embedding import Embedder, cpu_has_fast_bf16  # noqa: E402
-from rag.model_build import build_model, ensure_default_model  # noqa: E402
+from rag.embed.e5.build import build_model, ensure_default_model  # noqa: E402
+from rag.embed.sbert import SentenceTransformerEmbedder as Embedder  # noqa: E402
+from rag.embed.sbert import cpu_has_fast_bf16  # noqa: E402
 from rag.settings import Settings  # noqa: E402
 
 XQUAD = ROOT.parent / "shared" / "eval" / "xquad-de"
@@ -76,7 +77,7 @@ def cosines(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
 
 
 def main() -> None:
-    import torch  # after rag.embedding, which sets the OpenMP wait policy before torch loads
+    import torch  # after rag.embed.sbert, which sets the OpenMP wait policy before torch loads
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--passages", type=int, default=64)

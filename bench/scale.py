@@ -16,7 +16,7 @@ Steps (``--steps``, all by default):
     and removed again.
 ``vectors``
     For every size in ``--sizes``: exact (``IDMap2,Flat``) and the product's approximate
-    index (:func:`rag.vector_index.build_approximate`, ``IVF<nlist>,SQ8``): build time,
+    index (:func:`rag.store.vectors.build_approximate`, ``IVF<nlist>,SQ8``): build time,
     memory, single-query search p50/p95 and recall@10 against exact search, for the
     xquad-de questions' real query vectors. Above the base size the vectors are perturbed
     copies of the real ones: ``normalize(x_b + sigma * g)``, ``g ~ N(0, I)``, copy ``c`` of
@@ -69,8 +69,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from rag import vector_index  # noqa: E402
-from rag.settings import Settings  # noqa: E402
+from rag.settings import IndexSettings, Settings  # noqa: E402
+from rag.store import vectors as vector_index  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "eval"
 SOURCES = [SHARED / "xquad-de" / "corpus", ROOT / "corpus"]
@@ -141,8 +141,8 @@ def fmt_n(n: int) -> str:
 
 def source_articles() -> list[tuple[str, list[str]]]:
     """(title, sentences) of every shared source article."""
-    from rag.corpus import read_corpus
-    from rag.sentences import split_sentences
+    from rag.ingest.corpus import read_corpus
+    from rag.text.sentences import split_sentences
 
     out = []
     for folder in SOURCES:
@@ -180,22 +180,20 @@ def make_corpus(folder: Path, target_chunks: int, seed: int = 7) -> tuple[int, i
 
     Returns (articles, chunks).
     """
-    import inspect
 
-    from rag.chunking import chunk_corpus
-    from rag.corpus import read_article
-    from rag.embedding import Embedder
+    from rag.embed.sbert import SentenceTransformerEmbedder as Embedder
+    from rag.ingest.chunking import chunk_corpus
+    from rag.ingest.corpus import read_article
 
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
     settings = Settings.from_env()
     count = Embedder.from_settings(settings).count_tokens
-    options: dict[str, Any] = {"chunk_tokens": settings.chunk_tokens,
-                               "overlap_tokens": settings.chunk_overlap_tokens,
-                               "count_tokens": count}
-    if "paragraph_tokens" in inspect.signature(chunk_corpus).parameters:
-        options["paragraph_tokens"] = getattr(settings, "paragraph_tokens", 0)
+    options: dict[str, Any] = {"chunk_tokens": settings.chunking.chunk_tokens,
+                               "overlap_tokens": settings.chunking.chunk_overlap_tokens,
+                               "count_tokens": count,
+                               "paragraph_tokens": settings.chunking.paragraph_tokens}
     sources = source_articles()
     rng = random.Random(seed)
     chunks, n = 0, 0
@@ -213,10 +211,10 @@ def make_corpus(folder: Path, target_chunks: int, seed: int = 7) -> tuple[int, i
 
 def step_base(args: argparse.Namespace, report: dict[str, Any]) -> None:
     """Build (or reuse) the real-embedding index; time an incremental add and removal."""
-    from rag.embedding import Embedder
-    from rag.index import current_version, read_manifest
-    from rag.indexer import model_signature, update_index
+    from rag.embed.sbert import SentenceTransformerEmbedder as Embedder
+    from rag.indexing.build import model_signature, update_index
     from rag.pipeline import Pipeline
+    from rag.store.folder import current_version, read_manifest
 
     corpus, index_dir = base_paths(args)
     marker = f"{args.base_chunks} 7\n"
@@ -295,7 +293,7 @@ def base_vectors_path(args: argparse.Namespace) -> Path:
 
 def base_rows(args: argparse.Namespace) -> dict[str, Any]:
     """The base index's chunks: texts, sentence spans, sentence vectors, docs, vectors."""
-    from rag.index import current_version
+    from rag.store.folder import current_version
 
     _, index_dir = base_paths(args)
     folder = current_version(index_dir)
@@ -319,7 +317,7 @@ def query_vectors(args: argparse.Namespace) -> tuple[np.ndarray, list[dict]]:
     path = WORK / f"queries-{len(questions)}.npy"
     if path.is_file():
         return np.load(path), questions
-    from rag.embedding import Embedder
+    from rag.embed.sbert import SentenceTransformerEmbedder as Embedder
 
     embedder = Embedder.from_settings(Settings.from_env())
     vecs = embedder.encode_queries([q["question"] for q in questions])
@@ -432,7 +430,7 @@ def step_vectors(args: argparse.Namespace, report: dict[str, Any]) -> None:
     """Exact vs the product's approximate index at every size."""
     base = np.load(base_vectors_path(args))
     queries, _ = query_vectors(args)
-    config = vector_index.AnnConfig.from_settings(Settings.from_env())
+    config = Settings.from_env().index
     out = report.setdefault("vectors", {})
     for n in args.sizes:
         print(f"vectors at {fmt_n(n)} (load {load_avg()}) ...", flush=True)
@@ -453,7 +451,7 @@ def step_vectors(args: argparse.Namespace, report: dict[str, Any]) -> None:
         ivf, dt = timed(lambda v=vectors, i=ids: vector_index.build_approximate(v, i, config))
         rss_delta = rss_mb() - before
         _, found = ivf.search(queries, 10)
-        row["ivf"] = {"type": vector_index.describe(ivf), "nprobe": config.nprobe,
+        row["ivf"] = {"type": vector_index.describe(ivf), "nprobe": config.ann_nprobe,
                       "build_s": round(dt, 2),
                       "memory_mb": round(vector_index.memory_bytes(ivf) / 2**20, 1),
                       "rss_delta_mb": round(rss_delta, 1),
@@ -509,11 +507,11 @@ def step_compare(args: argparse.Namespace, report: dict[str, Any]) -> None:
     nlist = vector_index.nlist_for(n)
     print(f"compare at {fmt_n(n)}: training IVF{nlist} quantizer (load {load_avg()}) ...",
           flush=True)
-    config = vector_index.AnnConfig()
-    rng = np.random.default_rng(config.seed)
-    sample = vectors[np.sort(rng.choice(n, min(n, nlist * config.train_per_list), False))]
+    config = IndexSettings()
+    rng = np.random.default_rng(config.ann_seed)
+    sample = vectors[np.sort(rng.choice(n, min(n, nlist * config.ann_train_per_list), False))]
     clus = faiss.Clustering(vectors.shape[1], nlist)
-    clus.seed = config.seed
+    clus.seed = config.ann_seed
     clus.niter = 10  # as IndexIVF trains its quantizer for inner product:
     clus.spherical = True  # 10 iterations, normalised centroids
     quantizer = faiss.IndexFlatIP(vectors.shape[1])
@@ -580,7 +578,8 @@ def _ivf_bytes(ivf: faiss.IndexIVF) -> int:
 
 def bm25_worker(args: argparse.Namespace) -> None:
     """(Subprocess) build, save, load and search BM25 over ``args.bm25_worker`` chunks."""
-    from rag.keywords import KeywordIndex, anchor_terms, tokenize
+    from rag.store.keywords import KeywordIndex
+    from rag.text.terms import anchor_terms, tokenize
 
     n = args.bm25_worker
     data = base_rows(args)
@@ -650,8 +649,11 @@ def write_synthetic_index(args: argparse.Namespace, n: int, index_dir: Path,
                           threshold: int) -> dict[str, Any]:
     """An ``n``-chunk index written by the product's VersionWriter from synthetic rows
     (approximate when ``n >= threshold``)."""
-    from rag.index import Manifest, VersionWriter, remove_stale_versions
-    from rag.indexer import chunking_signature
+    from rag.indexing.build import chunking_signature
+    from rag.store.folder import remove_stale_versions
+    from rag.store.index import VersionWriter
+    from rag.store.manifest import Manifest
+    from rag.types import DocMeta
 
     data = base_rows(args)
     rows, nb = data["rows"], len(data["rows"])
@@ -663,7 +665,7 @@ def write_synthetic_index(args: argparse.Namespace, n: int, index_dir: Path,
     index_dir.mkdir(parents=True)
     settings = Settings.from_env(index_dir=index_dir, ann_threshold=threshold)
     t0 = time.perf_counter()
-    writer = VersionWriter(index_dir, None, dim, settings)
+    writer = VersionWriter(index_dir, None, dim, settings.index)
     docs = {d[0]: d for d in data["docs"]}
     step = 20_000
     for start in range(0, n, step):
@@ -681,8 +683,7 @@ def write_synthetic_index(args: argparse.Namespace, n: int, index_dir: Path,
         writer.add_chunks(batch, vectors[start : start + len(batch)])
     for copy in range((n + nb - 1) // nb):
         for doc_id, d in docs.items():
-            writer.db.execute("INSERT OR REPLACE INTO docs VALUES (?,?,?,?,?,?,?)",
-                              (doc_id if copy == 0 else f"{doc_id}~{copy}", *d[1:]))
+            writer.add_doc(DocMeta(doc_id if copy == 0 else f"{doc_id}~{copy}", *d[2:]), d[1])
     add_s = time.perf_counter() - t0
     m = data["manifest"]
     # The current chunking settings (the base may have been chunked under older ones).
@@ -739,7 +740,7 @@ def step_ask(args: argparse.Namespace, report: dict[str, Any]) -> None:
     thread in the asking thread), ``-torch1`` (torch limited to one thread)."""
     import torch
 
-    from rag.embedding import Embedder
+    from rag.embed.sbert import SentenceTransformerEmbedder as Embedder
 
     n = args.ask_size
     index_dir = WORK / f"index-ask-{fmt_n(n)}"

@@ -22,11 +22,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from rag.evaluation import answers_question, load_questions  # noqa: E402
-from rag.language import detect_language  # noqa: E402
+from rag.eval.metrics import answers_question  # noqa: E402
+from rag.eval.questions import load_questions  # noqa: E402
 from rag.pipeline import Pipeline  # noqa: E402
-from rag.retrieval import search  # noqa: E402
+from rag.retrieve.search import search  # noqa: E402
 from rag.settings import Settings  # noqa: E402
+from rag.text.language import detect_language  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "eval"
 SETS = {
@@ -43,8 +44,8 @@ def evaluate_set(pipeline: Pipeline, questions, weights: list[tuple[float, float
     langs = [detect_language(q.question) for q in answerable]
     results = {}
     for w_de, w_en, w_s in weights:
-        params = replace(pipeline.fusion, keyword_weight_de=w_de, keyword_weight_en=w_en,
-                         sentence_weight=w_s)
+        params = replace(pipeline.settings.retrieval, keyword_weight_de=w_de,
+                         keyword_weight_en=w_en, sentence_weight=w_s)
         stats: dict[str, list[int]] = {}
         for q, qv, lang in zip(answerable, qvecs, langs):
             hits = search(index, qv, q.question, lang, k, params)
@@ -95,14 +96,10 @@ def main() -> None:
             settings = Settings.from_env(
                 corpus_dir=corpus, index_dir=out_dir / f"idx-{name}-{tokens}-{overlap}-{para}",
                 chunk_tokens=tokens, chunk_overlap_tokens=overlap, paragraph_tokens=para,
+                max_per_doc=args.max_per_doc, rerank_depth=args.rerank_depth,
+                dominance_margin=args.margin,
             )
             pipeline = Pipeline(settings, embedder=embedder)
-            if args.max_per_doc is not None:
-                pipeline.fusion = replace(pipeline.fusion, max_per_doc=args.max_per_doc)
-            if args.rerank_depth is not None:
-                pipeline.fusion = replace(pipeline.fusion, rerank_depth=args.rerank_depth)
-            if args.margin is not None:
-                pipeline.fusion = replace(pipeline.fusion, dominance_margin=args.margin)
             t0 = time.perf_counter()
             build = pipeline.update_index(progress=False)
             embedder = pipeline.embedder

@@ -51,7 +51,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from rag.evaluation import Question, first_answering_rank, load_questions  # noqa: E402
+from rag.eval.metrics import first_answering_rank  # noqa: E402
+from rag.eval.questions import Question, load_questions  # noqa: E402
 from rag.settings import Settings  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "eval"
@@ -134,11 +135,11 @@ def latency(values: list[float]) -> dict[str, float]:
 
 def worker_ours(work: Path) -> dict[str, Any]:
     """Build our index from the corpus, then answer every question."""
-    from rag.embedding import Embedder
-    from rag.indexer import update_index
-    from rag.language import detect_language
+    from rag.embed.sbert import SentenceTransformerEmbedder as Embedder
+    from rag.indexing.build import update_index
     from rag.pipeline import Pipeline
-    from rag.retrieval import search
+    from rag.retrieve.search import search
+    from rag.text.language import detect_language
 
     spec = json.loads((work / "spec.json").read_text())
     index_dir = Path(tempfile.mkdtemp(prefix="ours-index-", dir=work))
@@ -166,7 +167,7 @@ def worker_ours(work: Path) -> dict[str, Any]:
         t = time.perf_counter()
         text = q.question
         qvec = embedder.encode_queries([text])[0]
-        search(index, qvec, text, detect_language(text), K, pipeline.fusion)
+        search(index, qvec, text, detect_language(text), K, pipeline.settings.retrieval)
         retrieve_s.append(time.perf_counter() - t)
     result = {
         "side": "ours",
@@ -236,11 +237,11 @@ def worker_langchain(work: Path) -> dict[str, Any]:
 
 def _build(corpus: Path, index_dir: Path, precision: str) -> tuple[np.ndarray, list, list]:
     """Build our index (untimed); returns its vectors, chunk texts and doc ids in id order."""
-    from rag import vector_index
-    from rag.embedding import Embedder
-    from rag.index import Index as StoredIndex
-    from rag.index import current_version, read_manifest
-    from rag.indexer import update_index
+    from rag.embed.sbert import SentenceTransformerEmbedder as Embedder
+    from rag.indexing.build import update_index
+    from rag.store import vectors as vector_index
+    from rag.store.folder import current_version, read_manifest
+    from rag.store.index import Index as StoredIndex
 
     settings = Settings.from_env(corpus_dir=corpus, index_dir=index_dir, precision=precision)
     update_index(settings, Embedder.from_settings(settings), rebuild=True, progress=False)
@@ -255,7 +256,7 @@ def _build(corpus: Path, index_dir: Path, precision: str) -> tuple[np.ndarray, l
 def prepare(work: Path, quick: bool, max_questions: int | None) -> dict[str, Any]:
     """Copy the corpus, build our index once in fp32 and once as configured (untimed: the
     chunks for LangChain and the fp32 cosine), and write ``spec.json`` for the workers."""
-    from rag.model_build import ensure_default_model
+    from rag.embed.e5.build import ensure_default_model
 
     corpus = work / "corpus"
     corpus.mkdir(parents=True)
