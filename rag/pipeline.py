@@ -8,7 +8,10 @@ import threading
 import unicodedata
 from datetime import date
 
-from .answer import Answerer, Evidence, ExtractiveAnswerer
+import numpy as np
+
+from .answer import NOT_FOUND, Answerer, Evidence, ExtractiveAnswerer
+from .chat import FollowUp, VectorCache, best_similarity, parse_history, resolve, with_understanding
 from .embed import Embedder, load_embedder, model_signature
 from .errors import QuestionError, StoreError
 from .indexing import IndexReport, Progress, chunking_signature, update_index
@@ -18,7 +21,7 @@ from .settings import Settings
 from .store.folder import current_version
 from .store.index import Index, load_index
 from .text.language import detect_language
-from .types import Answer
+from .types import Answer, Message
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +114,7 @@ class Pipeline:
         self._embedder = embedder
         self._index: Index | None = None
         self._lock = threading.RLock()
+        self._questions = VectorCache()
 
     @property
     def embedder(self) -> Embedder:
@@ -173,26 +177,57 @@ class Pipeline:
         question: str,
         k: int | None = None,
         *,
+        history: list[Message] | None = None,
         date_from: str | date | None = None,
         date_to: str | date | None = None,
         doc_ids: list[str] | None = None,
     ) -> Answer:
         """Answer ``question`` from the top ``k`` passages, with numbered sources.
 
+        ``history``: the conversation so far as ``{"role": "user"|"assistant",
+        "content": ...}`` messages (oldest first). A follow-up that refers back to it
+        ("Und wann war das?") is retrieved together with the earlier turns and its answer
+        says how it was understood (:attr:`Answer.understood_as`); a question that stands
+        alone is answered exactly as without history (see :mod:`rag.chat`).
+
         Raises :class:`~rag.errors.QuestionError` (a ``ValueError``) for an empty or
-        over-long question or a malformed filter.
+        over-long question, a malformed history or filter.
         """
         text = clean_question(question, self.settings.answer.max_question_chars)
         k = _as_k(k, self.settings.retrieval.top_k, self.settings.retrieval.max_top_k)
         lo, hi = _as_iso(date_from, "date_from"), _as_iso(date_to, "date_to")
         doc_ids = _as_doc_ids(doc_ids)
+        turns = parse_history(history, self.settings.chat.max_history_messages)
         lang = detect_language(text)
+        followup = resolve(text, lang, turns, self.settings.chat, detect_language)
         retriever = Retriever(self.index, self.embedder, self.settings.retrieval)
         allowed = allowed_rows(retriever.index, lo, hi, doc_ids)
-        qvec = retriever.embed(text)
+        if followup is not None:
+            return self._ask_followup(followup, k, retriever, allowed)
+        qvec = self._questions.encode([text], self.embedder.encode_queries)[0]
         hits = retriever.search(text, lang, k, allowed, qvec)
         evidence = Evidence(text, lang, qvec, hits, k, allowed)
         return self.answerer.answer(evidence, retriever)
+
+    def _ask_followup(
+        self, followup: FollowUp, k: int, retriever: Retriever, allowed: np.ndarray | None
+    ) -> Answer:
+        """Retrieve with the question mixed with its context, answer, say how it was
+        understood; "not found" when no passage fits the question itself closely enough
+        (``followup_min_relevance``)."""
+        vectors = self._questions.encode(list(followup.texts), self.embedder.encode_queries)
+        qvec = followup.query_vector(vectors)
+        lang = followup.language
+        hits = retriever.search(followup.search_text, lang, k, allowed, qvec)
+        evidence = Evidence(followup.question, lang, qvec, hits, k, allowed)
+        answer = self.answerer.answer(evidence, retriever)
+        floor = self.settings.chat.followup_min_relevance
+        if answer.found and floor > 0:
+            chunks = retriever.index.chunks([h.id for h in hits[:3]])
+            if best_similarity(list(chunks.values()), vectors[0]) < floor:
+                answer = Answer(answer.question, lang, False, NOT_FOUND[lang],
+                                answer.sources[:k])
+        return with_understanding(answer, followup)
 
 
 _default: Pipeline | None = None
@@ -212,10 +247,11 @@ def ask(
     question: str,
     k: int | None = None,
     *,
+    history: list[Message] | None = None,
     date_from: str | date | None = None,
     date_to: str | date | None = None,
     doc_ids: list[str] | None = None,
 ) -> Answer:
     """Answer a German or English question from the default corpus (see :class:`Pipeline`)."""
-    return default_pipeline().ask(question, k, date_from=date_from, date_to=date_to,
-                                  doc_ids=doc_ids)
+    return default_pipeline().ask(question, k, history=history, date_from=date_from,
+                                  date_to=date_to, doc_ids=doc_ids)

@@ -1,7 +1,8 @@
 """All settings in one place, and the only module that reads the environment.
 
 One nested, frozen object: :class:`Settings` holds a group per step of the flow
-(``paths``, ``model``, ``chunking``, ``retrieval``, ``answer``, ``index``, ``web``).
+(``paths``, ``model``, ``chunking``, ``retrieval``, ``answer``, ``index``, ``chat``,
+``web``).
 Every default is defined here once. Each field can be set by an environment variable
 named ``RAG_<FIELD>`` (field names are unique across groups, e.g. ``RAG_TOP_K``,
 ``RAG_CORPUS_DIR``); CLI flags and keyword arguments override both::
@@ -148,6 +149,26 @@ class IndexSettings:
 
 
 @dataclass(frozen=True)
+class ChatSettings:
+    """Conversations: how a follow-up question is resolved against the earlier turns
+    (weights chosen by measurement on the dev conversations, bench/chat_followups.py)."""
+
+    #: Earlier user turns (newest first) that a follow-up is retrieved with.
+    context_turns: int = 3
+    #: Weight of the previous question's vector mixed into the follow-up's query vector
+    #: (the follow-up itself weighs 1); each older turn weighs ``context_decay`` times less.
+    context_weight: float = 0.5
+    context_decay: float = 0.5
+    #: Weight of the previous answer's vector (its entities and wording).
+    answer_weight: float = 0.0
+    #: A follow-up is answered only when a retrieved sentence is this similar to the
+    #: follow-up alone (0 = off), so that it does not just inherit the previous answer.
+    followup_min_relevance: float = 0.0
+    #: At most this many messages of history are accepted (longer: an error).
+    max_history_messages: int = 200
+
+
+@dataclass(frozen=True)
 class WebSettings:
     """The web chat (``GRADIO_SERVER_NAME``/``GRADIO_SERVER_PORT`` are read too)."""
 
@@ -169,6 +190,7 @@ _GROUPS = {
     "retrieval": RetrievalSettings,
     "answer": AnswerSettings,
     "index": IndexSettings,
+    "chat": ChatSettings,
     "web": WebSettings,
 }
 #: Field name -> group name (field names are unique across groups).
@@ -228,6 +250,7 @@ class Settings:
     retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
     answer: AnswerSettings = field(default_factory=AnswerSettings)
     index: IndexSettings = field(default_factory=IndexSettings)
+    chat: ChatSettings = field(default_factory=ChatSettings)
     web: WebSettings = field(default_factory=WebSettings)
 
     @classmethod

@@ -125,6 +125,16 @@ class Answer:
     found: bool
     text: str
     sources: list[Source]
+    #: How a follow-up question was understood ("Verstanden als: ..."), also the first
+    #: line of ``text``; ``None`` when the question was answered on its own.
+    understood_as: str | None = None
+
+    @property
+    def body(self) -> str:
+        """``text`` without the "understood as" line: the answer itself."""
+        if self.understood_as and self.text.startswith(self.understood_as):
+            return self.text[len(self.understood_as):].lstrip("\n")
+        return self.text
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable dict (highlights as [start, end] lists)."""

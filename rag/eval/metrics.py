@@ -154,7 +154,7 @@ def judge(
     sources = list(answer.sources) if answer is not None else []
     found = bool(answer is not None and answer.found)
     answer_hit = None if question.no_answer else bool(
-        found and answer is not None and answers_question(answer.text, question.answer_keywords)
+        found and answer is not None and answers_question(answer.body, question.answer_keywords)
     )
     return QuestionResult(
         id=question.id,

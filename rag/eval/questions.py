@@ -33,6 +33,9 @@ class Question:
     expected_sources: tuple[str, ...]
     answer_keywords: tuple[str, ...]
     no_answer: bool = False
+    #: Earlier user questions of the same conversation, in order (the question is a
+    #: follow-up to them); empty for a question asked on its own.
+    history: tuple[str, ...] = ()
 
 
 
@@ -90,8 +93,9 @@ def parse_question(record: object, line: int = 0, path: Path | str = "<questions
         raise QuestionFileError(
             path, line, "a question with \"no_answer\": true must have empty "
             "expected_sources and answer_keywords")
+    history = _string_list(record, "history", line, path) if "history" in record else ()
     return Question(record["id"], record["lang"], record["question"], sources, keywords,
-                    no_answer)
+                    no_answer, history)
 
 
 def load_questions(path: str | Path) -> list[Question]:

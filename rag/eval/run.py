@@ -21,7 +21,7 @@ from ..embed import model_signature
 from ..errors import QuestionError
 from ..indexing import chunking_signature
 from ..pipeline import Pipeline
-from ..types import Answer
+from ..types import Answer, Message
 from .metrics import QuestionResult, Report, _source_key, compute_metrics, judge
 from .questions import Question
 
@@ -132,6 +132,19 @@ def _check_sources(pipeline: Pipeline, questions: Sequence[Question]) -> None:
         )
 
 
+def conversation(pipeline: Pipeline, questions: Sequence[str], k: int) -> list[Message]:
+    """The messages of a conversation: each question asked with the messages before it,
+    its answer as the assistant turn (an error message when ``ask()`` rejected it)."""
+    messages: list[Message] = []
+    for text in questions:
+        try:
+            reply = pipeline.ask(text, k, history=messages or None).text
+        except QuestionError as exc:
+            reply = str(exc)
+        messages += [{"role": "user", "content": text}, {"role": "assistant", "content": reply}]
+    return messages
+
+
 def evaluate(
     pipeline: Pipeline,
     questions: Sequence[Question],
@@ -140,7 +153,9 @@ def evaluate(
 ) -> Report:
     """Ask every question with ``pipeline.ask(question, k)`` and score the answers.
 
-    One warm-up question is asked first and not counted. A question that ``ask()``
+    A question with ``history`` is a follow-up: its earlier questions are asked first, in
+    order, each answer fed back as the assistant turn; only the follow-up is timed and
+    scored. One warm-up question is asked first and not counted. A question that ``ask()``
     rejects (:class:`~rag.pipeline.QuestionError`) is recorded as refused, with its error.
     """
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
@@ -154,9 +169,10 @@ def evaluate(
     bar = tqdm(questions, desc="Evaluating", unit="q", disable=not progress)
     for question in bar:
         error = None
+        history = conversation(pipeline, question.history, k)
         t0 = time.perf_counter()
         try:
-            answer: Answer | None = pipeline.ask(question.question, k)
+            answer: Answer | None = pipeline.ask(question.question, k, history=history or None)
         except QuestionError as exc:
             answer, error = None, str(exc)
         latency_ms = (time.perf_counter() - t0) * 1000.0

@@ -1,0 +1,152 @@
+"""A follow-up question resolved against the conversation: the query it is retrieved
+with (its own vector mixed with the earlier turns' at weights chosen by measurement, its
+keywords joined by theirs) and the sentence that tells the user how it was understood."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from ..settings import ChatSettings
+from ..types import Answer, StoredChunk
+from .followup import decide
+from .history import UNDERSTOOD, Turn
+
+#: Two or more capitalised words in a row: a name ("Herta Müller", "Wladimir Makei").
+_NAME = re.compile(r"\b[A-ZÄÖÜ][\w'’-]+(?:\s+(?:von\s+|van\s+|de\s+)?[A-ZÄÖÜ][\w'’-]+)+")
+#: Capitalised words that start a sentence rather than a name.
+_NOT_NAME_START = frozenset({
+    "der", "die", "das", "den", "dem", "des", "ein", "eine", "einen", "einem", "er", "sie",
+    "es", "in", "im", "am", "auf", "an", "bei", "mit", "nach", "von", "vor", "für", "laut",
+    "the", "a", "on", "at", "he", "she", "it", "they", "this", "that", "wie",
+    "was", "wer", "als", "auch", "doch", "dass", "nun", "dann", "so", "seit", "zum", "zur",
+    "aus", "unter", "über", "um", "durch", "gegen", "ohne", "bis", "während", "trotz",
+    "wegen", "of", "for", "with", "by", "from", "after", "before",
+})
+_REFERRING = {"de": "Bezug", "en": "referring to"}
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """A question that depends on the conversation, and how to retrieve for it."""
+
+    question: str
+    language: str
+    #: Why the question was taken as a follow-up (:func:`rag.chat.followup.decide`).
+    reason: str
+    #: Texts whose query vectors are mixed: the question first, then the earlier
+    #: questions (newest first), then the previous answer when it has a weight.
+    texts: tuple[str, ...]
+    weights: tuple[float, ...]
+    #: The keyword (BM25) query: the question with the earlier questions and the names
+    #: of the previous answer.
+    search_text: str
+    #: "Verstanden als: ..." / "Understood as: ...".
+    understood_as: str
+
+    def query_vector(self, vectors: np.ndarray) -> np.ndarray:
+        """The normalised mix of the texts' query vectors (rows in ``texts`` order)."""
+        mixed = np.asarray(self.weights, dtype=np.float32) @ np.asarray(vectors, np.float32)
+        norm = float(np.linalg.norm(mixed))
+        return mixed / norm if norm > 0 else np.asarray(vectors[0], np.float32)
+
+
+def names(text: str) -> list[str]:
+    """Names in ``text`` (two capitalised words in a row, the last two of a longer run:
+    "Präsident Wladimir Putin" -> "Wladimir Putin"), in order, without repeats."""
+    out: list[str] = []
+    for match in _NAME.finditer(text):
+        words = match.group(0).split()
+        while words and words[0].lower() in _NOT_NAME_START:
+            words = words[1:]
+        name = " ".join(words[-2:])
+        if len(words) >= 2 and name not in out:
+            out.append(name)
+    return out
+
+
+def resolve(
+    question: str,
+    language: str,
+    turns: Sequence[Turn],
+    params: ChatSettings,
+    detect: Callable[[str], str] | None = None,
+) -> FollowUp | None:
+    """The follow-up reading of ``question``, or ``None`` when it stands alone (no
+    history, a new topic, or no sign of referring back: then it is asked as it is).
+
+    ``detect`` (a language detector) decides the language of a question too short to
+    show its own (``"Why?"``) from the previous question; without it ``language`` stays.
+    """
+    if not turns or params.context_turns < 1:
+        return None
+    decision = decide(question)
+    if not decision.dependent:
+        return None
+    recent = list(turns[-params.context_turns:])[::-1]  # newest first
+    if detect is not None and len(question.split()) < 3:
+        language = detect(recent[0].question)
+    previous_answer = recent[0].answer
+    asked = {w.lower() for t in recent for w in t.question.split()}
+    answer_names = [n for n in names(previous_answer)
+                    if not {w.lower() for w in n.split()} <= asked][:3]
+    texts = [question] + [t.question for t in recent]
+    weights = [1.0] + [params.context_weight * params.context_decay ** i
+                       for i in range(len(recent))]
+    if params.answer_weight > 0 and previous_answer:
+        texts.append(previous_answer)
+        weights.append(params.answer_weight)
+    search_text = " ".join([question, *(t.question for t in recent), *answer_names])
+    about = recent[0].question + "".join(f" · {n}" for n in answer_names[:2])
+    understood = f"{UNDERSTOOD[language]} {question} ({_REFERRING[language]}: {about})"
+    return FollowUp(question, language, decision.reason, tuple(texts), tuple(weights),
+                    search_text, understood)
+
+
+def best_similarity(chunks: Sequence[StoredChunk], vector: np.ndarray) -> float:
+    """The highest similarity of any sentence of ``chunks`` to ``vector`` (-1: none)."""
+    sims = [float((c.sentence_vectors @ vector).max()) for c in chunks
+            if len(c.sentence_vectors)]
+    return max(sims, default=-1.0)
+
+
+def with_understanding(answer: Answer, followup: FollowUp) -> Answer:
+    """``answer`` saying how its question was understood (first line and field)."""
+    return replace(answer, understood_as=followup.understood_as,
+                   text=f"{followup.understood_as}\n\n{answer.text}")
+
+
+class VectorCache:
+    """Recently embedded questions (the earlier turns of a conversation come back with
+    every follow-up); thread-safe, least recently used out first."""
+
+    def __init__(self, size: int = 512) -> None:
+        self._size = size
+        self._data: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def encode(self, texts: Sequence[str], encode: Callable[[list[str]], np.ndarray]
+               ) -> np.ndarray:
+        """Vectors of ``texts``, calling ``encode`` only for those not cached."""
+        with self._lock:
+            missing = [t for t in dict.fromkeys(texts) if t not in self._data]
+        fresh = encode(missing) if missing else []
+        with self._lock:
+            for text, vec in zip(missing, fresh):
+                self._data[text] = np.asarray(vec, np.float32)
+            out = []
+            for text in texts:
+                vec = self._data.get(text)
+                if vec is None:  # evicted meanwhile by another thread
+                    vec = np.asarray(encode([text])[0], np.float32)
+                self._data[text] = vec
+                self._data.move_to_end(text)
+                out.append(vec)
+            while len(self._data) > self._size:
+                self._data.popitem(last=False)
+        return np.stack(out)

@@ -1,0 +1,110 @@
+"""Does a question depend on the conversation? A deliberate, rule-based decision.
+
+A question *depends* on the earlier turns when it refers back to them: a personal or
+demonstrative pronoun or adverb without its referent ("Wie ist er gestorben?", "Where
+was Putin when it happened?", "Und wann war das?"), a leading conjunction that continues
+the previous question ("Und wie viele ...?", "And why?"), or too few content words and no
+name or noun of its own to stand alone ("Why?", "Warum genau?"). It starts a *new topic*
+when it says so ("Andere Frage: ...", "Different topic: ...") or has none of these signs;
+then the conversation is not used at all, so a new topic never inherits the old answer.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+#: Words that point back to something said before (lower case; German ``sie``/``es``
+#: and ``das``/``that``/``this`` need context and are handled in :func:`decide`).
+_ANAPHORA = frozenset({
+    # German personal/possessive/demonstrative pronouns and pronominal adverbs
+    "er", "ihm", "ihn", "ihnen", "ihr", "ihre", "ihren", "ihrem", "ihrer", "ihres",
+    "sein", "seine", "seinen", "seinem", "seiner", "seines", "dessen", "deren",
+    "dies", "diese", "dieser", "dieses", "diesem", "diesen", "jene", "jener", "jenes",
+    "jenem", "jenen", "derselbe", "dieselbe", "dasselbe", "dort", "dorthin", "dorther",
+    "damals", "dabei", "dafür", "dagegen", "daher", "davon", "dazu", "darüber", "darauf",
+    "daran", "darin", "danach", "davor", "deshalb", "deswegen", "dadurch", "daraus",
+    "darunter", "dahinter", "daneben", "dazwischen",
+    # English personal/possessive/demonstrative pronouns and adverbs
+    "he", "she", "it", "they", "him", "her", "them", "his", "its", "their", "hers",
+    "theirs", "these", "those", "there", "then", "former", "latter",
+})
+#: A question that starts with one of these continues the previous one.
+_CONTINUATIONS = frozenset({
+    "und", "aber", "also", "oder", "sondern", "außerdem", "sonst", "auch", "dann",
+    "and", "but", "so", "or", "then",
+})
+#: Words after which English "that"/"this" starts a clause, i.e. is not a pronoun.
+_CLAUSE_STARTS = frozenset({
+    "the", "a", "an", "he", "she", "it", "they", "we", "i", "you", "his", "her", "their",
+    "its", "there", "this", "that", "these", "those", "some", "all", "no", "every",
+})
+#: Question words and fillers that carry no topic (a question of only these and at most
+#: two other words cannot stand alone).
+_NON_CONTENT = frozenset({
+    "wer", "wen", "wem", "wessen", "was", "wann", "wo", "woher", "wohin", "wie", "warum",
+    "wieso", "weshalb", "weswegen", "welche", "welcher", "welches", "welchen", "welchem",
+    "viele", "viel", "ist", "war", "sind", "waren", "hat", "hatte", "wird", "wurde", "denn",
+    "genau", "noch", "eigentlich", "bitte", "und", "dann", "der", "die", "das", "den", "dem",
+    "ein", "eine", "es", "sie",
+    "who", "whom", "whose", "what", "when", "where", "why", "how", "which", "many", "much",
+    "is", "are", "were", "did", "does", "do", "has", "had", "and", "the", "a", "an",
+    "exactly", "then", "so", "of", "about", "please", "really",
+})
+#: Explicit announcements of a new topic.
+_NEW_TOPIC = re.compile(
+    r"\b(ganz\s+)?(andere[rsn]?|neue[rsn]?)\s+(frage|thema|themas)\b"
+    r"|\bthemenwechsel\b|\bunabhängig\s+davon\b|\betwas\s+(ganz\s+)?anderes\b"
+    r"|\b(a\s+)?(different|other|another|new|unrelated|separate)\s+(topic|question|subject)\b"
+    r"|\bchang(e|ing)\s+(of\s+)?(the\s+)?(topic|subject)\b|\bsomething\s+else\b"
+    r"|\bon\s+another\s+note\b",
+    re.IGNORECASE,
+)
+#: "Es" in "gibt es"/"es gibt" is not a pronoun.
+_EXPLETIVE_ES = frozenset({"gibt", "gab"})
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Whether a question depends on the conversation, and why (for logs and tests)."""
+
+    dependent: bool
+    reason: str
+
+
+def content_words(question: str) -> list[str]:
+    """The words of ``question`` that can carry its topic."""
+    return [w for w in _WORD.findall(question) if w.lower() not in _NON_CONTENT]
+
+
+def decide(question: str) -> Decision:
+    """Whether ``question`` refers back to earlier turns (see the module docstring)."""
+    if _NEW_TOPIC.search(question):
+        return Decision(False, "announces a new topic")
+    words = _WORD.findall(question)
+    if not words:
+        return Decision(False, "no words")
+    lower = [w.lower() for w in words]
+    if lower[0] in _CONTINUATIONS or " ".join(lower[:2]) in ("what about", "how about",
+                                                             "was ist mit", "wie ist es mit"):
+        return Decision(True, f"continues the previous question ({words[0]!r})")
+    for i, (word, low) in enumerate(zip(words, lower)):
+        following = words[i + 1] if i + 1 < len(words) else None
+        if low in _ANAPHORA:
+            return Decision(True, f"refers back ({word!r})")
+        if word == "sie":  # lower-case "sie" (she/they); capitalised "Sie" is formal "you"
+            return Decision(True, "refers back ('sie')")
+        if low == "es" and not _EXPLETIVE_ES & set(lower[max(0, i - 1): i + 2]):
+            return Decision(True, "refers back ('es')")
+        if low == "das" and (following is None or following[:1].islower()):
+            return Decision(True, "refers back ('das' without a noun)")
+        if low in ("that", "this") and (following is None
+                                         or following.lower() not in _CLAUSE_STARTS):
+            return Decision(True, f"refers back ({word!r})")
+    content = content_words(question)
+    named = any(w[:1].isupper() or w[:1].isdigit() for w in content if w != words[0])
+    if len(content) <= 2 and not named:
+        return Decision(True, "too short to stand alone")
+    return Decision(False, "stands alone")
