@@ -64,7 +64,8 @@ def names(text: str) -> list[str]:
         words = match.group(0).split()
         while words and words[0].lower() in _NOT_NAME_START:
             words = words[1:]
-        name = " ".join(words[-2:])
+        tail = 3 if len(words) >= 3 and words[-2] in ("von", "van", "de") else 2
+        name = " ".join(words[-tail:])
         if len(words) >= 2 and name not in out:
             out.append(name)
     return out

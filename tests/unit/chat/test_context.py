@@ -1,0 +1,87 @@
+"""Resolving a follow-up: mixed query, keywords, language, the "understood as" line."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rag.chat import Turn, VectorCache, names, resolve, with_understanding
+from rag.embed.fake import FakeEmbedder
+from rag.settings import ChatSettings
+from rag.types import Answer
+
+TURNS = [
+    Turn("Wer baute die Brücke in Linz?", "Die Firma Bau AG unter Leitung von Eva Roth. [1]"),
+    Turn("Wann wurde sie eröffnet?", "Im Mai 1999. [2]"),
+]
+
+
+def test_standalone_question_or_no_history_is_not_resolved():
+    params = ChatSettings()
+    assert resolve("Wie lang ist die Donau in Österreich?", "de", TURNS, params) is None
+    assert resolve("Und wann?", "de", [], params) is None
+    assert resolve("Und wann?", "de", TURNS, ChatSettings(context_turns=0)) is None
+
+
+def test_follow_up_mixes_earlier_questions_newest_first_with_decay():
+    params = ChatSettings(context_turns=3, context_weight=0.5, context_decay=0.5,
+                          answer_weight=0.0)
+    f = resolve("Und wie viel hat sie gekostet?", "de", TURNS, params)
+    assert f is not None
+    assert f.texts == ("Und wie viel hat sie gekostet?", TURNS[1].question, TURNS[0].question)
+    assert f.weights == (1.0, 0.5, 0.25)
+    assert f.search_text.startswith("Und wie viel hat sie gekostet? Wann wurde sie eröffnet?")
+    assert f.understood_as == ("Verstanden als: Und wie viel hat sie gekostet? "
+                               "(Bezug: Wann wurde sie eröffnet?)")
+
+
+def test_previous_answer_vector_and_names():
+    turns = [TURNS[0]]
+    f = resolve("Was studierte sie?", "de", turns, ChatSettings(answer_weight=0.3))
+    assert f.texts[-1] == TURNS[0].answer and f.weights[-1] == 0.3
+    assert "Eva Roth" in f.search_text
+    assert "Eva Roth" in f.understood_as
+
+
+def test_short_question_takes_the_language_of_the_previous_one():
+    f = resolve("Warum?", "en", TURNS, ChatSettings(), detect=lambda text: "de")
+    assert f.language == "de"
+    assert f.understood_as.startswith("Verstanden als: Warum?")
+    g = resolve("Why did they do that?", "en", TURNS, ChatSettings(), detect=lambda t: "de")
+    assert g.understood_as.startswith("Understood as: Why did they do that? (referring to: ")
+
+
+def test_query_vector_is_the_normalised_weighted_mix():
+    emb = FakeEmbedder(dim=16)
+    f = resolve("Und wann?", "de", TURNS, ChatSettings(context_weight=0.5, context_decay=1.0))
+    vecs = emb.encode_queries(list(f.texts))
+    mixed = f.query_vector(vecs)
+    expected = vecs[0] + 0.5 * vecs[1] + 0.5 * vecs[2]
+    assert np.allclose(mixed, expected / np.linalg.norm(expected), atol=1e-6)
+    assert abs(float(np.linalg.norm(mixed)) - 1.0) < 1e-5
+
+
+def test_names_skip_articles_and_titles():
+    text = "Der Minister Karl Huber traf Präsidentin Maria de Souza. Seit Tagen regnet es."
+    assert names(text) == ["Karl Huber", "Maria de Souza"]
+
+
+def test_with_understanding_sets_field_and_first_line():
+    f = resolve("Und wann?", "de", TURNS, ChatSettings())
+    answer = with_understanding(Answer("Und wann?", "de", True, "Im Mai. [1]", []), f)
+    assert answer.understood_as == f.understood_as
+    assert answer.text.startswith(f.understood_as + "\n\n")
+    assert answer.body == "Im Mai. [1]"
+    assert answer.to_dict()["understood_as"] == f.understood_as
+
+
+def test_vector_cache_embeds_each_text_once_and_evicts():
+    emb = FakeEmbedder(dim=8)
+    cache = VectorCache(size=2)
+    first = cache.encode(["a", "b", "a"], emb.encode_queries)
+    assert emb.calls == ["a", "b"]
+    assert np.allclose(first[0], first[2])
+    cache.encode(["b"], emb.encode_queries)
+    assert emb.calls == ["a", "b"]
+    cache.encode(["c"], emb.encode_queries)  # evicts the least recently used ("a")
+    cache.encode(["a"], emb.encode_queries)
+    assert emb.calls == ["a", "b", "c", "a"]

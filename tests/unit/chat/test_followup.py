@@ -1,0 +1,56 @@
+"""Whether a question depends on the conversation (rule-based, no model)."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.chat import decide
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Und wie viele Zuschauer kamen?",          # leading conjunction
+        "And what happened next?",
+        "Warum hat sie abgesagt?",                 # lower-case sie
+        "Wann wurde er gewählt?",
+        "What did they decide?",
+        "Where was his office?",
+        "Ist das bestätigt?",                      # das without a noun
+        "Was bedeutet dies für die Bauern?",
+        "Why did the mayor say that?",             # that at the end
+        "How was that decision received?",         # that + noun
+        "Wie ging es weiter?",                     # es as a pronoun
+        "Warum?",                                  # too short
+        "Why exactly?",
+        "What about the second team?",
+        "Wer war damals Bürgermeister?",           # pronominal adverb
+    ],
+)
+def test_follow_ups_depend_on_the_conversation(question):
+    assert decide(question).dependent
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Wer gewann 2014 die Wahl in Hamburg?",
+        "How many people live in Graz?",
+        "Gibt es in Bremen eine U-Bahn?",          # expletive es
+        "Was ist das Ziel der Reform?",            # das + noun
+        "Who said that the bridge is unsafe?",     # that starts a clause
+        "Wie hoch ist der Fernsehturm?",           # short, but names its topic
+        "Sie haben eine Frage: Wie alt ist der Kölner Dom?",  # formal Sie
+        "Neues Thema: Wer ist Bürgermeister von Graz?",
+        "Ganz andere Frage: wie viele Einwohner hat er?",   # announced new topic wins
+        "Different topic: who won the cup?",
+        "On another note, what is the capital of Peru?",
+    ],
+)
+def test_standalone_questions_and_new_topics_do_not(question):
+    assert not decide(question).dependent
+
+
+def test_reason_is_given():
+    assert "Und" in decide("Und wann?").reason
+    assert decide("Andere Frage: Wo liegt Graz?").reason == "announces a new topic"

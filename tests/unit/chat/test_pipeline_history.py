@@ -1,0 +1,77 @@
+"""ask(history=...) through the real pipeline with the fake embedder (logic, not quality)."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.embed.fake import FakeEmbedder
+from rag.errors import QuestionError
+from rag.pipeline import Pipeline
+from rag.settings import Settings
+
+ARTICLES = {
+    "bruecke.txt": "Die neue Brücke in Linz wurde von der Firma Bau AG gebaut. Sie wurde im "
+                   "Mai 1999 eröffnet. Der Bau kostete 40 Millionen Euro.\n",
+    "zoo.txt": "Der Zoo in Graz hat drei Elefanten. Die Elefanten kamen 2010 aus Indien. "
+               "Der Zoo zählt jährlich 200'000 Besucher.\n",
+}
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory):
+    corpus = tmp_path_factory.mktemp("corpus")
+    for name, text in ARTICLES.items():
+        (corpus / name).write_text(text, encoding="utf-8")
+    settings = Settings.from_env(corpus_dir=str(corpus),
+                                 index_dir=str(tmp_path_factory.mktemp("index")))
+    p = Pipeline(settings, embedder=FakeEmbedder(dim=64))
+    p.update_index(progress=False)
+    return p
+
+
+def conversation(*pairs: str) -> list[dict]:
+    roles = ("user", "assistant")
+    return [{"role": roles[i % 2], "content": text} for i, text in enumerate(pairs)]
+
+
+def test_empty_history_and_new_topics_are_answered_as_without_history(pipeline):
+    alone = pipeline.ask("Wie viele Elefanten hat der Zoo in Graz?", 2)
+    assert pipeline.ask("Wie viele Elefanten hat der Zoo in Graz?", 2, history=[]) == alone
+    history = conversation("Wann wurde die Brücke in Linz eröffnet?", "Im Mai 1999. [1]")
+    with_history = pipeline.ask("Wie viele Elefanten hat der Zoo in Graz?", 2, history=history)
+    assert with_history == alone
+    assert with_history.understood_as is None
+
+
+def test_follow_up_is_retrieved_with_the_earlier_turn(pipeline):
+    history = conversation("Wann wurde die Brücke in Linz eröffnet?",
+                           "Sie wurde im Mai 1999 eröffnet. [1]")
+    answer = pipeline.ask("Und was kostete sie?", 2, history=history)
+    assert answer.understood_as == ("Verstanden als: Und was kostete sie? "
+                                    "(Bezug: Wann wurde die Brücke in Linz eröffnet?)")
+    assert answer.text.startswith(answer.understood_as + "\n\n")
+    assert answer.sources[0].doc_id == "bruecke.txt"
+    assert answer.to_dict()["understood_as"] == answer.understood_as
+
+
+def test_earlier_questions_are_not_embedded_again(pipeline):
+    embedder = pipeline.embedder
+    pipeline.ask("Woher kamen die Elefanten in Graz?", 2)
+    before = len(embedder.calls)
+    history = conversation("Woher kamen die Elefanten in Graz?", "Aus Indien. [1]")
+    pipeline.ask("Und wann kamen sie?", 2, history=history)
+    assert embedder.calls[before:] == ["Und wann kamen sie?"]
+
+
+@pytest.mark.parametrize("history", ["Wer?", [{"role": "bot", "content": "x"}],
+                                     [{"role": "user"}], [1, 2]])
+def test_malformed_history_is_rejected_with_a_clear_error(pipeline, history):
+    with pytest.raises(QuestionError, match="history"):
+        pipeline.ask("Und wann?", 2, history=history)
+
+
+def test_too_long_history_is_rejected(pipeline):
+    p = Pipeline(pipeline.settings.replace(max_history_messages=2),
+                 embedder=pipeline.embedder, auto_index=False)
+    with pytest.raises(QuestionError, match="at most 2"):
+        p.ask("Und wann?", 2, history=conversation("a?", "b", "c?"))
