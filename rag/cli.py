@@ -1,4 +1,4 @@
-"""Command line: ``rag index | ask | eval | serve`` (also ``python -m rag ...``).
+"""Command line: ``rag index | ask | chat | eval | serve`` (also ``python -m rag ...``).
 
 Heavy modules (torch, faiss, gradio) are imported by the command that needs them, so
 ``rag --help`` answers at once. Every :class:`~rag.errors.RagError` is shown as a one-line
@@ -77,6 +77,52 @@ def _cmd_ask(args: argparse.Namespace) -> int:
     else:
         print(format_answer(answer))
     return 0
+
+
+#: Lines that end the conversation (``rag chat``) or start a new one.
+_QUIT = ("/quit", "/exit", "/q")
+_NEW = ("/new", "/neu")
+#: Messages of the conversation kept for follow-ups (the most recent ones).
+_KEEP_MESSAGES = 20
+
+
+def _cmd_chat(args: argparse.Namespace) -> int:
+    from .errors import QuestionError
+    from .pipeline import Pipeline
+    from .types import Message
+
+    pipeline = Pipeline(settings_from(args))
+    pipeline.index  # noqa: B018 - build/load before the first question, not during it
+    interactive = sys.stdin.isatty()
+    if interactive:
+        print("Fragen Sie auf Deutsch oder Englisch; Folgefragen beziehen sich auf das "
+              "Gespräch. /new: neues Gespräch, /quit: beenden.\n"
+              "Ask in German or English; follow-ups refer to the conversation. "
+              "/new: new conversation, /quit: exit.")
+    history: list[Message] = []
+    while True:
+        try:
+            line = input("> " if interactive else "")
+        except EOFError:
+            return 0
+        question = line.strip()
+        if not question:
+            continue
+        if question.lower() in _QUIT:
+            return 0
+        if question.lower() in _NEW:
+            history = []
+            print("(neues Gespräch / new conversation)\n")
+            continue
+        try:
+            answer = pipeline.ask(question, args.k, history=history or None)
+        except QuestionError as exc:
+            print(f"error: {exc}\n", file=sys.stderr)
+            continue
+        print(format_answer(answer) + "\n", flush=True)
+        history += [{"role": "user", "content": question},
+                    {"role": "assistant", "content": answer.text}]
+        history = history[-_KEEP_MESSAGES:]
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
@@ -168,6 +214,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--doc", action="append", help="only this article (doc_id); repeatable")
     p.add_argument("--json", action="store_true", help="print Answer.to_dict() as JSON")
     p.set_defaults(func=_cmd_ask)
+
+    p = sub.add_parser(
+        "chat", help="a conversation in the terminal (follow-up questions understood)",
+        description="Ask questions one per line; a follow-up ('Und wann war das?') is "
+        "answered in the context of the conversation. /new starts a new conversation, "
+        "/quit (or end of input) ends it. Reads questions from a pipe too.",
+    )
+    _add_paths(p)
+    p.add_argument("--k", type=int, default=None, help="number of sources (default 5, "
+                   "or $RAG_TOP_K)")
+    p.set_defaults(func=_cmd_chat)
 
     p = sub.add_parser(
         "eval", help="evaluate the product on a question file (metrics per language)",

@@ -29,6 +29,7 @@ _NOT_NAME_START = frozenset({
     "wegen", "of", "for", "with", "by", "from", "after", "before",
 })
 _REFERRING = {"de": "Bezug", "en": "referring to"}
+_WORD = re.compile(r"\w+", re.UNICODE)
 
 
 @dataclass(frozen=True)
@@ -93,9 +94,9 @@ def resolve(
     if detect is not None and len(question.split()) < 3:
         language = detect(recent[0].question)
     previous_answer = recent[0].answer
-    asked = {w.lower() for t in recent for w in t.question.split()}
+    asked = {w.lower() for t in recent for w in _WORD.findall(t.question)}
     answer_names = [n for n in names(previous_answer)
-                    if not {w.lower() for w in n.split()} <= asked][:3]
+                    if not {w.lower() for w in _WORD.findall(n)} <= asked][:3]
     texts = [question] + [t.question for t in recent]
     weights = [1.0] + [params.context_weight * params.context_decay ** i
                        for i in range(len(recent))]

@@ -101,7 +101,7 @@ def parse_history(history: object, max_messages: int) -> list[Turn]:
         if role == "user":
             if question is not None:
                 turns.append(Turn(question))
-            question = " ".join(text.split())
+            question = " ".join(_MARKDOWN_ESCAPE.sub(r"\1", text).split())
         elif question is not None:
             turns.append(Turn(question, answer_context(text)))
             question = None

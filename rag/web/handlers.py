@@ -65,13 +65,15 @@ class ChatApp:
         chat message; the source panel then keeps the previous answer.
         """
         history = list(history or [])
+        # The conversation before this question (add_user already showed the question).
+        earlier = history[:-1] if history and history[-1].get("role") == "user" else history
         records = dict(records or {})
         key = str(len(history))  # index of the reply in the chat, as the like event gives it
         records.pop(key, None)  # no feedback on error messages
         lang = message_language(question)
         panel: Any = gr.skip()
         try:
-            answer = self.service.ask(question, k, date_from, date_to, doc_ids)
+            answer = self.service.ask(question, k, date_from, date_to, doc_ids, earlier)
         except QuestionError as exc:
             reply = render.error_text(str(exc), lang)
         except NotReady:
@@ -118,17 +120,20 @@ class ChatApp:
         date_from: str | None = None,
         date_to: str | None = None,
         doc_ids: list[str] | None = None,
+        history: list[dict] | None = None,
     ) -> dict:
         """Answer a German or English question; returns ``Answer.to_dict()``.
 
         ``k``: number of sources (default and maximum from the settings); ``date_from``/
         ``date_to``: ISO dates such as 2021-11-30, 2021-11 or 2021; ``doc_ids``: only
-        these articles.
+        these articles; ``history``: the conversation so far as ``{"role": "user" |
+        "assistant", "content": ...}`` messages, so that a follow-up is understood.
         """
         if not self.service.ready:
             self.service.wait(self.settings.web.api_wait_seconds)
         try:
-            return self.service.ask(question, k, date_from, date_to, doc_ids).to_dict()
+            return self.service.ask(question, k, date_from, date_to, doc_ids,
+                                    history).to_dict()
         except RagError as exc:
             log.info("/ask: %s", exc)
             raise gr.Error(str(exc), print_exception=False) from None

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from ..errors import NotReady, StoreError
 from ..pipeline import Pipeline
-from ..types import Answer
+from ..types import Answer, Message
 
 log = logging.getLogger(__name__)
 
@@ -115,12 +115,15 @@ class Service:
         date_from: str | None = None,
         date_to: str | None = None,
         doc_ids: Sequence[str] | None = None,
+        history: Sequence[Message] | None = None,
     ) -> Answer:
-        """Answer a question; raises :class:`~rag.errors.NotReady` while starting, or the
-        pipeline's :class:`~rag.errors.RagError` with a readable message."""
+        """Answer a question (``history``: the conversation so far, as messages); raises
+        :class:`~rag.errors.NotReady` while starting, or the pipeline's
+        :class:`~rag.errors.RagError` with a readable message."""
         if self.phase == "error":
             raise StoreError(self.error or "The index could not be loaded.")
         if not self.ready:
             raise NotReady("The search index is still being built.")
-        return self.pipeline.ask(question, k, date_from=date_from, date_to=date_to,
+        return self.pipeline.ask(question, k, history=history,  # type: ignore[arg-type]
+                                 date_from=date_from, date_to=date_to,
                                  doc_ids=doc_ids)  # type: ignore[arg-type] - validated there
