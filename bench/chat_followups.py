@@ -90,21 +90,31 @@ def summary(rows: list, kind_of: dict[str, str]) -> str:
             f"p50={m['latency_p50_ms']:.0f}ms")
 
 
-def latency(pipeline: Pipeline, questions, turns: int = 6, k: int = 5) -> tuple[float, float]:
+def latency(pipeline: Pipeline, baseline: Pipeline, questions, turns: int = 6, k: int = 5
+            ) -> dict[str, float]:
     """p50/p95 (ms) of ``ask()`` for each follow-up after a history of ``turns`` turns
-    (earlier questions of other conversations first, then its own)."""
+    (earlier questions of other conversations first, then its own), and of the same
+    questions asked alone on ``baseline`` (another pipeline: no question vector cached)."""
     pool = [q.question for q in questions if not q.history] + [
         h for q in questions for h in q.history]
-    times = []
+    times: dict[str, list[float]] = {"alone": [], "history": []}
     for i, q in enumerate(questions):
         others = [t for t in pool if t not in q.history]
         earlier = (others[i % max(1, len(others)):] + others)[: max(0, turns - len(q.history))]
         history = conversation(pipeline, [*earlier, *q.history][-turns:], k)
+        assert len(history) == 2 * turns
         t0 = time.perf_counter()
         pipeline.ask(q.question, k, history=history)
-        times.append((time.perf_counter() - t0) * 1000)
-    times.sort()
-    return statistics.median(times), times[int(0.95 * (len(times) - 1))]
+        times["history"].append((time.perf_counter() - t0) * 1000)
+        t0 = time.perf_counter()
+        baseline.ask(q.question, k)
+        times["alone"].append((time.perf_counter() - t0) * 1000)
+    out = {}
+    for name, values in times.items():
+        values.sort()
+        out[f"{name}_p50"] = statistics.median(values)
+        out[f"{name}_p95"] = values[int(0.95 * (len(values) - 1))]
+    return out
 
 
 def main() -> None:
@@ -140,11 +150,15 @@ def main() -> None:
                 print(f"{json.dumps(overrides)} {mode:7s} {part}: "
                       + summary([r for r in rows if half(r.id) == part], kind_of), flush=True)
         if args.latency:  # a fresh pipeline: no question vectors cached by the runs above
-            fresh = Pipeline(base.replace(**overrides), embedder=embedder, auto_index=False)
+            fresh, alone = (Pipeline(base.replace(**overrides), embedder=embedder,
+                                     auto_index=False) for _ in range(2))
             fresh.ask("Warm-up", 3)
-            p50, p95 = latency(fresh, questions)
-            print(f"{json.dumps(overrides)} ask() with a 6-turn history: p50 {p50:.1f} ms, "
-                  f"p95 {p95:.1f} ms", flush=True)
+            alone.ask("Warm-up", 3)
+            t = latency(fresh, alone, questions)
+            print(f"{json.dumps(overrides)} ask() with a 6-turn history: p50 "
+                  f"{t['history_p50']:.1f} ms, p95 {t['history_p95']:.1f} ms; the same "
+                  f"questions alone: p50 {t['alone_p50']:.1f} ms, p95 {t['alone_p95']:.1f} ms "
+                  f"(ratio p50 {t['history_p50'] / t['alone_p50']:.2f})", flush=True)
 
 
 if __name__ == "__main__":

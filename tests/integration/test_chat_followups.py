@@ -1,0 +1,97 @@
+"""Follow-up questions with the real model over the seed corpus (slow).
+
+The figures asserted are those of the *held-back* half of the dev conversations (the
+half the chat settings were not tuned on; split by ``bench/chat_followups.half``), with
+a small margin: see bench/chat_followups.py for the measurement.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from rag.embed import load_embedder
+from rag.eval.metrics import group_metrics, judge
+from rag.eval.questions import load_questions
+from rag.eval.run import conversation
+from rag.pipeline import Pipeline
+from rag.settings import Settings
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "bench"))
+from chat_followups import SETS, half, kinds  # noqa: E402
+
+CORPUS, FILES = SETS["seed"]
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory) -> Pipeline:
+    corpus = tmp_path_factory.mktemp("seed") / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    settings = Settings.from_env(corpus_dir=str(corpus),
+                                 index_dir=str(tmp_path_factory.mktemp("seed-index")))
+    p = Pipeline(settings, embedder=load_embedder(settings))
+    p.update_index(progress=False)
+    return p
+
+
+@pytest.fixture(scope="module")
+def held_back():
+    questions = [q for f in FILES for q in load_questions(f) if half(q.id) == "held"]
+    assert len(questions) >= 8
+    return questions
+
+
+def _results(pipeline, questions, use_history: bool):
+    rows = []
+    for q in questions:
+        history = conversation(pipeline, q.history, 10) if use_history else None
+        rows.append(judge(q, pipeline.ask(q.question, 10, history=history), 0.0))
+    return rows
+
+
+def test_held_back_follow_ups_with_history(pipeline, held_back):
+    with_history = group_metrics(_results(pipeline, held_back, True))
+    alone = group_metrics(_results(pipeline, held_back, False))
+    assert with_history["hit@3"] >= HIT3
+    assert with_history["answer_hit"] >= ANSWER_HIT
+    assert with_history["false_refusals"] == 0
+    assert with_history["hit@3"] >= alone["hit@3"]
+    assert with_history["answer_hit"] >= alone["answer_hit"]
+
+
+def test_topic_switches_to_unanswerable_questions_are_refused(pipeline):
+    kind = {i: k for f in FILES for i, k in kinds(f).items()}
+    switches = [q for f in FILES for q in load_questions(f)
+                if q.no_answer and kind[q.id] == "topic_switch"]
+    assert len(switches) >= 2
+    for q in switches:
+        history = conversation(pipeline, q.history, 5)
+        answer = pipeline.ask(q.question, 5, history=history)
+        assert not answer.found, (q.id, answer.text)
+        assert answer.understood_as is None
+
+
+def test_no_history_and_new_topics_answer_exactly_as_before(pipeline):
+    first = pipeline.ask("Wer ersetzte den verstorbenen Außenminister Makei?", 5)
+    assert pipeline.ask("Wer ersetzte den verstorbenen Außenminister Makei?", 5,
+                        history=[]) == first
+    history = conversation(pipeline, ["Wo saß Putin während der Videokonferenz 2021?"], 5)
+    switched = pipeline.ask("Wer ersetzte den verstorbenen Außenminister Makei?", 5,
+                            history=history)
+    assert switched == first
+
+
+def test_follow_up_says_how_it_was_understood(pipeline):
+    history = conversation(pipeline, ["Wer ist Jewgeni Prigoschin?"], 5)
+    answer = pipeline.ask("Wie nah kamen seine Truppen an Moskau heran?", 5, history=history)
+    assert answer.found
+    assert answer.understood_as.startswith("Verstanden als: Wie nah kamen seine Truppen")
+    assert "Prigoschin" in answer.understood_as
+    assert answer.text.startswith(answer.understood_as)
+    assert "Autostunden" in answer.body
