@@ -11,7 +11,15 @@ from datetime import date
 import numpy as np
 
 from .answer import NOT_FOUND, Answerer, Evidence, ExtractiveAnswerer
-from .chat import FollowUp, VectorCache, best_similarity, parse_history, resolve, with_understanding
+from .chat import (
+    FollowUp,
+    VectorCache,
+    best_similarity,
+    parse_history,
+    resolve,
+    with_understanding,
+    without_announcement,
+)
 from .embed import Embedder, load_embedder, model_signature
 from .errors import QuestionError, StoreError
 from .indexing import IndexReport, Progress, chunking_signature, update_index
@@ -200,6 +208,8 @@ class Pipeline:
         turns = parse_history(history, self.settings.chat.max_history_messages)
         lang = detect_language(text)
         followup = resolve(text, lang, turns, self.settings.chat, detect_language)
+        if turns and followup is None:  # a new topic: asked without its announcement
+            text = without_announcement(text)
         retriever = Retriever(self.index, self.embedder, self.settings.retrieval)
         allowed = allowed_rows(retriever.index, lo, hi, doc_ids)
         if followup is not None:

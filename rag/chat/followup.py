@@ -64,6 +64,8 @@ _NEW_TOPIC = re.compile(
 )
 #: "Es" in "gibt es"/"es gibt" is not a pronoun.
 _EXPLETIVE_ES = frozenset({"gibt", "gab"})
+#: "There" next to a form of "to be" ("were there", "there is") is not a place.
+_BE = frozenset({"is", "are", "was", "were", "be", "been", "will", "'s"})
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,16 @@ class Decision:
 
     dependent: bool
     reason: str
+
+
+def without_announcement(question: str) -> str:
+    """``question`` without a leading new-topic announcement ("Andere Frage: Wer ...?" ->
+    "Wer ...?"); unchanged when it has none or nothing would be left."""
+    match = _NEW_TOPIC.search(question)
+    if not match or question[: match.start()].strip(" ,.:;-–!"):
+        return question
+    rest = question[match.end():].lstrip(" ,.:;-–!")
+    return rest[:1].upper() + rest[1:] if any(c.isalnum() for c in rest) else question
 
 
 def content_words(question: str) -> list[str]:
@@ -92,6 +104,8 @@ def decide(question: str) -> Decision:
         return Decision(True, f"continues the previous question ({words[0]!r})")
     for i, (word, low) in enumerate(zip(words, lower)):
         following = words[i + 1] if i + 1 < len(words) else None
+        if low == "there" and _BE & set(lower[max(0, i - 1): i + 2]):
+            continue
         if low in _ANAPHORA:
             return Decision(True, f"refers back ({word!r})")
         if word == "sie":  # lower-case "sie" (she/they); capitalised "Sie" is formal "you"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.chat import decide
+from rag.chat import decide, without_announcement
 
 
 @pytest.mark.parametrize(
@@ -45,6 +45,7 @@ def test_follow_ups_depend_on_the_conversation(question):
         "Ganz andere Frage: wie viele Einwohner hat er?",   # announced new topic wins
         "Different topic: who won the cup?",
         "On another note, what is the capital of Peru?",
+        "How many ferries were there in Kiel in 2005?",  # existential there
     ],
 )
 def test_standalone_questions_and_new_topics_do_not(question):
@@ -54,3 +55,17 @@ def test_standalone_questions_and_new_topics_do_not(question):
 def test_reason_is_given():
     assert "Und" in decide("Und wann?").reason
     assert decide("Andere Frage: Wo liegt Graz?").reason == "announces a new topic"
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("Ganz andere Frage: wie alt ist der Kölner Dom?", "Wie alt ist der Kölner Dom?"),
+        ("Different topic - who won the cup?", "Who won the cup?"),
+        ("Wer gewann? Andere Frage", "Wer gewann? Andere Frage"),  # not leading
+        ("Neues Thema!", "Neues Thema!"),                          # nothing left
+        ("Wer gewann den Pokal?", "Wer gewann den Pokal?"),
+    ],
+)
+def test_a_leading_new_topic_announcement_is_removed(question, expected):
+    assert without_announcement(question) == expected

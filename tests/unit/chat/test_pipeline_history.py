@@ -75,3 +75,11 @@ def test_too_long_history_is_rejected(pipeline):
                  embedder=pipeline.embedder, auto_index=False)
     with pytest.raises(QuestionError, match="at most 2"):
         p.ask("Und wann?", 2, history=conversation("a?", "b", "c?"))
+
+
+def test_announced_new_topic_is_asked_without_the_announcement(pipeline):
+    alone = pipeline.ask("Wie viele Elefanten hat der Zoo in Graz?", 2)
+    history = conversation("Wann wurde die Brücke in Linz eröffnet?", "Im Mai 1999. [1]")
+    switched = pipeline.ask("Andere Frage: wie viele Elefanten hat der Zoo in Graz?", 2,
+                            history=history)
+    assert switched == alone
