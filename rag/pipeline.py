@@ -229,7 +229,8 @@ class Pipeline:
         qvec = followup.query_vector(vectors)
         lang = followup.language
         hits = retriever.search(followup.search_text, lang, k, allowed, qvec)
-        evidence = Evidence(followup.question, lang, qvec, hits, k, allowed)
+        svec = followup.query_vector(vectors, for_sentences=True)
+        evidence = Evidence(followup.question, lang, svec, hits, k, allowed)
         answer = self.answerer.answer(evidence, retriever)
         floor = self.settings.chat.followup_min_relevance
         if answer.found and floor > 0:

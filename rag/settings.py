@@ -159,6 +159,9 @@ class ChatSettings:
     #: (the follow-up itself weighs 1); each older turn weighs ``context_decay`` times less.
     context_weight: float = 0.5
     context_decay: float = 0.5
+    #: The same weight for choosing the answer sentence(s) among the retrieved passages
+    #: (the follow-up's own words matter more there than for finding the passages).
+    sentence_context_weight: float = 0.5
     #: Weight of the previous answer's vector (its entities and wording).
     answer_weight: float = 0.0
     #: A follow-up is answered only when a retrieved sentence is this similar to the

@@ -44,15 +44,19 @@ class FollowUp:
     #: questions (newest first), then the previous answer when it has a weight.
     texts: tuple[str, ...]
     weights: tuple[float, ...]
+    #: Weights of the same texts for choosing the answer sentence.
+    sentence_weights: tuple[float, ...]
     #: The keyword (BM25) query: the question with the earlier questions and the names
     #: of the previous answer.
     search_text: str
     #: "Verstanden als: ..." / "Understood as: ...".
     understood_as: str
 
-    def query_vector(self, vectors: np.ndarray) -> np.ndarray:
-        """The normalised mix of the texts' query vectors (rows in ``texts`` order)."""
-        mixed = np.asarray(self.weights, dtype=np.float32) @ np.asarray(vectors, np.float32)
+    def query_vector(self, vectors: np.ndarray, for_sentences: bool = False) -> np.ndarray:
+        """The normalised mix of the texts' query vectors (rows in ``texts`` order), with
+        :attr:`weights` (retrieval) or :attr:`sentence_weights`."""
+        weights = self.sentence_weights if for_sentences else self.weights
+        mixed = np.asarray(weights, dtype=np.float32) @ np.asarray(vectors, np.float32)
         norm = float(np.linalg.norm(mixed))
         return mixed / norm if norm > 0 else np.asarray(vectors[0], np.float32)
 
@@ -98,16 +102,18 @@ def resolve(
     answer_names = [n for n in names(previous_answer)
                     if not {w.lower() for w in _WORD.findall(n)} <= asked][:3]
     texts = [question] + [t.question for t in recent]
-    weights = [1.0] + [params.context_weight * params.context_decay ** i
-                       for i in range(len(recent))]
+    decay = [params.context_decay ** i for i in range(len(recent))]
+    weights = [1.0] + [params.context_weight * d for d in decay]
+    sentence_weights = [1.0] + [params.sentence_context_weight * d for d in decay]
     if params.answer_weight > 0 and previous_answer:
         texts.append(previous_answer)
         weights.append(params.answer_weight)
+        sentence_weights.append(params.answer_weight)
     search_text = " ".join([question, *(t.question for t in recent), *answer_names])
     about = recent[0].question + "".join(f" · {n}" for n in answer_names[:2])
     understood = f"{UNDERSTOOD[language]} {question} ({_REFERRING[language]}: {about})"
     return FollowUp(question, language, decision.reason, tuple(texts), tuple(weights),
-                    search_text, understood)
+                    tuple(sentence_weights), search_text, understood)
 
 
 def best_similarity(chunks: Sequence[StoredChunk], vector: np.ndarray) -> float:
