@@ -1,8 +1,8 @@
 """Follow-up questions with the real model over the seed corpus (slow).
 
 The figures asserted are those of the *held-back* half of the dev conversations (the
-half the chat settings were not tuned on; split by ``bench/chat_followups.half``), with
-a small margin: see bench/chat_followups.py for the measurement.
+half the chat settings were not tuned on; split by ``bench/chat_followups.half``), less
+one question's worth: see bench/chat_followups.py for the measurement.
 """
 
 from __future__ import annotations
@@ -58,11 +58,12 @@ def _results(pipeline, questions, use_history: bool):
 def test_held_back_follow_ups_with_history(pipeline, held_back):
     with_history = group_metrics(_results(pipeline, held_back, True))
     alone = group_metrics(_results(pipeline, held_back, False))
-    assert with_history["hit@3"] >= HIT3
-    assert with_history["answer_hit"] >= ANSWER_HIT
+    # measured (bench/chat_followups.py seed): 0.86 / 0.57 with history, 0.57 / 0.29 alone
+    assert with_history["hit@3"] >= 0.71, with_history
+    assert with_history["answer_hit"] >= 0.42, with_history
     assert with_history["false_refusals"] == 0
-    assert with_history["hit@3"] >= alone["hit@3"]
-    assert with_history["answer_hit"] >= alone["answer_hit"]
+    assert with_history["hit@3"] > alone["hit@3"]
+    assert with_history["answer_hit"] > alone["answer_hit"]
 
 
 def test_topic_switches_to_unanswerable_questions_are_refused(pipeline):
