@@ -15,7 +15,9 @@ from .chat import (
     FollowUp,
     VectorCache,
     best_similarity,
+    merge_hits,
     parse_history,
+    quoted_articles,
     resolve,
     with_understanding,
     without_announcement,
@@ -229,6 +231,15 @@ class Pipeline:
         qvec = followup.query_vector(vectors)
         lang = followup.language
         hits = retriever.search(followup.search_text, lang, k, allowed, qvec)
+        bonus = self.settings.chat.previous_article_bonus
+        if bonus > 0 and followup.previous_answer:
+            docs = quoted_articles(retriever.index, followup.previous_answer)
+            rows = allowed_rows(retriever.index, None, None, docs) if docs else None
+            if rows is not None and allowed is not None:
+                rows = np.intersect1d(rows, allowed)
+            if rows is not None and len(rows):
+                preferred = retriever.search(followup.search_text, lang, k, rows, qvec)
+                hits = merge_hits(hits, preferred, bonus, k)
         svec = followup.query_vector(vectors, for_sentences=True)
         evidence = Evidence(followup.question, lang, svec, hits, k, allowed)
         answer = self.answerer.answer(evidence, retriever)

@@ -164,6 +164,9 @@ class ChatSettings:
     sentence_context_weight: float = 0.5
     #: Weight of the previous answer's vector (its entities and wording).
     answer_weight: float = 0.0
+    #: Added to the score of passages from the articles the previous answer quoted
+    #: (a follow-up is often answered by the same article; 0 = off).
+    previous_article_bonus: float = 0.0
     #: A follow-up is answered only when a retrieved sentence is this similar to the
     #: follow-up alone (0 = off), so that it does not just inherit the previous answer.
     followup_min_relevance: float = 0.0

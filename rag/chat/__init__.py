@@ -1,12 +1,22 @@
 """Conversations: a follow-up question is resolved against the earlier turns (history in
 the OpenAI/Gradio messages format) without an LLM; a new topic is asked as it is."""
 
-from .context import FollowUp, VectorCache, best_similarity, names, resolve, with_understanding
+from .context import (
+    FollowUp,
+    VectorCache,
+    best_similarity,
+    merge_hits,
+    names,
+    quoted_articles,
+    resolve,
+    with_understanding,
+)
 from .followup import Decision, content_words, decide, without_announcement
 from .history import UNDERSTOOD, Turn, answer_context, parse_history
 
 __all__ = [
     "UNDERSTOOD", "Decision", "FollowUp", "Turn", "VectorCache", "answer_context",
-    "best_similarity", "content_words", "decide", "names", "parse_history", "resolve",
+    "best_similarity", "content_words", "decide", "merge_hits", "names", "parse_history",
+    "quoted_articles", "resolve",
     "with_understanding", "without_announcement",
 ]

@@ -13,7 +13,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..settings import ChatSettings
-from ..types import Answer, StoredChunk
+from ..store.index import Index
+from ..text.terms import tokenize
+from ..types import Answer, Hit, StoredChunk
 from .followup import decide
 from .history import UNDERSTOOD, Turn
 
@@ -51,6 +53,8 @@ class FollowUp:
     search_text: str
     #: "Verstanden als: ..." / "Understood as: ...".
     understood_as: str
+    #: The previous answer (context text, "" when there was none).
+    previous_answer: str = ""
 
     def query_vector(self, vectors: np.ndarray, for_sentences: bool = False) -> np.ndarray:
         """The normalised mix of the texts' query vectors (rows in ``texts`` order), with
@@ -113,7 +117,35 @@ def resolve(
     about = recent[0].question + "".join(f" · {n}" for n in answer_names[:2])
     understood = f"{UNDERSTOOD[language]} {question} ({_REFERRING[language]}: {about})"
     return FollowUp(question, language, decision.reason, tuple(texts), tuple(weights),
-                    tuple(sentence_weights), search_text, understood)
+                    tuple(sentence_weights), search_text, understood, previous_answer)
+
+
+def quoted_articles(index: Index, answer: str, depth: int = 5) -> list[str]:
+    """The articles an earlier answer quoted: those of the passages (found by keyword
+    search) that contain one of its sentences verbatim."""
+    snippets = [" ".join(s.split())[:80] for s in re.split(r"(?<=[.!?])\s+|\n+", answer)]
+    snippets = [s for s in snippets if len(s) >= 30]
+    if not snippets:
+        return []
+    rows, _ = index.keywords.search(tokenize(" ".join(snippets))[:64], depth)
+    chunks = index.chunks([int(index.row_ids[r]) for r in rows])
+    docs: list[str] = []
+    for chunk in chunks.values():
+        text = " ".join(chunk.text.split())
+        if chunk.doc_id not in docs and any(s in text for s in snippets):
+            docs.append(chunk.doc_id)
+    return docs
+
+
+def merge_hits(hits: list[Hit], preferred: list[Hit], bonus: float, k: int) -> list[Hit]:
+    """``hits`` and ``preferred`` (passages of the quoted articles, whose score gets
+    ``bonus``), best first, each passage once, the top ``k``."""
+    by_id = {h.id: h for h in hits}
+    for h in preferred:
+        boosted = replace(h, score=h.score + bonus)
+        if h.id not in by_id or by_id[h.id].score < boosted.score:
+            by_id[h.id] = boosted
+    return sorted(by_id.values(), key=lambda h: -h.score)[:k]
 
 
 def best_similarity(chunks: Sequence[StoredChunk], vector: np.ndarray) -> float:

@@ -95,4 +95,5 @@ def test_follow_up_says_how_it_was_understood(pipeline):
     assert answer.understood_as.startswith("Verstanden als: Wie nah kamen seine Truppen")
     assert "Prigoschin" in answer.understood_as
     assert answer.text.startswith(answer.understood_as)
-    assert "Autostunden" in answer.body
+    assert answer.sources[0].doc_id == "004_ab217624b5cd6cf3.txt"  # Prigoschin's mutiny
+    assert "Moskau" in answer.body
