@@ -83,3 +83,25 @@ def test_announced_new_topic_is_asked_without_the_announcement(pipeline):
     switched = pipeline.ask("Andere Frage: wie viele Elefanten hat der Zoo in Graz?", 2,
                             history=history)
     assert switched == alone
+
+
+def test_quoted_articles_are_found_by_their_sentences(pipeline):
+    from rag.chat import quoted_articles
+
+    index = pipeline.index
+    assert quoted_articles(index, "Die Elefanten kamen 2010 aus Indien.") == ["zoo.txt"]
+    assert quoted_articles(index, "Sie wurde im Mai 1999 eröffnet. Die Elefanten kamen "
+                                  "2010 aus Indien.") in (["bruecke.txt", "zoo.txt"],
+                                                          ["zoo.txt", "bruecke.txt"])
+    assert quoted_articles(index, "Ein Satz, der in keinem Artikel vorkommt, gar keiner.") == []
+    assert quoted_articles(index, "Kurz.") == []
+
+
+def test_previous_article_bonus_ranks_the_quoted_article_first(pipeline):
+    p = Pipeline(pipeline.settings.replace(previous_article_bonus=5.0),
+                 embedder=pipeline.embedder, auto_index=False)
+    history = conversation("Welche Tiere hat der Zoo?", "Der Zoo in Graz hat drei Elefanten.")
+    answer = p.ask("Und was kostete die Brücke in Linz dort?", 2, history=history)
+    assert answer.understood_as is not None
+    assert answer.sources[0].doc_id == "zoo.txt"
+    assert len(answer.sources) <= 2
