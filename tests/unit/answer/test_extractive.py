@@ -1,0 +1,79 @@
+"""The extractive answerer (rag.answer.extractive) without the model: composing answers
+with citations and highlights, disagreeing sources, question types."""
+
+from __future__ import annotations
+
+from shared_data import SEED
+
+from rag.answer import NOT_FOUND
+from rag.answer.extractive import Candidate, asks_number, asks_year, compose
+from rag.settings import AnswerSettings
+from rag.text.sentences import split_sentences
+from rag.types import Source
+
+SENT_1997 = "1997 wurde die Union besiegelt."
+SENT_1996 = "bereits 1996 beschlossenen «Unionsstaat Weissrussland-Russland»"
+
+
+def _source(n: int, doc_id: str, needle: str) -> tuple[Source, tuple[int, int]]:
+    """A source holding the real paragraph of a seed article that contains ``needle``."""
+    text = (SEED / doc_id).read_text(encoding="utf-8")
+    para = next(p for p in text.split("\n\n") if needle in p)
+    span = next((a, b) for a, b in split_sentences(para) if needle in para[a:b])
+    return Source(n, doc_id, doc_id, None, None, None, para, 1.0), span
+
+
+def test_disagreeing_years_are_both_shown_with_citations():
+    s1, span1 = _source(1, "001_ed4b800cc64d86f5.txt", SENT_1997)
+    s2, span2 = _source(2, "002_b32e619577f15ed7.txt", SENT_1996)
+    question = "Wann wurde die Union zwischen Russland und Belarus beschlossen?"
+    candidates = [
+        Candidate(0, span1, s1.text[span1[0]:span1[1]], 1.95),
+        Candidate(1, span2, s2.text[span2[0]:span2[1]], 1.90, primary=False),
+    ]
+    text = compose(question, candidates, [s1, s2], "de", _params())
+    assert text.startswith("Die Quellen machen dazu unterschiedliche Angaben:")
+    assert "1997" in text and "[1]" in text and "1996" in text and "[2]" in text
+    assert s1.highlights == [span1] and s2.highlights == [span2]
+
+
+def test_same_year_or_other_topic_is_no_disagreement():
+    s1, span1 = _source(1, "001_ed4b800cc64d86f5.txt", SENT_1997)
+    s2, span2 = _source(2, "004_ab217624b5cd6cf3.txt", "Präsidentschaftswahlen 2020")
+    question = "Wann wurde die Union zwischen Russland und Belarus beschlossen?"
+    candidates = [
+        Candidate(0, span1, s1.text[span1[0]:span1[1]], 1.95),
+        Candidate(1, span2, s2.text[span2[0]:span2[1]], 1.94, primary=False),
+    ]
+    text = compose(question, candidates, [s1, s2], "de", _params())
+    assert text.endswith("[1]") and "[2]" not in text and "2020" not in text
+
+
+def test_best_sentence_joined_by_close_neighbours_in_text_order():
+    s1, span1 = _source(1, "004_ab217624b5cd6cf3.txt", "Gewinner des 24-Stunden-Putsches")
+    first = split_sentences(s1.text)[0]
+    candidates = [
+        Candidate(0, span1, s1.text[span1[0]:span1[1]], 2.0),
+        Candidate(0, first, s1.text[first[0]:first[1]], 1.95),
+    ]
+    text = compose("Warum gilt Lukaschenko als Gewinner?", candidates, [s1], "de", _params())
+    assert text.index(s1.text[first[0]:first[1]]) < text.index("Gewinner des 24")
+    assert text.endswith("[1]") and s1.highlights == sorted([span1, first])
+
+
+def test_asks_year_and_not_found_texts():
+    assert asks_year("Wann wurde die Union besiegelt?")
+    assert asks_year("In which year was it signed?")
+    assert not asks_year("Wie nennt Lukaschenko Putin?")
+    assert set(NOT_FOUND) == {"de", "en"}
+
+
+def _params() -> AnswerSettings:
+    return AnswerSettings()
+
+
+def test_asks_number() -> None:
+    assert asks_number("Wie viele Berufssoldaten hat die belarussische Armee?")
+    assert asks_number("How many professional soldiers does the army have?")
+    assert asks_number("Seit wann regiert Lukaschenko?")
+    assert not asks_number("Wer ist Prigoschin?")

@@ -1,0 +1,81 @@
+"""The web app's service (rag.web.service): the index is built or loaded in a background
+thread while the page is served; readiness, progress, status line, article choices and
+errors. A real pipeline with the fake embedder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from shared_data import MINSK_VISIT, SEED_ARTICLES
+
+from rag.embed.fake import FakeEmbedder
+from rag.errors import CorpusError, NotReady, StoreError
+from rag.indexing import update_index
+from rag.pipeline import Pipeline
+from rag.settings import Settings
+from rag.web.service import WARM_UP_QUESTION, Service, doc_label
+
+
+def test_builds_a_missing_index_then_is_ready(fake_settings: Settings) -> None:
+    embedder = FakeEmbedder()
+    service = Service(Pipeline(fake_settings, embedder=embedder, auto_index=False))
+    assert service.status()[0] == "busy" and "Loading model and index" in service.status()[1]
+    with pytest.raises(NotReady, match="still being built"):
+        service.ask("Wie nennt Lukaschenko Putin?")
+    service.start().join(60)
+    assert service.ready and service.wait(0) and service.error is None
+    assert service.progress is not None and service.progress[0] == service.progress[1] > 0
+    index = service.pipeline.index
+    assert service.summary == f"5 articles, {index.size} passages"
+    assert service.status() == ("ready", f"Bereit / Ready · {service.summary}")
+    assert [doc for _, doc in service.doc_choices] == sorted(SEED_ARTICLES)
+    label = dict((d, lab) for lab, d in service.doc_choices)[MINSK_VISIT]
+    assert label.endswith(" (2022-12-19)") and label.startswith("Russland Putin bittet")
+    assert WARM_UP_QUESTION in embedder.calls  # warmed up
+    answer = service.ask("Wie nennt Lukaschenko Putin?", 2, "2021", None, [])
+    assert len(answer.sources) <= 2 and service.ready_seconds is not None
+
+
+def test_loads_an_up_to_date_index_without_building(fake_settings: Settings) -> None:
+    update_index(fake_settings, FakeEmbedder(), progress=False)
+    embedder = FakeEmbedder()
+    service = Service(Pipeline(fake_settings, embedder=embedder, auto_index=False))
+    service.start().join(60)
+    assert service.ready and service.progress is None
+    assert embedder.calls == [WARM_UP_QUESTION]  # nothing embedded but the warm-up
+
+
+def test_building_status_shows_progress(fake_settings: Settings) -> None:
+    service = Service(Pipeline(fake_settings, embedder=FakeEmbedder(), auto_index=False))
+    service.phase = "building"
+    assert "Building the search index" in service.status()[1]
+    service._on_progress(3, 18)
+    state, message = service.status()
+    assert state == "busy" and "Embedding 3/18" in message
+    with pytest.raises(NotReady):
+        service.ask("Wie nennt Lukaschenko Putin?")
+
+
+def test_failed_startup_is_reported(tmp_path: Path) -> None:
+    settings = Settings().replace(corpus_dir=tmp_path / "missing", index_dir=tmp_path / "i")
+    service = Service(Pipeline(settings, embedder=FakeEmbedder(), auto_index=False))
+    service.start().join(60)
+    assert service.phase == "error" and service.wait(0) and not service.ready
+    state, message = service.status()
+    assert state == "error" and message.startswith(
+        "Der Suchindex ist nicht verfügbar / The index is not available: ")
+    assert "does not exist" in message
+    with pytest.raises(StoreError, match="does not exist") as info:
+        service.ask("Wie nennt Lukaschenko Putin?")
+    assert not isinstance(info.value, CorpusError)
+
+
+@pytest.mark.parametrize(("title", "date", "label"), [
+    ("Kurz", "2022-12", "Kurz (2022-12)"),
+    ("  ", None, "a.txt"),
+    (None, None, "a.txt"),
+    ("x" * 100, "2020", "x" * 79 + "… (2020)"),
+])
+def test_doc_label(title, date, label) -> None:
+    assert doc_label(title, date, "a.txt") == label
