@@ -1,7 +1,7 @@
 """Splitting articles into chunks of at most ``chunk_tokens`` model tokens.
 
 langchain's ``RecursiveCharacterTextSplitter`` splits at paragraphs, then lines, then
-German-aware sentence boundaries (the rules of :mod:`rag.sentences`), then clauses, then
+German-aware sentence boundaries (the rules of :mod:`rag.text.sentences`), then clauses, then
 words, and merges the pieces up to the token budget, with ``overlap_tokens`` of overlap
 between neighbouring pieces of the same level (sentences of a long paragraph, say; a
 chunk that ends at a paragraph break repeats only whole trailing paragraphs that fit in

@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from filelock import FileLock
 
@@ -46,7 +47,20 @@ _lock = threading.Lock()
 
 
 class _Handler(RotatingFileHandler):
-    """The standard rotating handler, but a failed write raises (the user is told)."""
+    """The standard rotating handler, measuring in bytes, never following a symlink
+    planted at the file's path, and raising when a write fails (the user is told)."""
+
+    def _open(self) -> IO[str]:
+        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW,
+                     0o640)
+        return open(fd, "a", encoding=self.encoding, errors=self.errors)  # noqa: SIM115
+
+    def shouldRollover(self, record: logging.LogRecord) -> bool:  # noqa: N802 - stdlib name
+        if self.stream is None:
+            self.stream = self._open()
+        line = (self.format(record) + self.terminator).encode(self.encoding or "utf-8", "replace")
+        size = os.fstat(self.stream.fileno()).st_size
+        return bool(self.maxBytes > 0 and size and size + len(line) > self.maxBytes)
 
     def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - stdlib name
         raise  # noqa: PLE0704 - re-raises the error emit() is handling

@@ -252,10 +252,7 @@ def _huge_answer(wide: str) -> Answer:
 
 @pytest.mark.parametrize("wide", [
     "x",
-    pytest.param("😀", marks=pytest.mark.xfail(strict=True, reason=(
-        "BUG in rag.web.feedback.append_record: the standard RotatingFileHandler compares "
-        "the line's length in characters, not UTF-8 bytes, with feedback_max_bytes, so "
-        "lines of 4-byte characters make a file grow past the limit"))),
+    "😀",
 ], ids=["ascii", "4-byte-utf8"])
 def test_feedback_through_the_app_stays_bounded(shared_fake_pipeline: Pipeline,
                                                 tmp_path: Path, wide: str) -> None:
@@ -285,10 +282,6 @@ def test_feedback_through_the_app_stays_bounded(shared_fake_pipeline: Pipeline,
     assert not list(tmp_path.rglob("passwd"))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG in rag.web.feedback.append_record: the RotatingFileHandler that replaced the "
-    "O_NOFOLLOW append opens feedback.jsonl with open(..., 'a'), which follows a planted "
-    "symbolic link and appends to its target"))
 def test_feedback_does_not_follow_a_planted_symlink(chat: ChatApp, tmp_path: Path) -> None:
     """``feedback.jsonl`` replaced by a symbolic link to another file: nothing is written
     there, the user gets a readable error."""
