@@ -113,6 +113,11 @@ class AnswerSettings:
     #: found" (per question language).
     min_relevance_de: float = 0.815
     min_relevance_en: float = 0.80
+    #: From this similarity on a source is labelled "very relevant" in the web chat, and
+    #: an answer whose best source stays below it gets a low-relevance warning
+    #: (calibrated with bench/relevance_labels.py).
+    strong_relevance_de: float = 0.835
+    strong_relevance_en: float = 0.82
     max_question_chars: int = 1000
     #: Weight of the share of question terms found in a sentence (German questions only).
     lexical_weight_de: float = 0.1
