@@ -34,7 +34,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "none": "Kein Artikel passt zum Filter.", "empty": "Das Archiv ist noch leer.",
         "loading": "Das Archiv wird geladen …",
         "undated": "ohne Datum", "timeline": "Artikel pro Monat",
-        "timeline_summary": "{total} Artikel von {first} bis {last}; am meisten im "
+        "timeline_summary": "{total} Artikel von {first} bis {last}, die meisten im Monat "
         "{peak_month} ({peak})", "timeline_undated": "{n} ohne Monatsangabe",
         "per_month": "{month}: {n} Artikel",
     },
@@ -48,7 +48,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "none": "No article matches the filter.", "empty": "The archive is still empty.",
         "loading": "Loading the archive …",
         "undated": "undated", "timeline": "Articles per month",
-        "timeline_summary": "{total} articles from {first} to {last}; most in "
+        "timeline_summary": "{total} articles from {first} to {last}, most in the month "
         "{peak_month} ({peak})", "timeline_undated": "{n} without a month",
         "per_month": "{month}: {n} articles",
     },

@@ -48,7 +48,7 @@ def build_ui(chat: ChatApp) -> gr.Blocks:
                    delete_cache=(3600, 3600)) as demo:
         with gr.Row(equal_height=False, elem_classes="rag-title-bar"):
             heading = gr.HTML(f'<h1 lang="{lang0}">{ui(lang0, "heading")}</h1>',
-                              js_on_load=None, scale=4)
+                              js_on_load=None, scale=4, min_width=320)
             lang = gr.Radio(LANGUAGE_CHOICES, value=lang0, label="Sprache / Language",
                             elem_id="rag-lang", scale=1, min_width=200)
         state, message = chat.service.status(lang0)
@@ -132,8 +132,9 @@ def build_ui(chat: ChatApp) -> gr.Blocks:
             None, js=_FOCUS_QUESTION)
         table.select(chat.choose_article, None, [docs, tabs], queue=False, **private).then(
             None, js=_FOCUS_QUESTION)
-        timer.tick(chat.refresh, [lang], [status, docs, timer], show_progress="hidden",
-                   **private)
+        for event in (timer.tick, lang.change):
+            event(chat.refresh, [lang], [status, docs, timer], show_progress="hidden",
+                  **private)
         demo.load(chat.refresh, [lang], [status, docs, timer], show_progress="hidden",
                   **private)
         demo.load(chat.archive_view, archive_inputs, [timeline, table], show_progress="hidden",

@@ -82,7 +82,7 @@ EMPTY_PANEL = (
 #: Styles of the source panel and the status line (passed to ``launch(css=...)``).
 CSS = """
 .rag-sources { font-size: 0.95em; }
-.rag-sources h3 { margin: 0 0 0.4em 0; }
+.rag-sources h2 { margin: 0 0 0.4em 0; font-size: 1.15em; }
 .rag-note { opacity: 0.8; margin: 0 0 0.6em 0; }
 .rag-source { border: 1px solid var(--border-color-primary); border-radius: 8px;
   padding: 0.6em 0.8em; margin-bottom: 0.7em; }
@@ -326,9 +326,9 @@ def source_html(
     return (
         f'<article class="rag-source" id="rag-src-{escape_html(key)}-{n}" tabindex="-1" '
         f'aria-labelledby="rag-src-{escape_html(key)}-{n}-h">'
-        f'<h4 class="rag-source-head" id="rag-src-{escape_html(key)}-{n}-h">'
+        f'<h3 class="rag-source-head" id="rag-src-{escape_html(key)}-{n}-h">'
         f'<span class="rag-n">[{n}]</span>'
-        f'<span class="rag-title">{escape_html(title)}</span></h4>'
+        f'<span class="rag-title">{escape_html(title)}</span></h3>'
         f'<div class="rag-meta">{"".join(meta)}</div>'
         f'<blockquote class="rag-passage">{highlight(source.text, source.highlights)}'
         f"</blockquote>"
@@ -345,19 +345,19 @@ def sources_html(answer: Answer, scale: RelevanceScale | None = None) -> str:
     lang = lang_of(answer.language)
     key = answer_key(answer)
     if answer.found:
-        head = f"<h3>{escape_html(label(lang, 'sources'))}</h3>"
+        head = f"<h2>{escape_html(label(lang, 'sources'))}</h2>"
         if scale is not None and scale.weak(answer):
             head += (f'<p class="rag-warn" role="note"><strong>'
                      f"{escape_html(label(lang, 'weak_title'))}:</strong> "
                      f"{escape_html(label(lang, 'weak_note'))}</p>")
     else:
         head = (
-            f"<h3>{escape_html(label(lang, 'possibly_related'))}</h3>"
+            f"<h2>{escape_html(label(lang, 'possibly_related'))}</h2>"
             f'<p class="rag-note">{escape_html(label(lang, "related_note"))}</p>'
         )
     if not answer.sources:
         body = f'<p class="rag-note">{escape_html(label(lang, "no_sources"))}</p>'
-        head = f"<h3>{escape_html(label(lang, 'sources'))}</h3>"
+        head = f"<h2>{escape_html(label(lang, 'sources'))}</h2>"
     else:
         body = "".join(source_html(s, lang, key=key, scale=scale, back=answer.found)
                        for s in answer.sources)
