@@ -31,7 +31,6 @@ from rag.pipeline import Pipeline  # noqa: E402
 from rag.settings import Settings  # noqa: E402
 
 
-
 def dev_half(qid: str) -> bool:
     """Stable split of the questions: True for the dev half."""
     return hashlib.sha1(qid.encode()).digest()[0] % 2 == 0
