@@ -4,12 +4,12 @@ The labels use the similarity of a source's best sentence to the question, the m
 of the "not found" decision (``min_relevance_<lang>``). This script asks answerable and
 unanswerable questions through the real pipeline (seed and seed-more questions over the
 seed corpus, an XQuAD-de sample over its corpus; each set also against the other corpus
-as unanswerable), takes the best source's relevance, and per language picks the lowest
-level from which at most ``--max-unanswerable`` of the questions are unanswerable, on a
-dev half of the questions (by a hash of the id). It prints the figures for that level on
-the dev half and on the held-back half side by side, and the settings' current levels.
+as unanswerable), takes the best source's relevance, and per language picks the level
+that only 1% of the unanswerable questions reach (``--quantile``), on a dev half of the
+questions (by a hash of the id). It prints the figures for that level on the dev half and
+on the held-back half side by side, and for the settings' current levels.
 
-    python bench/relevance_labels.py [--xquad-sample 300] [--max-unanswerable 0.02]
+    python bench/relevance_labels.py [--xquad-sample 300] [--quantile 0.99]
                                      [--shared ../shared]
 """
 
@@ -64,21 +64,22 @@ def figures(rows: list[dict], answer: float, strong: float) -> str:
             f"{sum(not r['answerable'] for r in band)} unanswerable")
 
 
-def pick(rows: list[dict], answer: float, max_bad: float) -> float:
-    """The lowest level >= ``answer`` (0.005 steps) above which at most ``max_bad`` of
-    the questions are unanswerable."""
-    for level in np.arange(answer, 1.0, 0.005):
-        high = [r for r in rows if r["best"] >= level]
-        if high and sum(not r["answerable"] for r in high) / len(high) <= max_bad:
-            return round(float(level), 3)
-    return 1.0
+def pick(rows: list[dict], answer: float, quantile: float) -> float:
+    """The level that only ``1 - quantile`` of the unanswerable questions reach (their
+    best source's relevance quantile, rounded up to 0.005), at least ``answer``."""
+    neg = [r["best"] for r in rows if not r["answerable"]]
+    if not neg:
+        return answer
+    level = float(np.quantile(neg, quantile))
+    return round(max(answer, float(np.ceil(level * 200) / 200)), 3)
 
 
 def main() -> None:
     """Run the calibration and print dev and held-back figures."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--xquad-sample", type=int, default=300)
-    parser.add_argument("--max-unanswerable", type=float, default=0.02)
+    parser.add_argument("--quantile", type=float, default=0.99,
+                        help="share of unanswerable questions kept below the level")
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared",
                         help="the shared material (eval sets, seed corpus)")
     args = parser.parse_args()
@@ -107,7 +108,7 @@ def main() -> None:
         sub = [r for r in rows if r["lang"] == lang]
         dev = [r for r in sub if r["dev"]]
         held = [r for r in sub if not r["dev"]]
-        level = pick(dev, answer, args.max_unanswerable)
+        level = pick(dev, answer, args.quantile)
         print(f"\n{lang}: {len(dev)} dev / {len(held)} held-back questions; not-found level "
               f"{answer}; picked 'very relevant' level {level} (settings: {current})")
         for name, part in (("dev", dev), ("held-back", held)):

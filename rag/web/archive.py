@@ -122,7 +122,8 @@ def table_html(items: Sequence[Entry], total: int, language: str | None = None, 
             f'<td class="rag-a-title">{title}{mark}</td>'
             f'<td class="rag-a-pub">{escape_html(e.publisher or "–")}</td>'
             f'<td class="rag-a-date">{escape_html(e.date or t["undated"])}</td>'
-            f'<td class="rag-a-n">{int(e.passages)}</td>'
+            f'<td class="rag-a-n" data-unit="{escape_html(t["passages"])}">{int(e.passages)}'
+            "</td>"
             f'<td class="rag-a-act"><button type="button" class="rag-choose" '
             f'data-doc="{escape_html(e.doc_id)}">{escape_html(t["ask"])}'
             f'<span class="rag-sr">: {title}, {escape_html(t["ask_sr"])}</span></button></td>'

@@ -311,7 +311,7 @@ def source_html(
         meta.append(f'<span class="rag-publisher">{escape_html(source.publisher)}</span>')
     if source.date:
         meta.append(f'<span class="rag-date">{escape_html(source.date)}</span>')
-    meta.append(relevance_html(source, lang, scale))
+    meta.append(f"<span>{relevance_html(source, lang, scale)}</span>")
     url = safe_url(source.url)
     if url:
         meta.append(

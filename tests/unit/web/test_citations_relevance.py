@@ -139,7 +139,7 @@ def test_scale_comes_from_the_settings_per_language() -> None:
 
 def test_cards_show_labels_with_the_exact_values_on_hover() -> None:
     html = source_html(source(1, 0.8421), "de", key="k", scale=SCALE_DE)
-    span = [t for t in tags(html, "span") if "rag-rel" in (t["class"] or "")][0]
+    span = [t for t in tags(html, "span") if "rag-rel" in (t.get("class") or "")][0]
     assert span["class"] == "rag-rel rag-rel-high"
     assert "0.842" in span["title"] and "0.835" in span["title"] and "2.233" in span["title"]
     assert ">sehr relevant<" in html
