@@ -9,9 +9,9 @@ import pytest
 
 from rag.answer import Answer, Source
 from rag.render import (
-    EMPTY_PANEL,
     LABELS,
     chat_text,
+    empty_panel,
     error_text,
     escape_markdown,
     highlight,
@@ -181,7 +181,7 @@ def test_source_card_shows_all_fields() -> None:
     for part in ("[1]", "Titel 1", "zeit.de", "2021-11", "Relevanz 0.912",
                  "Artikel öffnen", "<mark>Er nennt ihn Bruder.</mark>", "001_abc.txt"):
         assert part in out
-    assert 'id="rag-source-1"' in out
+    assert 'id="rag-src-' in out and '-1"' in out
 
 
 def test_missing_metadata_is_left_out() -> None:
@@ -194,7 +194,7 @@ def test_missing_metadata_is_left_out() -> None:
                                                    ("en", "Sources", "Relevance")])
 def test_found_panel_in_question_language(lang: str, heading: str, score: str) -> None:
     out = sources_html(make_answer(lang))
-    assert f"<h3>{heading}</h3>" in out and score in out
+    assert f"<h2>{heading}</h2>" in out and score in out
     assert f'lang="{lang}"' in out
     assert out.count('class="rag-source"') == 2
 
@@ -251,5 +251,5 @@ def test_error_and_status_are_escaped() -> None:
     assert 'data-state="busy"' in status_html("weird", "x")
 
 
-def test_empty_panel_is_bilingual() -> None:
-    assert "Quellen" in EMPTY_PANEL and "sources" in EMPTY_PANEL
+def test_empty_panel_in_the_page_language() -> None:
+    assert "Quellen" in empty_panel("de") and "sources" in empty_panel("en")

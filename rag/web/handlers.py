@@ -128,8 +128,8 @@ class ChatApp:
 
     @staticmethod
     def relabel(language: str | None, panel: str | None) -> tuple[Any, ...]:
-        """Every fixed text of the layout in ``language`` (the order of
-        :data:`rag.web.layout.RELABELLED`)."""
+        """Every fixed text of the layout in ``language``, in the order of the layout's
+        ``relabelled`` components; the source panel only while it shows no answer."""
         lang = render.lang_of(language)
         empty = panel is None or "rag-empty" in panel
         return (
@@ -147,6 +147,7 @@ class ChatApp:
             render.empty_panel(lang) if empty else gr.skip(),
             gr.Textbox(label=ui(lang, "filter"), placeholder=ui(lang, "filter_placeholder")),
             gr.Radio(label=ui(lang, "order"), choices=order_choices(lang)),
+            gr.Dataset(label=ui(lang, "examples")),
         )
 
     # ------------------------------------------------------------------ archive

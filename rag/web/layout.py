@@ -76,7 +76,8 @@ def build_ui(chat: ChatApp) -> gr.Blocks:
                         max_length=chat.settings.answer.max_question_chars,
                         placeholder=ui(lang0, "question_placeholder"),
                     )
-                    gr.Examples(EXAMPLES, inputs=question, label=ui(lang0, "examples"))
+                    examples = gr.Examples(EXAMPLES, inputs=question,
+                                           label=ui(lang0, "examples"))
                     with gr.Accordion(ui(lang0, "settings"), open=False) as settings:
                         k = gr.Slider(1, chat.settings.retrieval.max_top_k,
                                       value=chat.settings.retrieval.top_k, step=1,
@@ -118,7 +119,8 @@ def build_ui(chat: ChatApp) -> gr.Blocks:
                       queue=False, **private)
         chatbot.like(chat.on_like, [records], None, **private)
         relabelled = [heading, chat_tab, archive_tab, chatbot, question, settings, k,
-                      date_from, date_to, docs, clear_scope, panel, query, order]
+                      date_from, date_to, docs, clear_scope, panel, query, order,
+                      examples.dataset]
         lang.change(chat.relabel, [lang, panel], relabelled, js=_SET_DOC_LANG, queue=False,
                     **private)
         archive_inputs = [query, order, docs, lang]

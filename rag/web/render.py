@@ -72,13 +72,6 @@ LABELS: dict[str, dict[str, str]] = {
     },
 }
 
-#: Placeholder of the source panel before the first answer (both languages).
-EMPTY_PANEL = (
-    '<div class="rag-sources rag-empty">'
-    "Die Quellen der letzten Antwort erscheinen hier.<br>"
-    "The sources of the latest answer appear here.</div>"
-)
-
 #: Styles of the source panel and the status line (passed to ``launch(css=...)``).
 CSS = """
 .rag-sources { font-size: 0.95em; }

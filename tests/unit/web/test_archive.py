@@ -190,6 +190,7 @@ def test_relabel_gives_every_text_in_one_language(chat: ChatApp) -> None:
     labels = [getattr(u, "label", None) for u in en[1:11]]
     assert "Archive" in labels and "Number of sources (k)" in labels
     assert "latest answer" in en[11]
+    assert en[-1].label == "Examples"
     de = chat.relabel("de", '<div class="rag-sources rag-found">…</div>')
     assert "Archiv" in [getattr(u, "label", None) for u in de[1:11]]
     assert isinstance(de[11], type(gr.skip()))  # an answer's sources stay
