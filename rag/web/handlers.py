@@ -119,7 +119,7 @@ class ChatApp:
     # ------------------------------------------------------------------ language
 
     @staticmethod
-    def question_language(question: str | None, current: str | None) -> Any:
+    def question_language(question: str | None) -> Any:
         """The page's language after a question: the question's, or unchanged when the
         message gives no clue (empty)."""
         if not question or not question.strip():

@@ -110,7 +110,7 @@ def build_ui(chat: ChatApp) -> gr.Blocks:
             chat.add_user, [question, chatbot], [question, chatbot, pending],
             queue=False, **private,
         ).then(
-            chat.question_language, [pending, lang], [lang], queue=False, **private,
+            chat.question_language, [pending], [lang], queue=False, **private,
         ).then(
             chat.respond, [pending, chatbot, records, k, date_from, date_to, docs],
             [chatbot, records, panel], concurrency_id="answer", concurrency_limit=2, **private,
