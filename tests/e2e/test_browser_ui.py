@@ -241,7 +241,10 @@ def active(page) -> dict:
 
 def screenshot(page, name: str, docs_name: str) -> None:
     """The page from its top (a scrolled source panel keeps its position)."""
-    page.evaluate("() => document.scrollingElement.scrollTo(0, 0)")
+    page.evaluate(
+        """() => { for (const el of [document.scrollingElement, ...document.querySelectorAll('*')])
+                       if (el.scrollTop > 0 && !el.closest('#rag-sources, #rag-chat'))
+                           el.scrollTop = 0; }""")
     page.wait_for_timeout(200)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     shot = page.screenshot(path=str(ARTIFACTS / name), full_page=True)
