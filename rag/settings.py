@@ -114,6 +114,13 @@ class AnswerSettings:
     #: found" (per question language).
     min_relevance_de: float = 0.815
     min_relevance_en: float = 0.80
+    #: From this similarity on a source is labelled "very relevant" in the web chat, and
+    #: an answer whose best source stays below it gets a low-relevance warning. The
+    #: not-found level plus 0.015, the margin that only 1% of unanswerable dev questions
+    #: exceed (bench/relevance_labels.py; held-back: 0/79 de and 2/70 en of the "very
+    #: relevant" best sources belong to unanswerable questions).
+    strong_relevance_de: float = 0.83
+    strong_relevance_en: float = 0.815
     max_question_chars: int = 1000
     #: Weight of the share of question terms found in a sentence (German questions only).
     lexical_weight_de: float = 0.1

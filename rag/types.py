@@ -114,6 +114,9 @@ class Source:
     text: str
     score: float
     highlights: list[tuple[int, int]] = field(default_factory=list)
+    #: Similarity of the passage's best sentence to the question: the scale of the
+    #: "not found" decision (``min_relevance_<lang>``); ``None`` when not measured.
+    relevance: float | None = None
 
 
 @dataclass

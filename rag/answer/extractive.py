@@ -40,10 +40,20 @@ class Candidate:
     primary: bool = True
 
 
-def make_source(n: int, chunk: StoredChunk, doc: DocMeta, score: float) -> Source:
-    """A :class:`Source` for a retrieved chunk."""
+def sentence_relevance(chunk: StoredChunk, qvec: np.ndarray) -> float:
+    """Similarity of the chunk's best-matching sentence to the question (the measure of
+    the "not found" decision; ``Hit.sentence`` for reranked hits)."""
+    vecs = chunk.sentence_vectors
+    return float((vecs @ qvec).max()) if len(vecs) else 0.0
+
+
+def make_source(
+    n: int, chunk: StoredChunk, doc: DocMeta, score: float, qvec: np.ndarray | None = None
+) -> Source:
+    """A :class:`Source` for a retrieved chunk (with its relevance when ``qvec`` is given)."""
+    relevance = None if qvec is None else round(sentence_relevance(chunk, qvec), 4)
     return Source(n, chunk.doc_id, doc.title, doc.date, doc.url, doc.publisher, chunk.text,
-                  round(float(score), 4))
+                  round(float(score), 4), relevance=relevance)
 
 
 def rank_sentences(
@@ -197,7 +207,7 @@ class ExtractiveAnswerer:
         index = retriever.index
         chunks = index.chunks([h.id for h in hits])
         sources = [
-            make_source(n, chunks[h.id], index.docs[h.doc_id], h.score)
+            make_source(n, chunks[h.id], index.docs[h.doc_id], h.score, qvec)
             for n, h in enumerate(hits, start=1)
         ]
         threshold = self.params.min_relevance_de if lang == "de" else self.params.min_relevance_en
@@ -214,7 +224,8 @@ class ExtractiveAnswerer:
                 hits = hits + more
                 chunks.update(index.chunks([h.id for h in more]))
                 sources += [
-                    make_source(len(sources) + n, chunks[h.id], index.docs[h.doc_id], h.score)
+                    make_source(len(sources) + n, chunks[h.id], index.docs[h.doc_id], h.score,
+                                qvec)
                     for n, h in enumerate(more, start=1)
                 ]
                 candidates = rank_sentences(

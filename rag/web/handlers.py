@@ -11,8 +11,10 @@ from ..errors import NotReady, QuestionError, RagError
 from ..settings import Settings
 from ..text.language import detect_language
 from ..types import Answer
-from . import feedback, render
+from . import archive, feedback, render
+from .relevance import RelevanceScale
 from .service import Service
+from .ui_text import order_choices, ui
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +33,17 @@ def message_language(question: object) -> str:
         return detect_language(question) if isinstance(question, str) and question.strip() else "de"
     except Exception:  # noqa: BLE001 - only picks the language of a message
         return "de"
+
+
+def plain_history(records: dict[str, Any]) -> list[dict[str, str]]:
+    """The answered turns of the conversation, oldest first, as messages for
+    :meth:`rag.pipeline.Pipeline.ask` (each record holds a question and its answer)."""
+    messages: list[dict[str, str]] = []
+    for key in sorted(records, key=int):
+        record = records[key]
+        messages.append({"role": "user", "content": str(record.get("question") or "")})
+        messages.append({"role": "assistant", "content": str(record.get("text") or "")})
+    return messages
 
 
 class ChatApp:
@@ -65,9 +78,10 @@ class ChatApp:
         chat message; the source panel then keeps the previous answer.
         """
         history = list(history or [])
-        # The conversation before this question (add_user already showed the question).
-        earlier = history[:-1] if history and history[-1].get("role") == "user" else history
         records = dict(records or {})
+        # The conversation before this question, as plain text: the chat shows rendered
+        # markdown (escapes, links, warnings), the pipeline needs what was asked and said.
+        earlier = plain_history(records)
         key = str(len(history))  # index of the reply in the chat, as the like event gives it
         records.pop(key, None)  # no feedback on error messages
         lang = message_language(question)
@@ -84,7 +98,9 @@ class ChatApp:
             log.exception("Answering %r failed", question)
             reply = render.error_text(render.label(lang, "internal_error"), lang)
         else:
-            reply, panel = render.chat_text(answer), render.sources_html(answer)
+            scale = RelevanceScale.for_language(self.settings, answer.language)
+            reply = render.chat_text(answer, scale)
+            panel = render.sources_html(answer, scale)
             records[key] = feedback_view(answer)
             for old in sorted(records, key=int)[: -self.settings.web.max_records]:
                 del records[old]
@@ -107,11 +123,88 @@ class ChatApp:
         en = record.get("language") == "en"
         gr.Info("Thanks for your feedback!" if en else "Danke für Ihr Feedback!")
 
-    def refresh(self) -> tuple[str, Any, gr.Timer]:
-        """Status line, article choices (once ready) and whether to keep polling."""
-        state, message = self.service.status()
+    def refresh(self, language: str | None = None) -> tuple[str, Any, gr.Timer]:
+        """Status line (in ``language``), article choices (once ready) and whether to
+        keep polling."""
+        state, message = self.service.status(render.lang_of(language))
         docs = gr.Dropdown(choices=self.service.doc_choices) if self.service.ready else gr.skip()
         return render.status_html(state, message), docs, gr.Timer(active=state == "busy")
+
+    # ------------------------------------------------------------------ language
+
+    @staticmethod
+    def question_language(question: str | None) -> Any:
+        """The page's language after a question: the question's, or unchanged when the
+        message gives no clue (empty)."""
+        if not question or not question.strip():
+            return gr.skip()
+        return message_language(question)
+
+    @staticmethod
+    def relabel(language: str | None, panel: str | None) -> tuple[Any, ...]:
+        """Every fixed text of the layout in ``language``, in the order of the layout's
+        ``relabelled`` components; the source panel only while it shows no answer."""
+        lang = render.lang_of(language)
+        empty = panel is None or "rag-empty" in panel
+        return (
+            f'<h1 lang="{lang}">{render.escape_html(ui(lang, "heading"))}</h1>',
+            gr.Tab(label=ui(lang, "chat_tab")),
+            gr.Tab(label=ui(lang, "archive_tab")),
+            gr.Chatbot(label=ui(lang, "chat_label"), placeholder=ui(lang, "chat_placeholder")),
+            gr.Textbox(label=ui(lang, "question"), placeholder=ui(lang, "question_placeholder")),
+            gr.Accordion(label=ui(lang, "settings")),
+            gr.Slider(label=ui(lang, "k")),
+            gr.Textbox(label=ui(lang, "date_from")),
+            gr.Textbox(label=ui(lang, "date_to")),
+            gr.Dropdown(label=ui(lang, "docs")),
+            gr.Button(value=ui(lang, "clear_scope")),
+            render.empty_panel(lang) if empty else gr.skip(),
+            gr.Textbox(label=ui(lang, "filter"), placeholder=ui(lang, "filter_placeholder")),
+            gr.Radio(label=ui(lang, "order"), choices=order_choices(lang)),
+            gr.Dataset(label=ui(lang, "examples")),
+        )
+
+    # ------------------------------------------------------------------ archive
+
+    def archive_view(
+        self, query: str | None, order: str | None, doc_ids: list[str] | None,
+        language: str | None,
+    ) -> tuple[str, str]:
+        """The archive's timeline and table (filtered by ``query``, sorted by ``order``)."""
+        lang = render.lang_of(language)
+        if not self.service.ready:
+            note = render.escape_html(archive.TEXTS[lang]["loading"])
+            return "", f'<div class="rag-archive"><p class="rag-note">{note}</p></div>'
+        items = self.service.archive
+        chosen = archive.select(items, query, order)
+        return (archive.timeline_html(items, lang),
+                archive.table_html(chosen, len(items), lang, query=query, order=order,
+                                   chosen=doc_ids or ()))
+
+    def choose_article(self, data: gr.SelectData) -> tuple[Any, Any]:
+        """Restrict the next questions to the article chosen in the archive, back to chat."""
+        doc_id = data.value if isinstance(data.value, str) else None
+        known = {e.doc_id for e in self.service.archive}
+        if doc_id not in known:
+            log.info("archive: unknown article %r ignored", doc_id)
+            return gr.skip(), gr.skip()
+        return [doc_id], gr.Tabs(selected="chat")
+
+    def scope_view(self, doc_ids: list[str] | None, language: str | None) -> tuple[Any, Any]:
+        """The note above the question box naming the articles the questions are
+        restricted to, and the button that lifts the restriction (both hidden without)."""
+        lang = render.lang_of(language)
+        if not doc_ids:
+            return gr.HTML(value="", visible=False), gr.Button(visible=False)
+        titles = {e.doc_id: e.title for e in self.service.archive}
+        names = [render.short_title(titles.get(d, d), 60) for d in doc_ids[:3]]
+        text = "; ".join(f"„{n}“" if lang == "de" else f"“{n}”" for n in names)
+        if len(doc_ids) > 3:
+            text += " " + ui(lang, "scope_more").format(n=len(doc_ids) - 3)
+        note = (f'<p class="rag-scope" role="status"><strong>'
+                f'{render.escape_html(ui(lang, "scope"))}:</strong> '
+                f"{render.escape_html(text)}</p>")
+        return gr.HTML(value=note, visible=True), gr.Button(visible=True)
 
     def api_ask(
         self,

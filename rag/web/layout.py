@@ -9,9 +9,10 @@ import gradio as gr
 
 from ..pipeline import Pipeline
 from ..settings import Settings
-from . import render
+from . import archive, client, render
 from .handlers import ChatApp
 from .service import WARM_UP_QUESTION, Service
+from .ui_text import LANGUAGE_CHOICES, order_choices, ui
 
 log = logging.getLogger(__name__)
 
@@ -32,62 +33,114 @@ THEME = gr.themes.Default(
 )
 
 
+#: The language switch's change sets the document's language for screen readers.
+_SET_DOC_LANG = "(lang, panel) => { document.documentElement.lang = lang; return [lang, panel]; }"
+#: After an article was chosen in the archive: focus the question box.
+_FOCUS_QUESTION = "() => { setTimeout(() => document.querySelector('#rag-question textarea')" \
+    "?.focus(), 100); }"
+
+
 def build_ui(chat: ChatApp) -> gr.Blocks:
-    """The Blocks UI: chat, source panel, examples, settings, status line, ``/ask`` API."""
+    """The Blocks UI: a chat tab (chat, source panel, examples, settings) and an archive
+    tab, the language switch, the status line, and the ``/ask`` API."""
+    lang0 = "de"
     with gr.Blocks(title="Nachrichten-Fragen · News Q&A", analytics_enabled=False,
                    delete_cache=(3600, 3600)) as demo:
-        gr.Markdown("## Fragen an das Nachrichtenarchiv · Ask the news archive")
-        state, message = chat.service.status()
+        with gr.Row(equal_height=False, elem_classes="rag-title-bar"):
+            heading = gr.HTML(f'<h1 lang="{lang0}">{ui(lang0, "heading")}</h1>',
+                              js_on_load=None, scale=4, min_width=320)
+            lang = gr.Radio(LANGUAGE_CHOICES, value=lang0, label="Sprache / Language",
+                            elem_id="rag-lang", scale=1, min_width=200)
+        state, message = chat.service.status(lang0)
         status = gr.HTML(render.status_html(state, message), js_on_load=None,
                          elem_id="rag-status")
         timer = gr.Timer(1.0, active=True)
         records = gr.State({})
         pending = gr.State("")
-        with gr.Row(equal_height=False):
-            with gr.Column(scale=3):
-                chatbot = gr.Chatbot(
-                    label="Chat", elem_id="rag-chat", height=480, latex_delimiters=[],
-                    feedback_options=("Like", "Dislike"), buttons=["copy"],
-                    placeholder="Fragen Sie auf Deutsch oder Englisch. / "
-                                "Ask in German or English.",
-                )
-                question = gr.Textbox(
-                    show_label=False, elem_id="rag-question", submit_btn=True, lines=1,
-                    max_lines=4, max_length=chat.settings.answer.max_question_chars,
-                    placeholder="Ihre Frage … / Your question …",
-                )
-                gr.Examples(EXAMPLES, inputs=question, label="Beispiele / Examples")
-                with gr.Accordion("Einstellungen / Settings", open=False):
-                    k = gr.Slider(1, chat.settings.retrieval.max_top_k,
-                                  value=chat.settings.retrieval.top_k, step=1,
-                                  label="Anzahl Quellen / Number of sources (k)")
-                    with gr.Row():
-                        date_from = gr.Textbox(label="Von / From",
-                                               placeholder="2021-11-01, 2021-11, 2021")
-                        date_to = gr.Textbox(label="Bis / To",
-                                             placeholder="2022-12-31, 2022-12, 2022")
-                    docs = gr.Dropdown(choices=chat.service.doc_choices, value=[],
-                                       multiselect=True, elem_id="rag-docs",
-                                       label="Nur diese Artikel / Only these articles")
-            with gr.Column(scale=2):
-                panel = gr.HTML(render.EMPTY_PANEL, js_on_load=None, elem_id="rag-sources",
-                                max_height=760, padding=True)
+        with gr.Tabs(selected="chat", elem_id="rag-tabs") as tabs:
+            with (gr.Tab(ui(lang0, "chat_tab"), id="chat", elem_id="rag-chat-tab") as chat_tab,
+                  gr.Row(equal_height=False)):
+                with gr.Column(scale=3, min_width=300):
+                    chatbot = gr.Chatbot(
+                        label=ui(lang0, "chat_label"), elem_id="rag-chat", height=480,
+                        latex_delimiters=[], feedback_options=("Like", "Dislike"),
+                        buttons=["copy"], placeholder=ui(lang0, "chat_placeholder"),
+                    )
+                    scope = gr.HTML("", visible=False, js_on_load=None,
+                                    elem_id="rag-scope")
+                    clear_scope = gr.Button(ui(lang0, "clear_scope"), visible=False,
+                                            size="sm", elem_id="rag-clear-scope")
+                    question = gr.Textbox(
+                        label=ui(lang0, "question"), show_label=False,
+                        elem_id="rag-question", submit_btn=True, lines=1, max_lines=4,
+                        max_length=chat.settings.answer.max_question_chars,
+                        placeholder=ui(lang0, "question_placeholder"),
+                    )
+                    examples = gr.Examples(EXAMPLES, inputs=question,
+                                           label=ui(lang0, "examples"))
+                    with gr.Accordion(ui(lang0, "settings"), open=False) as settings:
+                        k = gr.Slider(1, chat.settings.retrieval.max_top_k,
+                                      value=chat.settings.retrieval.top_k, step=1,
+                                      label=ui(lang0, "k"))
+                        with gr.Row():
+                            date_from = gr.Textbox(label=ui(lang0, "date_from"),
+                                                   placeholder="2021-11-01, 2021-11, 2021")
+                            date_to = gr.Textbox(label=ui(lang0, "date_to"),
+                                                 placeholder="2022-12-31, 2022-12, 2022")
+                        docs = gr.Dropdown(choices=chat.service.doc_choices, value=[],
+                                           multiselect=True, elem_id="rag-docs",
+                                           label=ui(lang0, "docs"))
+                with gr.Column(scale=2, min_width=300):
+                    panel = gr.HTML(render.empty_panel(lang0), js_on_load=None,
+                                    elem_id="rag-sources", max_height=760, padding=True)
+            with gr.Tab(ui(lang0, "archive_tab"), id="archive",
+                        elem_id="rag-archive-tab") as archive_tab:
+                timeline = gr.HTML("", js_on_load=None, elem_id="rag-timeline")
+                with gr.Row(equal_height=False):
+                    query = gr.Textbox(label=ui(lang0, "filter"), elem_id="rag-filter",
+                                       placeholder=ui(lang0, "filter_placeholder"),
+                                       scale=3, min_width=240)
+                    order = gr.Radio(order_choices(lang0), value="newest",
+                                     label=ui(lang0, "order"), elem_id="rag-order",
+                                     scale=2, min_width=240)
+                table = gr.HTML("", js_on_load=archive.TABLE_JS, elem_id="rag-archive")
 
+        private: dict[str, Any] = {"api_visibility": "private"}
         question.submit(
             chat.add_user, [question, chatbot], [question, chatbot, pending],
-            queue=False, api_visibility="private",
+            queue=False, **private,
+        ).then(
+            chat.question_language, [pending], [lang], queue=False, **private,
         ).then(
             chat.respond, [pending, chatbot, records, k, date_from, date_to, docs],
-            [chatbot, records, panel], api_visibility="private", concurrency_id="answer",
-            concurrency_limit=2,
+            [chatbot, records, panel], concurrency_id="answer", concurrency_limit=2, **private,
         )
-        chatbot.clear(lambda: ({}, render.EMPTY_PANEL), None, [records, panel], queue=False,
-                      api_visibility="private")
-        chatbot.like(chat.on_like, [records], None, api_visibility="private")
-        timer.tick(chat.refresh, None, [status, docs, timer], api_visibility="private",
-                   show_progress="hidden")
-        demo.load(chat.refresh, None, [status, docs, timer], api_visibility="private",
-                  show_progress="hidden")
+        chatbot.clear(lambda lang: ({}, render.empty_panel(lang)), [lang], [records, panel],
+                      queue=False, **private)
+        chatbot.like(chat.on_like, [records], None, **private)
+        relabelled = [heading, chat_tab, archive_tab, chatbot, question, settings, k,
+                      date_from, date_to, docs, clear_scope, panel, query, order,
+                      examples.dataset]
+        lang.change(chat.relabel, [lang, panel], relabelled, js=_SET_DOC_LANG, queue=False,
+                    **private)
+        archive_inputs = [query, order, docs, lang]
+        for event in (lang.change, order.change, query.change, docs.change,
+                      archive_tab.select):
+            event(chat.archive_view, archive_inputs, [timeline, table], queue=False,
+                  show_progress="hidden", **private)
+        for event in (docs.change, lang.change):
+            event(chat.scope_view, [docs, lang], [scope, clear_scope], queue=False, **private)
+        clear_scope.click(lambda: [], None, [docs], queue=False, **private).then(
+            None, js=_FOCUS_QUESTION)
+        table.select(chat.choose_article, None, [docs, tabs], queue=False, **private).then(
+            None, js=_FOCUS_QUESTION)
+        for event in (timer.tick, lang.change):
+            event(chat.refresh, [lang], [status, docs, timer], show_progress="hidden",
+                  **private)
+        demo.load(chat.refresh, [lang], [status, docs, timer], show_progress="hidden",
+                  **private)
+        demo.load(chat.archive_view, archive_inputs, [timeline, table], show_progress="hidden",
+                  **private)
         gr.api(chat.api_ask, api_name="ask", concurrency_id="answer", concurrency_limit=2)
     return demo
 
@@ -95,8 +148,8 @@ def build_ui(chat: ChatApp) -> gr.Blocks:
 def launch_options() -> dict[str, Any]:
     """Keyword arguments of ``launch()``: local theme and CSS, no sharing, no SSR, and
     no uploads worth the name (the app takes no files; Gradio's upload route stays)."""
-    return {"theme": THEME, "css": render.CSS, "share": False, "ssr_mode": False,
-            "show_error": False, "max_file_size": "1kb"}
+    return {"theme": THEME, "css": render.CSS + client.styles(), "js": client.script(),
+            "share": False, "ssr_mode": False, "show_error": False, "max_file_size": "1kb"}
 
 
 

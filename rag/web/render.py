@@ -9,14 +9,18 @@ question's language (``"de"`` or ``"en"``).
 
 from __future__ import annotations
 
+import hashlib
 import html
 import re
 from collections.abc import Iterable, Sequence
 from urllib.parse import urlsplit
 
 from ..types import Answer, Source
+from .relevance import LEVEL_LABELS, RelevanceScale
 
 LANGUAGES = ("de", "en")
+#: Headings longer than this are cut at a word boundary (:func:`short_title`).
+TITLE_CHARS = 90
 
 LABELS: dict[str, dict[str, str]] = {
     "de": {
@@ -34,6 +38,14 @@ LABELS: dict[str, dict[str, str]] = {
         "internal_error": "Es ist ein interner Fehler aufgetreten. Bitte versuchen Sie es "
         "erneut; Details stehen im Server-Log.",
         "error": "Fehler",
+        "source": "Quelle",
+        "back": "↩ zur Antwort",
+        "weak_title": "Geringe Relevanz",
+        "weak_note": "Die beste Quelle passt nur mäßig zur Frage. Prüfen Sie die Antwort "
+        "anhand der Quellen.",
+        "relevance_detail": "Ähnlichkeit zur Frage {value:.3f}; ab {strong:.3f} „{high}“, "
+        "ab {answer:.3f} „{medium}“ (darunter keine Antwort); Rangwert {score:.3f}",
+        "empty_panel": "Die Quellen der letzten Antwort erscheinen hier.",
     },
     "en": {
         "sources": "Sources",
@@ -49,20 +61,21 @@ LABELS: dict[str, dict[str, str]] = {
         "internal_error": "An internal error occurred. Please try again; details are in "
         "the server log.",
         "error": "Error",
+        "source": "Source",
+        "back": "↩ back to the answer",
+        "weak_title": "Low relevance",
+        "weak_note": "The best source matches the question only moderately. Check the "
+        "answer against the sources.",
+        "relevance_detail": "Similarity to the question {value:.3f}; from {strong:.3f} "
+        "“{high}”, from {answer:.3f} “{medium}” (no answer below); ranking score {score:.3f}",
+        "empty_panel": "The sources of the latest answer appear here.",
     },
 }
-
-#: Placeholder of the source panel before the first answer (both languages).
-EMPTY_PANEL = (
-    '<div class="rag-sources rag-empty">'
-    "Die Quellen der letzten Antwort erscheinen hier.<br>"
-    "The sources of the latest answer appear here.</div>"
-)
 
 #: Styles of the source panel and the status line (passed to ``launch(css=...)``).
 CSS = """
 .rag-sources { font-size: 0.95em; }
-.rag-sources h3 { margin: 0 0 0.4em 0; }
+.rag-sources h2 { margin: 0 0 0.4em 0; font-size: 1.15em; }
 .rag-note { opacity: 0.8; margin: 0 0 0.6em 0; }
 .rag-source { border: 1px solid var(--border-color-primary); border-radius: 8px;
   padding: 0.6em 0.8em; margin-bottom: 0.7em; }
@@ -163,15 +176,88 @@ def user_text(question: str) -> str:
     return escape_markdown(question)
 
 
-def chat_text(answer: Answer) -> str:
-    """The assistant's chat message: the answer with its citation markers, then the
-    cited sources' titles (or a pointer to the possibly related passages)."""
+def short_title(title: str | None, limit: int = TITLE_CHARS) -> str:
+    """``title`` for a heading: whole when it fits ``limit`` characters, else cut at the
+    last word boundary before it (never inside a word) and ended with ``…``."""
+    text = " ".join((title or "").split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit + 1]
+    space = cut.rfind(" ")
+    # at the last space; a single word longer than the limit ends at the limit
+    cut = cut[:space] if space > 0 else text[:limit]
+    return cut.rstrip(" ,;:–—-(„\"'«»/") + "…"
+
+
+def answer_key(answer: Answer) -> str:
+    """A short id shared by an answer's citation links and its source cards (the same
+    for every rendering of one answer, also while a generated answer streams in)."""
+    digest = hashlib.sha1(answer.question.encode("utf-8", "surrogatepass"))
+    for s in answer.sources:
+        digest.update(f"\0{s.n}\0{s.doc_id}\0{s.text[:200]}".encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()[:10]
+
+
+def _cite_link(key: str, source: Source | None, n: int, lang: str, brackets: bool) -> str:
+    """A citation marker as a link to its source card (plain text when no such source)."""
+    if source is None:
+        return f"&#91;{n}&#93;" if brackets else str(n)
+    tip = f"{label(lang, 'source')} {n}: {short_title(source.title)}"
+    inner = (f'&#91;<span class="rag-sr">{escape_html(label(lang, "source"))} </span>{n}&#93;'
+             if brackets else
+             f'<span class="rag-sr">{escape_html(label(lang, "source"))} </span>{n}')
+    return (f'<a class="rag-cite" href="#rag-src-{key}-{n}" title="{escape_html(tip)}">'
+            f"{inner}</a>")
+
+
+#: A citation marker in answer text: ``[2]`` or ``[1, 3]``.
+_CITE = re.compile(r"\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")
+
+
+def cited_numbers(text: str) -> set[int]:
+    """The source numbers that ``text`` cites (``[2]``, ``[1, 3]``)."""
+    return {int(x) for m in _CITE.finditer(text) for x in re.findall(r"\d+", m.group(1))}
+
+
+#: A citation marker in escaped Markdown: ``\[2\]`` or ``\[1, 3\]``.
+_ESCAPED_CITE = re.compile(r"\\\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\\\]")
+
+
+def link_citations(markdown: str, answer: Answer) -> str:
+    """Turn the escaped citation markers of ``markdown`` into links to the source cards
+    (``#rag-src-<key>-<n>``); markers without a source stay text."""
     lang = lang_of(answer.language)
-    body = escape_markdown(answer.text)
+    key = answer_key(answer)
+    by_n = {int(s.n): s for s in answer.sources}
+
+    def repl(m: re.Match[str]) -> str:
+        numbers = [int(x) for x in re.findall(r"\d+", m.group(1))]
+        if len(numbers) == 1:
+            return _cite_link(key, by_n.get(numbers[0]), numbers[0], lang, True)
+        links = ", ".join(_cite_link(key, by_n.get(n), n, lang, False) for n in numbers)
+        return f"&#91;{links}&#93;"
+
+    return _ESCAPED_CITE.sub(repl, markdown)
+
+
+def chat_text(answer: Answer, scale: RelevanceScale | None = None) -> str:
+    """The assistant's chat message: a low-relevance warning when ``scale`` says the best
+    source is weak, the answer with its citation markers as links to the source cards,
+    then the cited sources' titles (or a pointer to the possibly related passages)."""
+    lang = lang_of(answer.language)
+    body = link_citations(escape_markdown(answer.text), answer)
+    if scale is not None and scale.weak(answer):
+        body = f"⚠ **{label(lang, 'weak_title')}:** {label(lang, 'weak_note')}\n\n{body}"
     if answer.found:
-        cited = [s for s in answer.sources if f"[{s.n}]" in answer.text]
+        numbers = cited_numbers(answer.text)
+        cited = [s for s in answer.sources if s.n in numbers]
         if cited:
-            names = "; ".join(f"\\[{s.n}\\] {escape_markdown(s.title)}" for s in cited)
+            key = answer_key(answer)
+            names = "; ".join(
+                f'<a class="rag-cite" href="#rag-src-{key}-{int(s.n)}">&#91;{int(s.n)}&#93; '
+                f"{escape_markdown(short_title(s.title))}</a>"
+                for s in cited
+            )
             body += f"\n\n_{label(lang, 'cited')}:_ {names}"
     elif answer.sources:
         body += f"\n\n_{label(lang, 'see_related')}_"
@@ -183,53 +269,101 @@ def error_text(message: str, language: str | None = None) -> str:
     return f"**{label(language, 'error')}:** {escape_markdown(message)}"
 
 
-def source_html(source: Source, language: str | None = None) -> str:
-    """One source card: number, title, publisher, date, link, score, highlighted passage."""
+def relevance_html(source: Source, lang: str, scale: RelevanceScale | None) -> str:
+    """The source's calibrated relevance label, the exact values on hover (and for screen
+    readers); the raw ranking score alone when there is no scale or relevance."""
+    if scale is None or source.relevance is None:
+        return (f'<span class="rag-score">{escape_html(label(lang, "score"))} '
+                f"{float(source.score):.3f}</span>")
+    level = scale.level(source.relevance)
+    name = LEVEL_LABELS[lang][level]
+    detail = label(lang, "relevance_detail").format(
+        value=source.relevance, strong=scale.strong, answer=scale.answer,
+        high=LEVEL_LABELS[lang]["high"], medium=LEVEL_LABELS[lang]["medium"],
+        score=float(source.score))
+    return (f'<span class="rag-rel rag-rel-{level}" title="{escape_html(detail)}">'
+            f"{escape_html(name)}"
+            f'<span class="rag-sr"> ({escape_html(detail)})</span></span>')
+
+
+def source_html(
+    source: Source,
+    language: str | None = None,
+    *,
+    key: str = "",
+    scale: RelevanceScale | None = None,
+    back: bool = False,
+) -> str:
+    """One source card: number, title, publisher, date, link, relevance, highlighted
+    passage; ``id="rag-src-<key>-<n>"`` is the target of the answer's citation links and
+    ``back`` adds a link back to the citation in the answer."""
     lang = lang_of(language)
+    n = int(source.n)
     meta: list[str] = []
     if source.publisher:
         meta.append(f'<span class="rag-publisher">{escape_html(source.publisher)}</span>')
     if source.date:
         meta.append(f'<span class="rag-date">{escape_html(source.date)}</span>')
-    meta.append(
-        f'<span class="rag-score">{escape_html(label(lang, "score"))} '
-        f"{float(source.score):.3f}</span>"
-    )
+    meta.append(f"<span>{relevance_html(source, lang, scale)}</span>")
     url = safe_url(source.url)
     if url:
         meta.append(
             f'<span><a class="rag-link" href="{escape_html(url)}" target="_blank" '
             f'rel="noopener noreferrer nofollow">{escape_html(label(lang, "open"))}</a></span>'
         )
+    back_link = ""
+    if back:
+        back_link = (f'<a class="rag-back" href="#rag-chat" data-key="{escape_html(key)}" '
+                     f'data-n="{n}">{escape_html(label(lang, "back"))}</a>')
+    title = short_title(source.title) or source.doc_id
     return (
-        f'<div class="rag-source" id="rag-source-{int(source.n)}">'
-        f'<div class="rag-source-head"><span class="rag-n">[{int(source.n)}]</span>'
-        f'<span class="rag-title">{escape_html(source.title)}</span></div>'
+        f'<article class="rag-source" id="rag-src-{escape_html(key)}-{n}" tabindex="-1" '
+        f'aria-labelledby="rag-src-{escape_html(key)}-{n}-h">'
+        f'<h3 class="rag-source-head" id="rag-src-{escape_html(key)}-{n}-h">'
+        f'<span class="rag-n">[{n}]</span>'
+        f'<span class="rag-title">{escape_html(title)}</span></h3>'
         f'<div class="rag-meta">{"".join(meta)}</div>'
         f'<blockquote class="rag-passage">{highlight(source.text, source.highlights)}'
         f"</blockquote>"
-        f'<div class="rag-doc-id">{escape_html(source.doc_id)}</div>'
-        "</div>"
+        f'<div class="rag-source-foot"><span class="rag-doc-id">{escape_html(source.doc_id)}'
+        f"</span>{back_link}</div>"
+        "</article>"
     )
 
 
-def sources_html(answer: Answer) -> str:
-    """The source panel for ``answer``; passages are "possibly related" when not found."""
+def sources_html(answer: Answer, scale: RelevanceScale | None = None) -> str:
+    """The source panel for ``answer``; passages are "possibly related" when not found.
+    With ``scale`` each source shows its calibrated relevance label, and a weak best
+    source a warning."""
     lang = lang_of(answer.language)
+    key = answer_key(answer)
     if answer.found:
-        head = f"<h3>{escape_html(label(lang, 'sources'))}</h3>"
+        head = f"<h2>{escape_html(label(lang, 'sources'))}</h2>"
+        if scale is not None and scale.weak(answer):
+            head += (f'<p class="rag-warn" role="note"><strong>'
+                     f"{escape_html(label(lang, 'weak_title'))}:</strong> "
+                     f"{escape_html(label(lang, 'weak_note'))}</p>")
     else:
         head = (
-            f"<h3>{escape_html(label(lang, 'possibly_related'))}</h3>"
+            f"<h2>{escape_html(label(lang, 'possibly_related'))}</h2>"
             f'<p class="rag-note">{escape_html(label(lang, "related_note"))}</p>'
         )
     if not answer.sources:
         body = f'<p class="rag-note">{escape_html(label(lang, "no_sources"))}</p>'
-        head = f"<h3>{escape_html(label(lang, 'sources'))}</h3>"
+        head = f"<h2>{escape_html(label(lang, 'sources'))}</h2>"
     else:
-        body = "".join(source_html(s, lang) for s in answer.sources)
+        body = "".join(source_html(s, lang, key=key, scale=scale, back=answer.found)
+                       for s in answer.sources)
     kind = "found" if answer.found else "related"
-    return f'<div class="rag-sources rag-{kind}" lang="{lang}">{head}{body}</div>'
+    return (f'<div class="rag-sources rag-{kind}" lang="{lang}" data-key="{key}">'
+            f"{head}{body}</div>")
+
+
+def empty_panel(language: str | None = None) -> str:
+    """The source panel before the first answer."""
+    lang = lang_of(language)
+    return (f'<div class="rag-sources rag-empty" lang="{lang}">'
+            f"{escape_html(label(lang, 'empty_panel'))}</div>")
 
 
 def status_html(state: str, message: str = "") -> str:

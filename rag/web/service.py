@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from ..errors import NotReady, StoreError
 from ..pipeline import Pipeline
 from ..types import Answer, Message
+from . import archive
+from .render import short_title
 
 log = logging.getLogger(__name__)
 
@@ -19,11 +21,23 @@ WARM_UP_QUESTION = "Wie nennt Lukaschenko Putin?"
 
 
 def doc_label(title: str | None, date: str | None, doc_id: str) -> str:
-    """An article as a choice in the article filter: title (cut at 80 characters), date."""
-    name = (title or doc_id).strip() or doc_id
-    if len(name) > 80:
-        name = name[:79] + "…"
+    """An article as a choice in the article filter: title (cut at a word boundary before
+    80 characters), date."""
+    name = short_title(title, 80) or doc_id
     return f"{name} ({date})" if date else name
+
+
+#: The status line's texts; ``None``: both languages (before the page picked one).
+_STATUS = {
+    "de": {"ready": "Bereit · {summary}", "error": "Der Suchindex ist nicht verfügbar: {error}",
+           "building": "Suchindex wird aufgebaut … ({elapsed} s{done})",
+           "loading": "Modell und Suchindex werden geladen … ({elapsed} s)",
+           "summary": "{docs} Artikel, {passages} Passagen"},
+    "en": {"ready": "Ready · {summary}", "error": "The index is not available: {error}",
+           "building": "Building the search index … ({elapsed} s{done})",
+           "loading": "Loading model and index … ({elapsed} s)",
+           "summary": "{docs} articles, {passages} passages"},
+}
 
 
 class Service:
@@ -35,6 +49,9 @@ class Service:
         self.error: str | None = None
         self.summary = ""
         self.doc_choices: list[tuple[str, str]] = []
+        #: The indexed articles with their passage counts (the archive view).
+        self.archive: list[archive.Entry] = []
+        self._counts = (0, 0)
         self.ready_seconds: float | None = None
         #: Chunks embedded / to embed while the index is built.
         self.progress: tuple[int, int] | None = None
@@ -69,11 +86,13 @@ class Service:
                 ((doc_label(d.title, d.date, d.doc_id), d.doc_id) for d in index.docs.values()),
                 key=lambda c: c[1],
             )
+            self.archive = archive.entries(index.docs, index.row_docs)
             try:  # warm up the model and language detector for a fast first answer
                 p.ask(WARM_UP_QUESTION, 1)
             except Exception:  # noqa: BLE001 - warm-up only
                 log.debug("warm-up failed", exc_info=True)
             self.summary = f"{len(index.docs)} articles, {index.size} passages"
+            self._counts = (len(index.docs), index.size)
             self.ready_seconds = time.monotonic() - self._started
             self.phase = "ready"
             log.info("Ready after %.1f s (%s).", self.ready_seconds, self.summary)
@@ -93,20 +112,24 @@ class Service:
         """Wait until startup finished (ready or failed); True when it did."""
         return self._done.wait(timeout)
 
-    def status(self) -> tuple[str, str]:
-        """``(state, message)`` for the status line; state is busy, ready or error."""
+    def status(self, language: str | None = None) -> tuple[str, str]:
+        """``(state, message)`` for the status line; state is busy, ready or error. The
+        message is in ``language`` (``"de"``/``"en"``), or in both when ``None``."""
+        if language not in _STATUS:
+            (state, de), (_, en) = self.status("de"), self.status("en")
+            return state, f"{de} / {en}"
+        t = _STATUS[language]
         elapsed = int(time.monotonic() - self._started)
         if self.phase == "ready":
-            return "ready", f"Bereit / Ready · {self.summary}"
+            docs, passages = self._counts
+            return "ready", t["ready"].format(
+                summary=t["summary"].format(docs=docs, passages=passages))
         if self.phase == "error":
-            return "error", ("Der Suchindex ist nicht verfügbar / The index is not available: "
-                             f"{self.error}")
+            return "error", t["error"].format(error=self.error)
         if self.phase == "building":
             done = f"; Embedding {self.progress[0]}/{self.progress[1]}" if self.progress else ""
-            return "busy", (f"Suchindex wird aufgebaut … / Building the search index … "
-                            f"({elapsed} s{done})")
-        return "busy", ("Modell und Suchindex werden geladen … / Loading model and index … "
-                        f"({elapsed} s)")
+            return "busy", t["building"].format(elapsed=elapsed, done=done)
+        return "busy", t["loading"].format(elapsed=elapsed)
 
     def ask(
         self,

@@ -25,6 +25,7 @@ from rag.types import Answer, Source
 from rag.web import feedback, render
 from rag.web.handlers import ChatApp, feedback_view, message_language
 from rag.web.layout import build_ui, launch_options
+from rag.web.relevance import RelevanceScale
 from rag.web.service import Service
 
 QUESTION = "Was brachte Lukaschenko seinem Gast Putin zum Flughafen mit?"
@@ -82,9 +83,10 @@ def test_respond_puts_answer_in_chat_and_sources_in_panel(chat: ChatApp) -> None
     _, history, pending = chat.add_user(QUESTION, [])
     history, records, panel = chat.respond(pending, history, {}, 3.0, " 2022 ", "", [])
     expected = chat.service.pipeline.ask(QUESTION, 3, date_from=" 2022 ")
-    assert history[-1] == {"role": "assistant", "content": render.chat_text(expected)}
-    assert "\\[1\\]" in history[-1]["content"]
-    assert panel == render.sources_html(expected) and "<mark>" in panel
+    scale = RelevanceScale.for_language(chat.settings, expected.language)
+    assert history[-1] == {"role": "assistant", "content": render.chat_text(expected, scale)}
+    assert "&#91;1&#93;" in history[-1]["content"]
+    assert panel == render.sources_html(expected, scale) and "<mark>" in panel
     assert records == {"1": feedback_view(expected)}
     assert set(records["1"]["sources"][0]) == {"n", "doc_id", "title", "score"}
     assert all(s.date and s.date.startswith("2022") for s in expected.sources)
@@ -98,10 +100,15 @@ def test_respond_passes_the_earlier_conversation(chat: ChatApp) -> None:
     earlier = list(history)
     _, history, pending = chat.add_user("Und wann war das?", history)
     history, records, _ = chat.respond(pending, history, records, 5, "", "", [])
-    expected = chat.service.pipeline.ask("Und wann war das?", 5, history=earlier)
-    assert history[-1]["content"] == render.chat_text(expected)
+    plain = [{"role": "user", "content": QUESTION},
+             {"role": "assistant", "content": records["1"]["text"]}]
+    expected = chat.service.pipeline.ask("Und wann war das?", 5, history=plain)
+    scale = RelevanceScale.for_language(chat.settings, expected.language)
+    assert history[-1]["content"] == render.chat_text(expected, scale)
+    assert "Geringe Relevanz" not in (expected.understood_as or "")
     assert sorted(records, key=int) == ["1", "3"]
-    assert chat.api_ask("Und wann war das?", 5, history=earlier) == expected.to_dict()
+    assert chat.api_ask("Und wann war das?", 5, history=plain) == expected.to_dict()
+    assert len(earlier) == 2
 
 
 def test_records_are_kept_per_session_up_to_the_limit(answering_fake_pipeline: Pipeline,
@@ -345,7 +352,7 @@ def test_ui_has_one_public_endpoint(chat: ChatApp) -> None:
     options = launch_options()
     assert options["share"] is False and options["ssr_mode"] is False
     assert options["show_error"] is False and options["max_file_size"] == "1kb"
-    assert options["css"] == render.CSS
+    assert options["css"].startswith(render.CSS)
 
 
 def test_serve_listens_where_the_settings_say(answering_fake_pipeline: Pipeline,

@@ -10,9 +10,9 @@ from shared_data import IMG, SCRIPT
 
 from rag.types import Answer, Source
 from rag.web.render import (
-    EMPTY_PANEL,
     LABELS,
     chat_text,
+    empty_panel,
     error_text,
     escape_markdown,
     highlight,
@@ -179,7 +179,7 @@ def test_source_card_shows_all_fields() -> None:
     for part in ("[1]", "Titel 1", "zeit.de", "2021-11", "Relevanz 0.912",
                  "Artikel öffnen", "<mark>Er nennt ihn Bruder.</mark>", "001_abc.txt"):
         assert part in out
-    assert 'id="rag-source-1"' in out
+    assert 'id="rag-src-' in out and '-1"' in out
 
 
 def test_missing_metadata_is_left_out() -> None:
@@ -192,7 +192,7 @@ def test_missing_metadata_is_left_out() -> None:
                                                    ("en", "Sources", "Relevance")])
 def test_found_panel_in_question_language(lang: str, heading: str, score: str) -> None:
     out = sources_html(make_answer(lang))
-    assert f"<h3>{heading}</h3>" in out and score in out
+    assert f"<h2>{heading}</h2>" in out and score in out
     assert f'lang="{lang}"' in out
     assert out.count('class="rag-source"') == 2
 
@@ -222,8 +222,9 @@ def test_not_found_without_sources() -> None:
 def test_chat_text_keeps_citations_and_lists_cited_titles() -> None:
     ans = make_answer("en", text="He calls him brother. [1]")
     out = chat_text(ans)
-    assert "\\[1\\]" in out  # renders as [1]
-    assert "_Sources:_ \\[1\\] Titel 1" in out
+    assert 'href="#rag-src-' in out and "&#91;<span class=\"rag-sr\">Source </span>1&#93;" in out
+    assert re.search(r"_Sources:_ <a class=\"rag-cite\" href=\"#rag-src-\w+-1\">&#91;1&#93; "
+                     r"Titel 1</a>", out)
     assert "Titel 2" not in out  # not cited
 
 
@@ -231,8 +232,8 @@ def test_disagreement_lists_both_citations() -> None:
     ans = make_answer(text="Die Quellen machen dazu unterschiedliche Angaben:\n"
                       "- A sagt 1. [1]\n- B sagt 2. [2]")
     out = chat_text(ans)
-    assert "\\[1\\] Titel 1; \\[2\\] Titel 2" in out
-    assert "\n\\- A sagt 1\\. \\[1\\]" in out
+    assert re.search(r"&#91;1&#93; Titel 1</a>; <a [^>]+>&#91;2&#93; Titel 2</a>", out)
+    assert "\n\\- A sagt 1\\. <a class=\"rag-cite\"" in out
 
 
 def test_unknown_language_falls_back_to_german() -> None:
@@ -249,5 +250,5 @@ def test_error_and_status_are_escaped() -> None:
     assert 'data-state="busy"' in status_html("weird", "x")
 
 
-def test_empty_panel_is_bilingual() -> None:
-    assert "Quellen" in EMPTY_PANEL and "sources" in EMPTY_PANEL
+def test_empty_panel_in_the_page_language() -> None:
+    assert "Quellen" in empty_panel("de") and "sources" in empty_panel("en")
