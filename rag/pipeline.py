@@ -139,10 +139,13 @@ class Pipeline:
             chunking_signature(self.settings),
         )
 
+    def _scan(self) -> dict[str, str]:
+        return scan_corpus(self.settings.paths.corpus_dir, self.settings.ingest)
+
     def is_stale(self) -> bool:
         """True when the corpus has files the index does not reflect."""
         index = self.index
-        return scan_corpus(self.settings.paths.corpus_dir) != index.manifest.files
+        return self._scan() != index.manifest.files
 
     @property
     def index(self) -> Index:
@@ -160,7 +163,7 @@ class Pipeline:
     def _ensure_fresh(self) -> None:
         try:
             self._load()
-            if scan_corpus(self.settings.paths.corpus_dir) == self._index.manifest.files:
+            if self._scan() == self._index.manifest.files:
                 return
             log.info("The corpus changed since the index was built; updating it.")
         except StoreError as exc:

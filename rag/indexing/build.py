@@ -164,7 +164,7 @@ def update_index(
     started = time.perf_counter()
     model, chunking = model_signature(embedder), chunking_signature(settings)
     with writer_lock(settings.paths.index_dir):
-        articles, skipped = read_corpus(settings.paths.corpus_dir)
+        articles, skipped = read_corpus(settings.paths.corpus_dir, settings.ingest)
         base, reason = (None, "--rebuild") if rebuild else _open_base(settings, model, chunking)
         old_files = base.manifest.files if base else {}
         new_files = {a.doc_id: a.content_hash for a in articles}
