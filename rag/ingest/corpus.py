@@ -86,7 +86,8 @@ def iter_corpus_files(root: Path, skipped: list[Skipped] | None = None) -> list[
     if not root.exists():
         raise CorpusError(
             f"The corpus folder {root} does not exist. Create it and put the articles "
-            "(.txt, .md, .html, .pdf, .jsonl or .csv files) there, or point RAG_CORPUS_DIR / --corpus at the right folder."
+            "(.txt, .md, .html, .pdf, .jsonl or .csv files) there, or point RAG_CORPUS_DIR / "
+            "--corpus at the right folder."
         )
     if not root.is_dir():
         raise CorpusError(f"The corpus path {root} is not a folder; it must be a folder of "

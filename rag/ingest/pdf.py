@@ -29,8 +29,8 @@ log = logging.getLogger(__name__)
 
 _SENTENCE_END = re.compile(r"[.!?:…“\"»)]$")
 _DATE_LINE = re.compile(
-    r"^(?:[A-ZÄÖÜ][\wäöüß.\- ]{1,40},\s*(?:den\s+)?)?(?P<date>\d{1,2}\.\s*(?:\d{1,2}\.|[A-Za-zäöüÄÖÜ]+)"
-    r"\s*\d{4}|\d{4}-\d{2}-\d{2})$"
+    r"^(?:[A-ZÄÖÜ][\wäöüß.\- ]{1,40},\s*(?:den\s+)?)?"
+    r"(?P<date>\d{1,2}\.\s*(?:\d{1,2}\.|[A-Za-zäöüÄÖÜ]+)\s*\d{4}|\d{4}-\d{2}-\d{2})$"
 )
 #: Titles PDF tools put into the info that are not the document's title.
 _NOT_A_TITLE = re.compile(r"(?i)^(untitled|unbenannt|microsoft word|dokument\d*|document\d*|"
