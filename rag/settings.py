@@ -193,7 +193,7 @@ class IngestSettings:
     dedup_containment: float = 0.78
     dedup_num_perm: int = 128
     #: Articles shorter than this many words are never grouped as copies.
-    dedup_min_words: int = 40
+    dedup_min_words: int = 25
 
 
 _GROUPS = {
