@@ -54,6 +54,12 @@ def format_answer(answer: Answer) -> str:
         if s.url:
             lines.append(f"    {s.url}")
         lines.append(f"    {s.doc_id}")
+        if s.also:
+            label = "also published by" if answer.language == "en" else "auch erschienen bei"
+            copies = ", ".join(
+                f"{c.get('publisher') or c.get('doc_id')}"
+                + (f" ({c['date']})" if c.get("date") else "") for c in s.also)
+            lines.append(f"    {label}: {copies}")
     return "\n".join(lines)
 
 

@@ -6,14 +6,16 @@ import logging
 import re
 import threading
 import unicodedata
-from datetime import date
+from datetime import date, timedelta
 
 from .answer import Answerer, Evidence, ExtractiveAnswerer
 from .embed import Embedder, load_embedder, model_signature
 from .errors import QuestionError, StoreError
 from .indexing import IndexReport, Progress, chunking_signature, update_index
+from .ingest import dedup
 from .ingest.corpus import scan_corpus
 from .retrieve import Retriever, allowed_rows
+from .retrieve.timefilter import TimeIntent, apply_time, by_date, parse_time
 from .settings import Settings
 from .store.folder import current_version
 from .store.index import Index, load_index
@@ -179,8 +181,14 @@ class Pipeline:
         date_from: str | date | None = None,
         date_to: str | date | None = None,
         doc_ids: list[str] | None = None,
+        today: date | None = None,
     ) -> Answer:
         """Answer ``question`` from the top ``k`` passages, with numbered sources.
+
+        A period named in the question ("im Dezember 2022", "letztes Jahr": relative to
+        ``today``, default the current date) makes articles dated in it preferred (or
+        the only ones, ``time_mode=filter``); copies of an article are shown once, with
+        their publishers in ``Source.also``.
 
         Raises :class:`~rag.errors.QuestionError` (a ``ValueError``) for an empty or
         over-long question or a malformed filter.
@@ -191,11 +199,54 @@ class Pipeline:
         doc_ids = _as_doc_ids(doc_ids)
         lang = detect_language(text)
         retriever = Retriever(self.index, self.embedder, self.settings.retrieval)
-        allowed = allowed_rows(retriever.index, lo, hi, doc_ids)
+        index = retriever.index
+        when = self.settings.time
+        intent = parse_time(text, today) if when.time_mode != "off" else TimeIntent()
+        if intent.period and when.time_mode == "filter" and lo is None and hi is None:
+            lo, hi = intent.lo, _plus_days(intent.hi, when.time_slack_days)
+        allowed = allowed_rows(index, lo, hi, doc_ids)
         qvec = retriever.embed(text)
-        hits = retriever.search(text, lang, k, allowed, qvec)
+        rescore = when.time_mode == "boost" and (intent.period or intent.latest)
+        duplicates = index.manifest.duplicates
+        depth = k * when.time_depth_factor if rescore or duplicates else k
+        hits = retriever.search(text, lang, depth, allowed, qvec)
+        if rescore:
+            dates = {h.doc_id: index.docs[h.doc_id].date for h in hits}
+            hits = apply_time(hits, dates, intent, boost=when.time_boost,
+                              recency=when.time_recency, slack_days=when.time_slack_days)
+        hits = dedup.collapse(hits, duplicates, k)
         evidence = Evidence(text, lang, qvec, hits, k, allowed)
-        return self.answerer.answer(evidence, retriever)
+        answer = self.answerer.answer(evidence, retriever)
+        return _time_and_copies(answer, intent, index, duplicates)
+
+
+def _plus_days(iso: str | None, days: int) -> str | None:
+    if iso is None or not days:
+        return iso
+    return (date.fromisoformat(iso) + timedelta(days=days)).isoformat()
+
+
+_PERIOD = {"de": "Zeitraum", "en": "Period"}
+
+
+def _time_and_copies(answer: Answer, intent: TimeIntent, index: Index,
+                     duplicates: dict[str, str]) -> Answer:
+    """Say which period was used, order a timeline by date, and list each source's copies
+    ("also published by")."""
+    for s in answer.sources:
+        for d in dedup.copies_of(s.doc_id, duplicates) if duplicates else []:
+            meta = index.docs.get(d)
+            if meta:
+                s.also.append({"doc_id": d, "title": meta.title, "publisher": meta.publisher,
+                               "date": meta.date, "url": meta.url})
+    if intent.timeline:
+        answer.sources = by_date(answer.sources, lambda s: s.date)
+    if intent.label:
+        answer.period = intent.label
+        if answer.found:
+            label = _PERIOD.get(answer.language, _PERIOD["en"])
+            answer.text = f"{answer.text}\n\n({label}: {intent.label})"
+    return answer
 
 
 _default: Pipeline | None = None

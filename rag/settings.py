@@ -2,7 +2,7 @@
 
 One nested, frozen object: :class:`Settings` holds a group per step of the flow
 (``paths``, ``model``, ``chunking``, ``retrieval``, ``answer``, ``index``, ``web``,
-``ingest``).
+``ingest``, ``time``).
 Every default is defined here once. Each field can be set by an environment variable
 named ``RAG_<FIELD>`` (field names are unique across groups, e.g. ``RAG_TOP_K``,
 ``RAG_CORPUS_DIR``); CLI flags and keyword arguments override both::
@@ -196,6 +196,23 @@ class IngestSettings:
     dedup_min_words: int = 25
 
 
+@dataclass(frozen=True)
+class TimeSettings:
+    """Questions that name a time (:mod:`rag.retrieve.timefilter`); measured with
+    bench/time_questions.py on wikinews-de."""
+
+    #: ``boost`` (prefer articles dated in the period), ``filter`` (only those) or ``off``.
+    time_mode: str = "boost"
+    #: Added to the score of passages of articles dated in the period.
+    time_boost: float = 0.1
+    #: Days after the period's end that still count (reports follow events).
+    time_slack_days: int = 31
+    #: Up to this is added for the most recent articles when the latest state is asked.
+    time_recency: float = 0.05
+    #: Candidates re-scored by time, as a multiple of the sources asked for.
+    time_depth_factor: int = 4
+
+
 _GROUPS = {
     "paths": PathSettings,
     "model": ModelSettings,
@@ -205,6 +222,7 @@ _GROUPS = {
     "index": IndexSettings,
     "web": WebSettings,
     "ingest": IngestSettings,
+    "time": TimeSettings,
 }
 #: Field name -> group name (field names are unique across groups).
 _FIELD_GROUP = {f.name: g for g, cls in _GROUPS.items() for f in fields(cls)}
@@ -265,6 +283,7 @@ class Settings:
     index: IndexSettings = field(default_factory=IndexSettings)
     web: WebSettings = field(default_factory=WebSettings)
     ingest: IngestSettings = field(default_factory=IngestSettings)
+    time: TimeSettings = field(default_factory=TimeSettings)
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:

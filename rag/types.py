@@ -114,6 +114,9 @@ class Source:
     text: str
     score: float
     highlights: list[tuple[int, int]] = field(default_factory=list)
+    #: Copies of this article elsewhere ("also published by"): dicts with doc_id,
+    #: title, publisher, date, url.
+    also: list[dict[str, str | None]] = field(default_factory=list)
 
 
 @dataclass
@@ -125,6 +128,8 @@ class Answer:
     found: bool
     text: str
     sources: list[Source]
+    #: The period the question named and retrieval used (``"2022-12"``), if any.
+    period: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable dict (highlights as [start, end] lists)."""

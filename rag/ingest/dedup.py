@@ -179,3 +179,28 @@ def groups(duplicates: dict[str, str]) -> dict[str, list[str]]:
     for member, rep in sorted(duplicates.items()):
         out.setdefault(rep, [rep]).append(member)
     return out
+
+
+def collapse(hits: list, duplicates: dict[str, str], k: int) -> list:
+    """The first ``k`` of ``hits`` (ranked :class:`~rag.types.Hit`) without passages of
+    copies of an article already among them: each group of copies is shown once, by its
+    best-ranked member."""
+    if not duplicates:
+        return hits[:k]
+    shown: dict[str, str] = {}  # group -> the member shown
+    out = []
+    for h in hits:
+        group = duplicates.get(h.doc_id, h.doc_id)
+        if shown.setdefault(group, h.doc_id) != h.doc_id:
+            continue
+        out.append(h)
+        if len(out) == k:
+            break
+    return out
+
+
+def copies_of(doc_id: str, duplicates: dict[str, str]) -> list[str]:
+    """The other members of ``doc_id``'s group of copies (in doc id order)."""
+    group = duplicates.get(doc_id, doc_id)
+    members = {d for d, rep in duplicates.items() if rep == group} | {group}
+    return sorted(members - {doc_id})
