@@ -18,6 +18,7 @@ import argparse
 import hashlib
 import random
 import re
+import sys
 import time
 from pathlib import Path
 
@@ -25,12 +26,16 @@ import numpy as np
 from datasketch import MinHash
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from rag.ingest.corpus import read_corpus
-from rag.ingest.dedup import containment, signatures
-from rag.settings import IngestSettings
-from rag.types import Article
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
-DEFAULT = Path(__file__).resolve().parent.parent.parent / "shared/eval/wikinews-de/corpus"
+from rag.ingest.corpus import read_corpus  # noqa: E402
+from rag.ingest.dedup import containment, signatures  # noqa: E402
+from rag.settings import IngestSettings  # noqa: E402
+from rag.types import Article  # noqa: E402
+
+DEFAULT = next((p for p in (ROOT.parent / "shared", ROOT.parent.parent / "shared")
+                if p.is_dir()), ROOT.parent / "shared") / "eval/wikinews-de/corpus"
 
 
 def build_pairs(CORPUS: Path) -> list[dict]:
