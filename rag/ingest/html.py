@@ -22,6 +22,8 @@ from ..types import Article
 
 #: Pages larger than this are not parsed (a real article page is well below 5 MB).
 MAX_HTML_BYTES = 20_000_000
+#: Less text than this is not an article (a login wall, a link list).
+MIN_WORDS = 20
 _SENTENCE_END = re.compile(r"[.!?…“\"»]$")
 #: An author part that is one word (``ARD-Hauptstadtstudio``, ``dpa``) is a desk or an
 #: agency, not a person: dropped when a person's name is given beside it.
@@ -56,12 +58,13 @@ def _publisher(sitename: str | None, hostname: str | None, url: str | None) -> s
 
 def _tidy(text: str) -> str:
     text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
-    lines = [" ".join(line.split()) for line in text.split("\n")]
-    # A heading left alone at the end ("Mehr zu diesem Thema:") announced links that
-    # were removed as boilerplate.
-    while lines and (not lines[-1] or lines[-1].endswith(":")):
-        lines.pop()
-    return "\n\n".join(line for line in lines if line)
+    lines = [x for x in (" ".join(line.split()) for line in text.split("\n")) if x]
+    # Short headings ending in ":" after the last real paragraph ("Mehr zu diesem Thema:")
+    # announced links that were removed as boilerplate.
+    last_long = max((i for i, x in enumerate(lines) if len(x) >= 120), default=-1)
+    lines = [x for i, x in enumerate(lines)
+             if i <= last_long or not (x.endswith(":") and len(x.split()) <= 6)]
+    return "\n\n".join(lines)
 
 
 def parse_html(raw: bytes, doc_id: str, url: str | None = None) -> Article:
@@ -78,7 +81,7 @@ def parse_html(raw: bytes, doc_id: str, url: str | None = None) -> Article:
         date_extraction_params=_date_params(),
     )
     text = _tidy(doc.text) if doc is not None and doc.text else ""
-    if not text:
+    if len(text.split()) < MIN_WORDS:
         raise CorpusError(f"{doc_id}: no article text found in this web page (an index "
                           "page, a login wall or a page that needs JavaScript?). Save the "
                           "article itself, or its text as .txt.")

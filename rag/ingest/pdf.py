@@ -45,7 +45,7 @@ def _reflow(page_text: str) -> list[str]:
     if not lines:
         return []
     widths = sorted(len(x) for x in lines)
-    full = widths[int(0.8 * (len(widths) - 1))]
+    full = widths[int(0.9 * (len(widths) - 1))] if len(widths) > 5 else widths[-1]
     paras: list[str] = []
     current = ""
     for line in lines:
@@ -53,7 +53,7 @@ def _reflow(page_text: str) -> list[str]:
             current = current[:-1] + line  # "Infrastruktur-" + "vorständin"
         else:
             current = f"{current} {line}".strip()
-        if _SENTENCE_END.search(line) and len(line) < 0.85 * full or len(line) < 0.5 * full:
+        if _SENTENCE_END.search(line) and len(line) < 0.85 * full or len(line) < 0.6 * full:
             paras.append(current)
             current = ""
     if current:
