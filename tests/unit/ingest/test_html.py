@@ -117,7 +117,8 @@ def test_corpus_reader_dispatches_on_suffix():
 
 
 def test_page_without_article_is_a_clear_error():
-    raw = b"<html><head><title>Login</title></head><body><nav><a href='/'>Start</a></nav></body></html>"
+    raw = (b"<html><head><title>Login</title></head><body><nav><a href='/'>Start</a></nav>"
+           b"</body></html>")
     with pytest.raises(CorpusError, match="no article text"):
         parse_html(raw, "login.html")
 

@@ -82,7 +82,8 @@ def test_boost_prefers_period_and_recency():
 
 
 def test_relative_dates_in_articles_use_the_articles_date():
-    text = "Gestern hatten Versorger am Samstag Senkungen angekündigt, am kommenden Montag folgt mehr."
+    text = ("Gestern hatten Versorger am Samstag Senkungen angekündigt, am kommenden Montag "
+            "folgt mehr.")
     resolved = [iso for _, _, iso in resolve_in_article(text, "2022-12-19")]  # a Monday
     assert resolved == ["2022-12-18", "2022-12-17", "2022-12-26"]
     assert annotate_in_article(text, "2022-12-19").startswith("Gestern (18.12.2022) hatten")
