@@ -104,7 +104,10 @@ def _cmd_add(args: argparse.Namespace) -> int:
 def _cmd_serve(args: argparse.Namespace) -> int:
     from .web.layout import serve
 
-    serve(settings_from(args))
+    settings = settings_from(args)
+    if args.allow_uploads:
+        settings = settings.replace(uploads_enabled=True)
+    serve(settings)
     return 0
 
 
@@ -232,6 +235,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "$RAG_PORT)")
     _add_paths(p)
     p.add_argument("--data", help="folder for feedback.jsonl (default: data/, or $RAG_DATA_DIR)")
+    p.add_argument("--allow-uploads", action="store_true",
+                   help="let users add files and URLs to the corpus from the chat (off by "
+                   "default: only on a trusted network; or $RAG_UPLOADS_ENABLED)")
     p.set_defaults(func=_cmd_serve)
     return parser
 

@@ -161,6 +161,13 @@ class WebSettings:
     #: The feedback file rotates at this size, keeping this many old files.
     feedback_max_bytes: int = 5 * 1024 * 1024
     feedback_backups: int = 3
+    #: Let users upload files and paste URLs into the corpus from the chat. Off: the app
+    #: may be reachable by others (``rag serve --allow-uploads`` turns it on).
+    uploads_enabled: bool = False
+    #: Per uploaded file, files per submission, URLs per submission.
+    upload_max_bytes: int = 10_000_000
+    upload_max_files: int = 10
+    upload_max_urls: int = 10
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import gradio as gr
 
 from ..pipeline import Pipeline
 from ..settings import Settings
-from . import render
+from . import render, upload
 from .handlers import ChatApp
 from .service import WARM_UP_QUESTION, Service
 
@@ -69,6 +69,8 @@ def build_ui(chat: ChatApp) -> gr.Blocks:
                     docs = gr.Dropdown(choices=chat.service.doc_choices, value=[],
                                        multiselect=True, elem_id="rag-docs",
                                        label="Nur diese Artikel / Only these articles")
+                if chat.settings.web.uploads_enabled:
+                    upload.build_panel(chat.service, chat.settings)
             with gr.Column(scale=2):
                 panel = gr.HTML(render.EMPTY_PANEL, js_on_load=None, elem_id="rag-sources",
                                 max_height=760, padding=True)
@@ -92,11 +94,13 @@ def build_ui(chat: ChatApp) -> gr.Blocks:
     return demo
 
 
-def launch_options() -> dict[str, Any]:
+def launch_options(settings: Settings | None = None) -> dict[str, Any]:
     """Keyword arguments of ``launch()``: local theme and CSS, no sharing, no SSR, and
-    no uploads worth the name (the app takes no files; Gradio's upload route stays)."""
+    no uploads worth the name unless they are enabled (then up to ``upload_max_bytes``)."""
+    web = (settings or Settings()).web
+    size = web.upload_max_bytes if web.uploads_enabled else "1kb"
     return {"theme": THEME, "css": render.CSS, "share": False, "ssr_mode": False,
-            "show_error": False, "max_file_size": "1kb"}
+            "show_error": False, "max_file_size": size}
 
 
 
@@ -110,5 +114,5 @@ def serve(settings: Settings) -> None:
     host, port = settings.web.host, settings.web.port
     print(f"Web chat on http://{host}:{port}/ (corpus {settings.paths.corpus_dir})", flush=True)
     demo.queue(default_concurrency_limit=2).launch(
-        server_name=host, server_port=port, quiet=True, **launch_options()
+        server_name=host, server_port=port, quiet=True, **launch_options(settings)
     )
