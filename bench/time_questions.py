@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 from rag.eval.metrics import first_answering_rank  # noqa: E402
 from rag.eval.questions import load_questions  # noqa: E402
 from rag.pipeline import Pipeline  # noqa: E402
-from rag.retrieve.timefilter import parse_time  # noqa: E402
+from rag.retrieve.timefilter import in_period, parse_time  # noqa: E402
 from rag.settings import Settings  # noqa: E402
 
 _SHARED = next((p for p in (ROOT.parent / "shared", ROOT.parent.parent / "shared")
@@ -40,15 +40,20 @@ CONFIGS = {
 }
 
 
-def hits(pipeline: Pipeline, questions: list) -> tuple[float, float, list[int | None]]:
-    """hit@1, hit@3 and the first answering rank of each question."""
-    ranks = []
+def hits(pipeline: Pipeline, questions: list) -> tuple[float, float, list[int | None], float]:
+    """hit@1, hit@3, the first answering rank of each question, and the share of the top
+    3 sources dated in the period the question names (within 31 days after it)."""
+    ranks, in_time = [], []
     for q in questions:
         answer = pipeline.ask(q.question, 10)
         ranks.append(first_answering_rank(q, answer.sources))
+        intent = parse_time(q.question)
+        if intent.period:
+            in_time += [in_period(s.date, intent, 31) for s in answer.sources[:3]]
     n = max(1, len(ranks))
     return (sum(r is not None and r <= 1 for r in ranks) / n,
-            sum(r is not None and r <= 3 for r in ranks) / n, ranks)
+            sum(r is not None and r <= 3 for r in ranks) / n, ranks,
+            sum(in_time) / max(1, len(in_time)))
 
 
 def main() -> None:
@@ -70,17 +75,22 @@ def main() -> None:
     for name, change in CONFIGS.items():
         p = Pipeline(base.replace(**change), embedder=first.embedder)
         t = time.perf_counter()
-        t1, t3, _ = hits(p, tune)
-        h1, h3, _ = hits(p, held)
-        results[name] = (t1, t3, h1, h3)
-        print(f"{name:22s} tuning hit@1 {t1:.2f} hit@3 {t3:.2f} | held back hit@1 {h1:.2f} "
-              f"hit@3 {h3:.2f}  ({time.perf_counter() - t:.1f} s)")
-    best = max((n for n in CONFIGS if n != "off"), key=lambda n: (results[n][0], results[n][1]))
+        t1, t3, tr, tp = hits(p, tune)
+        h1, h3, hr, hp = hits(p, held)
+        results[name] = (t1, t3, h1, h3, tp, hp)
+        print(f"{name:22s} tuning hit@1 {t1:.2f} hit@3 {t3:.2f} in-period@3 {tp:.2f} | "
+              f"held back hit@1 {h1:.2f} hit@3 {h3:.2f} in-period@3 {hp:.2f}  "
+              f"({time.perf_counter() - t:.1f} s)  ranks {tr} {hr}")
+    # best tuning hit@1, then hit@3, then share of in-period sources; ties: listed first
+    best = max((n for n in CONFIGS if n != "off"),
+               key=lambda n: (results[n][0], results[n][1], results[n][4]))
     off = results["off"]
     b = results[best]
     print(f"\nchosen on the tuning half: {best}")
-    print(f"tuning:    hit@1 {off[0]:.2f} -> {b[0]:.2f}, hit@3 {off[1]:.2f} -> {b[1]:.2f}")
-    print(f"held back: hit@1 {off[2]:.2f} -> {b[2]:.2f}, hit@3 {off[3]:.2f} -> {b[3]:.2f}")
+    print(f"tuning:    hit@1 {off[0]:.2f} -> {b[0]:.2f}, hit@3 {off[1]:.2f} -> {b[1]:.2f}, "
+          f"in-period@3 {off[4]:.2f} -> {b[4]:.2f}")
+    print(f"held back: hit@1 {off[2]:.2f} -> {b[2]:.2f}, hit@3 {off[3]:.2f} -> {b[3]:.2f}, "
+          f"in-period@3 {off[5]:.2f} -> {b[5]:.2f}")
     p_off = Pipeline(base.replace(**CONFIGS["off"]), embedder=first.embedder)
     p_on = Pipeline(base.replace(**CONFIGS[best]), embedder=first.embedder)
     o = hits(p_off, others)

@@ -91,7 +91,9 @@ class Uploads:
                                           url=got.final_url, opts=self.settings.ingest)
                 lines.append(self._save(url[:200], name, data))
             except RagError as exc:
-                lines.append(f"✗ {url[:200]}: {exc}")
+                why = str(exc)
+                why = why.split(": ", 1)[1] if why.startswith(url) and ": " in why else why
+                lines.append(f"✗ {url[:200]}: {why}")
         return lines
 
     def _save(self, shown: str, name: str, data: bytes) -> str:

@@ -106,16 +106,22 @@ def test_upload_ask_remove(app, tmp_path):
         if os.environ.get("RAG_SAVE_SCREENSHOT"):
             page.screenshot(path=str(ROOT / "docs" / "upload.png"), full_page=True)
 
-        page.fill("#rag-question textarea", "Wie hoch stand der Pegel der Mosel in Trier?")
-        page.keyboard.press("Enter")
-        _wait_text(page, "#rag-sources", "Trierer Volksblatt", 300)
-        assert "8,40 Meter" in page.inner_text("#rag-chat")
+        box = page.locator("#rag-question textarea")
+        box.fill("Wie hoch stand der Pegel der Mosel in Trier?")
+        box.press("Enter")
+        page.wait_for_function(
+            "() => document.querySelectorAll('#rag-chat [data-testid=\"bot\"]').length > 0",
+            timeout=300_000)
+        bot = page.locator('#rag-chat [data-testid="bot"]').first.inner_text()
+        panel = page.inner_text("#rag-sources")
+        assert "8,40 Meter" in bot, (bot, panel)
+        assert "Trierer Volksblatt" in panel, panel
         # the fetched/uploaded page is never rendered as HTML: no markup from it in the DOM
         assert page.locator("#rag-sources .comment-body, #rag-sources nav").count() == 0
 
-        page.click("#rag-upload-remove")
-        page.keyboard.type("Hochwasser")
-        page.keyboard.press("Enter")
+        page.locator("#rag-upload-remove input").click()
+        page.locator('#rag-upload-remove [role="option"]', has_text="Hochwasser").first.click()
+        page.keyboard.press("Escape")
         page.click("#rag-upload-remove-btn")
         _wait_text(page, "#rag-upload-status", "removed / entfernt")
         _wait_text(page, "#rag-upload-status", "Suchbar / Searchable", 300)
