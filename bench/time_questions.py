@@ -31,8 +31,9 @@ _SHARED = next((p for p in (ROOT.parent / "shared", ROOT.parent.parent / "shared
 EVAL = _SHARED / "eval/wikinews-de"
 CONFIGS = {
     "off": {"time_mode": "off"},
-    "filter (period only)": {"time_mode": "filter", "time_slack_days": 0},
+    # ties are broken by the order here: the more lenient setting first
     "filter (+31 days)": {"time_mode": "filter", "time_slack_days": 31},
+    "filter (period only)": {"time_mode": "filter", "time_slack_days": 0},
     "boost 0.05": {"time_mode": "boost", "time_boost": 0.05},
     "boost 0.1": {"time_mode": "boost", "time_boost": 0.1},
     "boost 0.2": {"time_mode": "boost", "time_boost": 0.2},

@@ -6,6 +6,7 @@ import logging
 import re
 import threading
 import unicodedata
+from dataclasses import replace
 from datetime import date, timedelta
 
 from .answer import Answerer, Evidence, ExtractiveAnswerer
@@ -202,14 +203,19 @@ class Pipeline:
         index = retriever.index
         when = self.settings.time
         intent = parse_time(text, today) if when.time_mode != "off" else TimeIntent()
-        if intent.period and when.time_mode == "filter" and lo is None and hi is None:
-            lo, hi = intent.lo, _plus_days(intent.hi, when.time_slack_days)
-        allowed = allowed_rows(index, lo, hi, doc_ids)
+        by_time = (intent.period and when.time_mode == "filter" and lo is None
+                   and hi is None)
+        allowed = (allowed_rows(index, intent.lo, _plus_days(intent.hi, when.time_slack_days),
+                                doc_ids) if by_time else allowed_rows(index, lo, hi, doc_ids))
         qvec = retriever.embed(text)
-        rescore = when.time_mode == "boost" and (intent.period or intent.latest)
+        rescore = intent.latest or (when.time_mode == "boost" and intent.period)
         duplicates = index.manifest.duplicates
         depth = k * when.time_depth_factor if rescore or duplicates else k
         hits = retriever.search(text, lang, depth, allowed, qvec)
+        if by_time and not hits:  # nothing from that period: search everything, say so
+            intent = replace(intent, label=f"{intent.label} – {_NONE_IN_PERIOD[lang]}")
+            allowed = allowed_rows(index, lo, hi, doc_ids)
+            hits = retriever.search(text, lang, depth, allowed, qvec)
         if rescore:
             dates = {h.doc_id: index.docs[h.doc_id].date for h in hits}
             hits = apply_time(hits, dates, intent, boost=when.time_boost,
@@ -227,6 +233,8 @@ def _plus_days(iso: str | None, days: int) -> str | None:
 
 
 _PERIOD = {"de": "Zeitraum", "en": "Period"}
+_NONE_IN_PERIOD = {"de": "keine Artikel aus diesem Zeitraum, alle durchsucht",
+                   "en": "no articles from this period, searched all"}
 
 
 def _time_and_copies(answer: Answer, intent: TimeIntent, index: Index,
