@@ -188,7 +188,7 @@ def build_pairs(CORPUS: Path) -> list[dict]:
     return pairs
 
 
-def measure(pairs: list[dict]) -> None:
+def measure(pairs: list[dict], vectors: bool = False) -> None:
     WORD = re.compile(r"\w+")
 
     def shingles(text, k):
@@ -275,6 +275,16 @@ def measure(pairs: list[dict]) -> None:
             f"    held-back share flagged per kind: {per_kind}"
         )
 
+    if vectors:  # whole-article similarity with the product's embedding model
+        from rag.embed import load_embedder
+        from rag.settings import Settings
+
+        embedder = load_embedder(Settings.from_env())
+        texts = sorted({p[x]["text"] for p in pairs for x in ("a", "b")})
+        vecs = dict(zip(texts, embedder.encode_passages(texts)))
+        scores["e5_article_cosine"] = [
+            float(vecs[p["a"]["text"]] @ vecs[p["b"]["text"]]) for p in pairs
+        ]
     for n, s in scores.items():
         report(n, s)
 
@@ -300,9 +310,11 @@ def measure(pairs: list[dict]) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--corpus", type=Path, default=DEFAULT)
+    ap.add_argument("--vectors", action="store_true",
+                    help="also whole-article cosine of the embedding model (slow)")
     args = ap.parse_args()
     pairs = build_pairs(args.corpus)
-    measure(pairs)
+    measure(pairs, args.vectors)
 
 
 if __name__ == "__main__":

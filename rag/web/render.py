@@ -209,8 +209,20 @@ def source_html(source: Source, language: str | None = None) -> str:
         f'<blockquote class="rag-passage">{highlight(source.text, source.highlights)}'
         f"</blockquote>"
         f'<div class="rag-doc-id">{escape_html(source.doc_id)}</div>'
-        "</div>"
+        f"{also_html(source, lang)}</div>"
     )
+
+
+def also_html(source: Source, language: str | None = None) -> str:
+    """"Also published by: publisher (date), ..." for an article's copies (escaped)."""
+    if not source.also:
+        return ""
+    head = "also published by" if lang_of(language) == "en" else "auch erschienen bei"
+    items = ", ".join(
+        escape_html(c.get("publisher") or c.get("title") or c.get("doc_id") or "")
+        + (f" ({escape_html(c['date'])})" if c.get("date") else "") for c in source.also)
+    return f'<div class="rag-also">{escape_html(head)}: {items}</div>'
+
 
 
 def sources_html(answer: Answer) -> str:

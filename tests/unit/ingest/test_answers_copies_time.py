@@ -77,3 +77,15 @@ def test_time_off(pipeline):
     p = Pipeline(pipeline.settings.replace(time_mode="off"), embedder=pipeline.embedder)
     answer = p.ask("Was beschloss der Bundestag im März 2023?", 5)
     assert answer.period is None and "Zeitraum" not in answer.text
+
+
+def test_web_card_lists_copies_as_text():
+    from rag.types import Source
+    from rag.web.render import source_html
+
+    source = Source(1, "a.md", "Titel", "2022-12-19", None, "Nordspiegel", "Text", 0.9,
+                    also=[{"doc_id": "b.md", "publisher": "<img src=x onerror=alert(1)>",
+                           "date": "2022-12-20", "title": "T", "url": None}])
+    html = source_html(source, "de")
+    assert "auch erschienen bei: &lt;img src=x onerror=alert(1)&gt; (2022-12-20)" in html
+    assert "<img" not in html
