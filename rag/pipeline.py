@@ -16,7 +16,13 @@ from .indexing import IndexReport, Progress, chunking_signature, update_index
 from .ingest import dedup
 from .ingest.corpus import scan_corpus
 from .retrieve import Retriever, allowed_rows
-from .retrieve.timefilter import TimeIntent, apply_time, by_date, parse_time
+from .retrieve.timefilter import (
+    TimeIntent,
+    annotate_answer,
+    apply_time,
+    by_date,
+    parse_time,
+)
 from .settings import Settings
 from .store.folder import current_version
 from .store.index import Index, load_index
@@ -247,6 +253,8 @@ def _time_and_copies(answer: Answer, intent: TimeIntent, index: Index,
             if meta:
                 s.also.append({"doc_id": d, "title": meta.title, "publisher": meta.publisher,
                                "date": meta.date, "url": meta.url})
+    if answer.found:  # "gestern" in a quoted sentence: the day before the article's date
+        answer.text = annotate_answer(answer.text, {s.n: s.date for s in answer.sources})
     if intent.timeline:
         answer.sources = by_date(answer.sources, lambda s: s.date)
     if intent.label:

@@ -297,3 +297,19 @@ def annotate_in_article(text: str, article_date: str | None) -> str:
         parts += [text[pos:end], f" ({int(d)}.{int(m)}.{y})"]
         pos = end
     return "".join(parts) + text[pos:]
+
+
+_CITATION = re.compile(r"\[(\d+)\]")
+
+
+def annotate_answer(text: str, dates: dict[int, str | None]) -> str:
+    """An answer's lines with relative day expressions dated by the article each line
+    cites (``dates``: citation number -> article date); lines citing several articles
+    or none stay as they are."""
+    out = []
+    for line in text.split("\n"):
+        cited = {int(n) for n in _CITATION.findall(line)}
+        if len(cited) == 1:
+            line = annotate_in_article(line, dates.get(cited.pop()))
+        out.append(line)
+    return "\n".join(out)

@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 
 from rag.retrieve.timefilter import (
+    annotate_answer,
     annotate_in_article,
     apply_time,
     by_date,
@@ -94,3 +95,12 @@ def test_relative_dates_in_articles_use_the_articles_date():
 def test_timeline_order():
     items = [("b", "2023-01-02"), ("c", None), ("a", "2021")]
     assert [x for x, _ in by_date(items, lambda t: t[1])] == ["a", "b", "c"]
+
+
+def test_answer_lines_dated_by_the_cited_article():
+    text = ("Die Stadtwerke teilten das gestern mit. [1]\n- Am Samstag stieg der Pegel. [2]\n"
+            "- Heute beides. [1] [2]")
+    out = annotate_answer(text, {1: "2022-12-19", 2: "2024-01-05"})
+    assert "gestern (18.12.2022) mit. [1]" in out
+    assert "Am Samstag (30.12.2023) stieg" in out  # 2024-01-05 is a Friday
+    assert "Heute beides. [1] [2]" in out  # two articles: left as it is
