@@ -102,7 +102,7 @@ def to_markdown(article: Article) -> str:
     front = yaml.safe_dump(meta, allow_unicode=True, sort_keys=False, width=1000)
     body = article.text
     if article.title and not body.startswith(article.title):
-        body = f"# {article.title}\n\n{body}"
+        body = f"{article.title}\n\n{body}"
     return f"---\n{front}---\n{body}\n"
 
 

@@ -70,7 +70,7 @@ def build_ui(chat: ChatApp) -> gr.Blocks:
                                        multiselect=True, elem_id="rag-docs",
                                        label="Nur diese Artikel / Only these articles")
                 if chat.settings.web.uploads_enabled:
-                    upload.build_panel(chat.service, chat.settings)
+                    upload.build_panel(chat.service, chat.settings, status, docs)
             with gr.Column(scale=2):
                 panel = gr.HTML(render.EMPTY_PANEL, js_on_load=None, elem_id="rag-sources",
                                 max_height=760, padding=True)

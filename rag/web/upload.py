@@ -24,6 +24,7 @@ from ..indexing import update_index
 from ..ingest.add import article_file, is_url, save_into, sniff_kind
 from ..ingest.fetch import fetch
 from ..settings import Settings
+from . import render
 from .render import escape_html
 from .service import Service, doc_label
 
@@ -46,6 +47,8 @@ class Uploads:
         self.state = "idle"  # idle | indexing | error
         self.progress: tuple[int, int] | None = None
         self.error: str | None = None
+        #: Bumped after each finished indexing run (pages then refresh the status line).
+        self.version = 0
         self._dirty = threading.Event()
         self._lock = threading.Lock()
         self._worker: threading.Thread | None = None
@@ -174,6 +177,7 @@ class Uploads:
                      for d in index.docs.values()), key=lambda c: c[1])
                 self.service.summary = f"{len(index.docs)} articles, {index.size} passages"
                 self.state = "idle"
+                self.version += 1
             except Exception as exc:  # noqa: BLE001 - shown on the page
                 log.exception("Indexing the uploads failed")
                 self.state, self.error = "error", str(exc)
@@ -191,14 +195,23 @@ class Uploads:
         items = "".join(f"<li>{escape_html(x)}</li>" for x in lines)
         return f'<ul class="rag-upload-status" data-state="{self.state}">{items}</ul>'
 
-    def refresh(self) -> tuple[str, dict]:
-        """Timer tick: the status and the list of removable articles."""
-        return self.status_html(), gr.update(choices=self.uploaded())
+    def refresh(self, seen: int | None) -> tuple:
+        """Timer tick: the upload status; after an indexing run the page has not seen yet,
+        also the removable articles, the app's status line and its article filter."""
+        if seen == self.version:
+            return self.status_html(), gr.skip(), gr.skip(), gr.skip(), seen
+        state, message = self.service.status()
+        return (self.status_html(), gr.update(choices=self.uploaded()),
+                render.status_html(state, message),
+                gr.update(choices=self.service.doc_choices), self.version)
 
 
-def build_panel(service: Service, settings: Settings) -> Uploads:
-    """The "add articles" accordion (call inside the Blocks layout)."""
+def build_panel(service: Service, settings: Settings, app_status: gr.HTML,
+                app_docs: gr.Dropdown) -> Uploads:
+    """The "add articles" accordion (call inside the Blocks layout); ``app_status`` and
+    ``app_docs`` (the status line, the article filter) are refreshed after indexing."""
     uploads = Uploads(service, settings)
+    seen = gr.State(-1)
     with gr.Accordion("Artikel hinzufügen / Add articles", open=False, elem_id="rag-upload"):
         files = gr.File(file_count="multiple", file_types=ACCEPT, type="filepath",
                         label="Dateien / Files (.html, .pdf, .txt, .md, .jsonl, .csv)",
@@ -217,6 +230,6 @@ def build_panel(service: Service, settings: Settings) -> Uploads:
             lambda: (None, ""), None, [files, urls], api_visibility="private", queue=False)
         remove.click(uploads.remove, [remove_ids], [status], api_visibility="private",
                      concurrency_id="upload", concurrency_limit=1)
-        timer.tick(uploads.refresh, None, [status, remove_ids], api_visibility="private",
-                   show_progress="hidden")
+        timer.tick(uploads.refresh, [seen], [status, remove_ids, app_status, app_docs, seen],
+                   api_visibility="private", show_progress="hidden")
     return uploads

@@ -103,8 +103,7 @@ def test_upload_ask_remove(app, tmp_path):
         saved = sorted(x.name for x in (app["corpus"] / "uploads").iterdir())
         assert saved == ["2024-01-05-hochwasser-pegel-der-mosel-steigt-weiter.md",
                          "2024-03-12-bahn-modernisiert-1-800-bahnhoefe-bis-2030.md"]
-        if os.environ.get("RAG_SAVE_SCREENSHOT"):
-            page.screenshot(path=str(ROOT / "docs" / "upload.png"), full_page=True)
+        _wait_text(page, "#rag-status", "7 articles", 30)  # the status line follows
 
         box = page.locator("#rag-question textarea")
         box.fill("Wie hoch stand der Pegel der Mosel in Trier?")
@@ -116,6 +115,9 @@ def test_upload_ask_remove(app, tmp_path):
         panel = page.inner_text("#rag-sources")
         assert "8,40 Meter" in bot, (bot, panel)
         assert "Trierer Volksblatt" in panel, panel
+        if os.environ.get("RAG_SAVE_SCREENSHOT"):
+            page.wait_for_timeout(1500)
+            page.screenshot(path=str(ROOT / "docs" / "upload.png"), full_page=True)
         # the fetched/uploaded page is never rendered as HTML: no markup from it in the DOM
         assert page.locator("#rag-sources .comment-body, #rag-sources nav").count() == 0
 
