@@ -1,4 +1,4 @@
-"""Command line: ``rag index | ask | chat | eval | serve`` (also ``python -m rag ...``).
+"""Command line: ``rag index | add | ask | chat | eval | serve`` (also ``python -m rag ...``).
 
 Heavy modules (torch, faiss, gradio) are imported by the command that needs them, so
 ``rag --help`` answers at once. Every :class:`~rag.errors.RagError` is shown as a one-line
@@ -54,6 +54,12 @@ def format_answer(answer: Answer) -> str:
         if s.url:
             lines.append(f"    {s.url}")
         lines.append(f"    {s.doc_id}")
+        if s.also:
+            label = "also published by" if answer.language == "en" else "auch erschienen bei"
+            copies = ", ".join(
+                f"{c.get('publisher') or c.get('doc_id')}"
+                + (f" ({c['date']})" if c.get("date") else "") for c in s.also)
+            lines.append(f"    {label}: {copies}")
     return "\n".join(lines)
 
 
@@ -123,12 +129,29 @@ def _cmd_chat(args: argparse.Namespace) -> int:
         history += [{"role": "user", "content": question},
                     {"role": "assistant", "content": answer.text}]
         history = history[-_KEEP_MESSAGES:]
+def _cmd_add(args: argparse.Namespace) -> int:
+    from .ingest.add import add_sources
+
+    settings = settings_from(args)
+    if args.allow_private:
+        settings = settings.replace(fetch_allow_private=True)
+    report = add_sources(args.sources, settings.paths.corpus_dir, settings.ingest)
+    print(report.summary())
+    if report.added and not args.no_index:
+        from .pipeline import Pipeline
+
+        index_report = Pipeline(settings, auto_index=False).update_index(progress=not args.quiet)
+        print(index_report.summary())
+    return 3 if report.failed else 0
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
     from .web.layout import serve
 
-    serve(settings_from(args))
+    settings = settings_from(args)
+    if args.allow_uploads:
+        settings = settings.replace(uploads_enabled=True)
+    serve(settings)
     return 0
 
 
@@ -243,6 +266,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_cmd_eval)
 
+    p = sub.add_parser(
+        "add", help="add web pages (URLs), files or folders to the corpus and update the index",
+        description="Fetch each URL (http/https; public addresses only) or read each file "
+        "or folder (.html, .htm, .pdf, .txt, .md, .jsonl, .csv), save it into the corpus "
+        "(web pages and PDFs as Markdown with front matter: title, date, url, publisher, "
+        "author) and update the index incrementally. A failed input is reported with its "
+        "reason; the others still go in (exit code 3 when any failed).",
+    )
+    p.add_argument("sources", nargs="+", metavar="URL|FILE|DIR")
+    _add_paths(p)
+    p.add_argument("--no-index", action="store_true", help="only save into the corpus")
+    p.add_argument("--allow-private", action="store_true",
+                   help="allow URLs on loopback/private/link-local addresses (trusted "
+                   "networks only; or $RAG_FETCH_ALLOW_PRIVATE)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_add)
+
     p = sub.add_parser("serve", help="start the web chat (also: python app.py)")
     p.add_argument("--host", help="interface to listen on (default 127.0.0.1, or "
                    "$GRADIO_SERVER_NAME / $RAG_HOST)")
@@ -250,6 +290,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "$RAG_PORT)")
     _add_paths(p)
     p.add_argument("--data", help="folder for feedback.jsonl (default: data/, or $RAG_DATA_DIR)")
+    p.add_argument("--allow-uploads", action="store_true",
+                   help="let users add files and URLs to the corpus from the chat (off by "
+                   "default: only on a trusted network; or $RAG_UPLOADS_ENABLED)")
     p.set_defaults(func=_cmd_serve)
     return parser
 

@@ -29,6 +29,14 @@ class CorpusError(InputError):
     """A corpus file or folder that cannot be read; the message names it and the fix."""
 
 
+class FetchError(InputError):
+    """A URL cannot be fetched (refused address or scheme, timeout, too large, HTTP error)."""
+
+
+class UploadError(InputError):
+    """An uploaded file or pasted URL is refused (type, size, count, name, disabled)."""
+
+
 class EvalFileError(InputError):
     """A question file or report file of the batch evaluation is malformed."""
 

@@ -6,7 +6,8 @@ import logging
 import re
 import threading
 import unicodedata
-from datetime import date
+from dataclasses import replace
+from datetime import date, timedelta
 
 import numpy as np
 
@@ -25,8 +26,16 @@ from .chat import (
 from .embed import Embedder, load_embedder, model_signature
 from .errors import QuestionError, StoreError
 from .indexing import IndexReport, Progress, chunking_signature, update_index
+from .ingest import dedup
 from .ingest.corpus import scan_corpus
 from .retrieve import Retriever, allowed_rows
+from .retrieve.timefilter import (
+    TimeIntent,
+    annotate_answer,
+    apply_time,
+    by_date,
+    parse_time,
+)
 from .settings import Settings
 from .store.folder import current_version
 from .store.index import Index, load_index
@@ -153,10 +162,13 @@ class Pipeline:
             chunking_signature(self.settings),
         )
 
+    def _scan(self) -> dict[str, str]:
+        return scan_corpus(self.settings.paths.corpus_dir, self.settings.ingest)
+
     def is_stale(self) -> bool:
         """True when the corpus has files the index does not reflect."""
         index = self.index
-        return scan_corpus(self.settings.paths.corpus_dir) != index.manifest.files
+        return self._scan() != index.manifest.files
 
     @property
     def index(self) -> Index:
@@ -174,7 +186,7 @@ class Pipeline:
     def _ensure_fresh(self) -> None:
         try:
             self._load()
-            if scan_corpus(self.settings.paths.corpus_dir) == self._index.manifest.files:
+            if self._scan() == self._index.manifest.files:
                 return
             log.info("The corpus changed since the index was built; updating it.")
         except StoreError as exc:
@@ -191,6 +203,7 @@ class Pipeline:
         date_from: str | date | None = None,
         date_to: str | date | None = None,
         doc_ids: list[str] | None = None,
+        today: date | None = None,
     ) -> Answer:
         """Answer ``question`` from the top ``k`` passages, with numbered sources.
 
@@ -199,6 +212,11 @@ class Pipeline:
         ("Und wann war das?") is retrieved together with the earlier turns and its answer
         says how it was understood (:attr:`Answer.understood_as`); a question that stands
         alone is answered exactly as without history (see :mod:`rag.chat`).
+
+        A period named in the question ("im Dezember 2022", "letztes Jahr": relative to
+        ``today``, default the current date) makes articles dated in it preferred (or
+        the only ones, ``time_mode=filter``); copies of an article are shown once, with
+        their publishers in ``Source.also``.
 
         Raises :class:`~rag.errors.QuestionError` (a ``ValueError``) for an empty or
         over-long question, a malformed history or filter.
@@ -213,13 +231,33 @@ class Pipeline:
         if turns and followup is None:  # a new topic: asked without its announcement
             text = without_announcement(text)
         retriever = Retriever(self.index, self.embedder, self.settings.retrieval)
-        allowed = allowed_rows(retriever.index, lo, hi, doc_ids)
+        index = retriever.index
+        when = self.settings.time
+        intent = parse_time(text, today) if when.time_mode != "off" else TimeIntent()
+        by_time = (intent.period and when.time_mode == "filter" and lo is None
+                   and hi is None)
+        allowed = (allowed_rows(index, intent.lo, _plus_days(intent.hi, when.time_slack_days),
+                                doc_ids) if by_time else allowed_rows(index, lo, hi, doc_ids))
+        duplicates = index.manifest.duplicates
         if followup is not None:
-            return self._ask_followup(followup, k, retriever, allowed)
+            answer = self._ask_followup(followup, k, retriever, allowed)
+            return _time_and_copies(answer, intent, index, duplicates)
         qvec = self._questions.encode([text], self.embedder.encode_queries)[0]
-        hits = retriever.search(text, lang, k, allowed, qvec)
+        rescore = intent.latest or (when.time_mode == "boost" and intent.period)
+        depth = k * when.time_depth_factor if rescore or duplicates else k
+        hits = retriever.search(text, lang, depth, allowed, qvec)
+        if by_time and not hits:  # nothing from that period: search everything, say so
+            intent = replace(intent, label=f"{intent.label} – {_NONE_IN_PERIOD[lang]}")
+            allowed = allowed_rows(index, lo, hi, doc_ids)
+            hits = retriever.search(text, lang, depth, allowed, qvec)
+        if rescore:
+            dates = {h.doc_id: index.docs[h.doc_id].date for h in hits}
+            hits = apply_time(hits, dates, intent, boost=when.time_boost,
+                              recency=when.time_recency, slack_days=when.time_slack_days)
+        hits = dedup.collapse(hits, duplicates, k)
         evidence = Evidence(text, lang, qvec, hits, k, allowed)
-        return self.answerer.answer(evidence, retriever)
+        answer = self.answerer.answer(evidence, retriever)
+        return _time_and_copies(answer, intent, index, duplicates)
 
     def _ask_followup(
         self, followup: FollowUp, k: int, retriever: Retriever, allowed: np.ndarray | None
@@ -250,6 +288,39 @@ class Pipeline:
                 answer = Answer(answer.question, lang, False, NOT_FOUND[lang],
                                 answer.sources[:k])
         return with_understanding(answer, followup)
+
+
+def _plus_days(iso: str | None, days: int) -> str | None:
+    if iso is None or not days:
+        return iso
+    return (date.fromisoformat(iso) + timedelta(days=days)).isoformat()
+
+
+_PERIOD = {"de": "Zeitraum", "en": "Period"}
+_NONE_IN_PERIOD = {"de": "keine Artikel aus diesem Zeitraum, alle durchsucht",
+                   "en": "no articles from this period, searched all"}
+
+
+def _time_and_copies(answer: Answer, intent: TimeIntent, index: Index,
+                     duplicates: dict[str, str]) -> Answer:
+    """Say which period was used, order a timeline by date, and list each source's copies
+    ("also published by")."""
+    for s in answer.sources:
+        for d in dedup.copies_of(s.doc_id, duplicates) if duplicates else []:
+            meta = index.docs.get(d)
+            if meta:
+                s.also.append({"doc_id": d, "title": meta.title, "publisher": meta.publisher,
+                               "date": meta.date, "url": meta.url})
+    if answer.found:  # "gestern" in a quoted sentence: the day before the article's date
+        answer.text = annotate_answer(answer.text, {s.n: s.date for s in answer.sources})
+    if intent.timeline:
+        answer.sources = by_date(answer.sources, lambda s: s.date)
+    if intent.label:
+        answer.period = intent.label
+        if answer.found:
+            label = _PERIOD.get(answer.language, _PERIOD["en"])
+            answer.text = f"{answer.text}\n\n({label}: {intent.label})"
+    return answer
 
 
 _default: Pipeline | None = None

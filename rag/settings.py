@@ -2,7 +2,7 @@
 
 One nested, frozen object: :class:`Settings` holds a group per step of the flow
 (``paths``, ``model``, ``chunking``, ``retrieval``, ``answer``, ``index``, ``chat``,
-``web``).
+``web``, ``ingest``, ``time``).
 Every default is defined here once. Each field can be set by an environment variable
 named ``RAG_<FIELD>`` (field names are unique across groups, e.g. ``RAG_TOP_K``,
 ``RAG_CORPUS_DIR``); CLI flags and keyword arguments override both::
@@ -194,6 +194,67 @@ class WebSettings:
     #: The feedback file rotates at this size, keeping this many old files.
     feedback_max_bytes: int = 5 * 1024 * 1024
     feedback_backups: int = 3
+    #: Let users upload files and paste URLs into the corpus from the chat. Off: the app
+    #: may be reachable by others (``rag serve --allow-uploads`` turns it on).
+    uploads_enabled: bool = False
+    #: Per uploaded file, files per submission, URLs per submission.
+    upload_max_bytes: int = 10_000_000
+    upload_max_files: int = 10
+    upload_max_urls: int = 10
+
+
+@dataclass(frozen=True)
+class IngestSettings:
+    """Reading formats, fetching URLs (``rag add``, the chat's upload), duplicates."""
+
+    #: Record field names of archive exports (``.jsonl``/``.csv``).
+    archive_id_field: str = "id"
+    archive_title_field: str = "title"
+    archive_date_field: str = "date"
+    archive_url_field: str = "url"
+    archive_author_field: str = "author"
+    archive_publisher_field: str = "publisher"
+    archive_text_field: str = "text"
+    #: PDF bombs: pages read at most, characters of text kept at most.
+    pdf_max_pages: int = 300
+    pdf_max_chars: int = 2_000_000
+    #: Fetching: seconds to connect / between bytes, seconds for the whole download,
+    #: largest body (after decompression), redirects followed.
+    fetch_timeout: float = 10.0
+    fetch_total_seconds: float = 30.0
+    fetch_max_bytes: int = 10_000_000
+    fetch_max_redirects: int = 3
+    #: Allow fetching from loopback, private, link-local and other non-public addresses
+    #: (an intranet). Off: the app must not reach internal services for a user (SSRF).
+    fetch_allow_private: bool = False
+    #: Near-duplicates (the same agency text in several outlets): share of the smaller
+    #: article's word 3-shingles found in the other (MinHash estimate). Chosen on
+    #: bench/dedup_pairs.py (tuning half: P 1.0 R 1.0 at 0.78; held-back half the same).
+    dedup_containment: float = 0.78
+    dedup_num_perm: int = 128
+    #: Articles shorter than this many words are never grouped as copies.
+    dedup_min_words: int = 25
+
+
+@dataclass(frozen=True)
+class TimeSettings:
+    """Questions that name a time (:mod:`rag.retrieve.timefilter`); measured with
+    bench/time_questions.py on wikinews-de."""
+
+    #: ``filter`` (only articles dated in the period, plus ``time_slack_days``; all when
+    #: none is), ``boost`` (prefer them) or ``off``. Chosen on the tuning half of the
+    #: wikinews-de questions naming a time: hit@1/hit@3 equal for all modes (1.00/1.00),
+    #: in-period share of the top 3 sources 1.00 with a filter, 0.47-0.80 with boosts,
+    #: 0.40 off (held-back half: 1.00 filter, 0.67-0.80 boost, 0.60 off).
+    time_mode: str = "filter"
+    #: Added to the score of passages of articles dated in the period (``boost`` mode).
+    time_boost: float = 0.2
+    #: Days after the period's end that still count (reports follow events).
+    time_slack_days: int = 31
+    #: Up to this is added for the most recent articles when the latest state is asked.
+    time_recency: float = 0.05
+    #: Candidates re-scored by time, as a multiple of the sources asked for.
+    time_depth_factor: int = 4
 
 
 _GROUPS = {
@@ -205,6 +266,8 @@ _GROUPS = {
     "index": IndexSettings,
     "chat": ChatSettings,
     "web": WebSettings,
+    "ingest": IngestSettings,
+    "time": TimeSettings,
 }
 #: Field name -> group name (field names are unique across groups).
 _FIELD_GROUP = {f.name: g for g, cls in _GROUPS.items() for f in fields(cls)}
@@ -265,6 +328,8 @@ class Settings:
     index: IndexSettings = field(default_factory=IndexSettings)
     chat: ChatSettings = field(default_factory=ChatSettings)
     web: WebSettings = field(default_factory=WebSettings)
+    ingest: IngestSettings = field(default_factory=IngestSettings)
+    time: TimeSettings = field(default_factory=TimeSettings)
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:

@@ -117,6 +117,9 @@ class Source:
     #: Similarity of the passage's best sentence to the question: the scale of the
     #: "not found" decision (``min_relevance_<lang>``); ``None`` when not measured.
     relevance: float | None = None
+    #: Copies of this article elsewhere ("also published by"): dicts with doc_id,
+    #: title, publisher, date, url.
+    also: list[dict[str, str | None]] = field(default_factory=list)
 
 
 @dataclass
@@ -138,6 +141,8 @@ class Answer:
         if self.understood_as and self.text.startswith(self.understood_as):
             return self.text[len(self.understood_as):].lstrip("\n")
         return self.text
+    #: The period the question named and retrieval used (``"2022-12"``), if any.
+    period: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable dict (highlights as [start, end] lists)."""

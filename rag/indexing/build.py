@@ -13,6 +13,7 @@ from tqdm import tqdm
 
 from ..embed import Embedder, model_signature
 from ..errors import IndexCorrupt, IndexMismatch, IndexMissing
+from ..ingest import dedup
 from ..ingest.chunking import chunk_corpus
 from ..ingest.corpus import read_corpus
 from ..settings import Settings
@@ -164,7 +165,7 @@ def update_index(
     started = time.perf_counter()
     model, chunking = model_signature(embedder), chunking_signature(settings)
     with writer_lock(settings.paths.index_dir):
-        articles, skipped = read_corpus(settings.paths.corpus_dir)
+        articles, skipped = read_corpus(settings.paths.corpus_dir, settings.ingest)
         base, reason = (None, "--rebuild") if rebuild else _open_base(settings, model, chunking)
         old_files = base.manifest.files if base else {}
         new_files = {a.doc_id: a.content_hash for a in articles}
@@ -219,6 +220,9 @@ def update_index(
                     DocMeta(a.doc_id, a.title, a.date, a.url, a.publisher, a.author),
                     a.content_hash,
                 )
+            previous = dedup.Signatures.load(base.folder / dedup.FILE) if base else None
+            sigs = dedup.signatures(articles, settings.ingest, previous)
+            sigs.save(writer.tmp / dedup.FILE)
             manifest = Manifest(
                 model=model,
                 chunking=chunking,
@@ -227,6 +231,8 @@ def update_index(
                 next_id=next_id + len(chunks),
                 built_at=datetime.now(UTC).isoformat(timespec="seconds"),
                 skipped=[{"path": s.path, "reason": s.reason} for s in skipped],
+                duplicates=dedup.find_duplicates(
+                    sigs, {a.doc_id: a.date for a in articles}, settings.ingest),
             )
             manifest.build_seconds = round(time.perf_counter() - started, 3)
             final = writer.publish(manifest)

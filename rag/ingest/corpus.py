@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from datetime import date as _date
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import charset_normalizer
@@ -36,6 +37,9 @@ import yaml
 from ..errors import CorpusError
 from ..text.sentences import split_sentences
 from ..types import Article, Skipped
+
+if TYPE_CHECKING:
+    from ..settings import IngestSettings
 
 __all__ = [
     "SUFFIXES",
@@ -46,6 +50,7 @@ __all__ = [
     "iter_corpus_files",
     "parse_article",
     "parse_date",
+    "parse_file",
     "read_article",
     "read_corpus",
     "scan_corpus",
@@ -53,8 +58,10 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: File name endings read as articles (case-insensitive).
-SUFFIXES = (".txt", ".md")
+#: File name endings read as articles (case-insensitive): text, web pages, PDFs, and
+#: archive exports (one article per record).
+SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf", ".jsonl", ".csv")
+ARCHIVE_SUFFIXES = (".jsonl", ".csv")
 #: Titles longer than this are shortened at a word boundary (with "…").
 TITLE_CHARS = 100
 _HEADING_MAX_CHARS = 150
@@ -79,11 +86,12 @@ def iter_corpus_files(root: Path, skipped: list[Skipped] | None = None) -> list[
     if not root.exists():
         raise CorpusError(
             f"The corpus folder {root} does not exist. Create it and put the articles "
-            "(.txt or .md files) there, or point RAG_CORPUS_DIR / --corpus at the right folder."
+            "(.txt, .md, .html, .pdf, .jsonl or .csv files) there, or point RAG_CORPUS_DIR / "
+            "--corpus at the right folder."
         )
     if not root.is_dir():
         raise CorpusError(f"The corpus path {root} is not a folder; it must be a folder of "
-                          ".txt/.md articles.")
+                          "articles (.txt, .md, .html, .pdf, .jsonl, .csv).")
     try:
         with os.scandir(root):
             pass
@@ -548,6 +556,31 @@ def parse_article(raw: bytes, doc_id: str) -> Article:
     )
 
 
+def parse_file(
+    raw: bytes, doc_id: str, opts: IngestSettings | None = None,
+    skipped: list[Skipped] | None = None,
+) -> list[Article]:
+    """The article(s) in one corpus file, by its name's ending: ``.html``/``.htm`` (web
+    page), ``.pdf``, ``.jsonl``/``.csv`` (archive export, one article per record),
+    otherwise text/Markdown (``opts``: archive field names, PDF limits). Raises
+    :class:`CorpusError` when the file is unusable."""
+    suffix = Path(doc_id).suffix.lower()
+    if suffix in (".html", ".htm"):
+        from .html import parse_html
+
+        return [parse_html(raw, doc_id)]
+    if suffix == ".pdf":
+        from .pdf import parse_pdf
+
+        return [parse_pdf(raw, doc_id, max_pages=opts and opts.pdf_max_pages,
+                          max_chars=opts and opts.pdf_max_chars)]
+    if suffix in ARCHIVE_SUFFIXES:
+        from .archive import archive_fields, parse_archive
+
+        return parse_archive(raw, doc_id, archive_fields(opts), skipped)
+    return [parse_article(raw, doc_id)]
+
+
 def read_article(path: Path, root: Path) -> Article:
     """Read one article file; ``doc_id`` is its path relative to ``root``.
 
@@ -559,19 +592,28 @@ def read_article(path: Path, root: Path) -> Article:
     return parse_article(_read_bytes(path, doc_id), doc_id)
 
 
-#: Content hash -> whether the bytes make a valid article (validity depends only on them).
-_VALID: dict[str, bool] = {}
+#: (content hash, kind) -> the (doc_id, content hash) pairs the bytes make ([] = invalid).
+#: For text, web pages and PDFs this depends only on the bytes; archive records depend on
+#: the file's name and the field names too.
+_VALID: dict[tuple, list[tuple[str, str]]] = {}
 _VALID_MAX = 200_000
 
 
-def _remember(content_hash: str, valid: bool) -> None:
+def _cache_key(digest: str, doc_id: str, opts: IngestSettings | None) -> tuple:
+    return (digest, doc_id, opts)
+
+
+def _remember(key: tuple, found: list[tuple[str, str]]) -> None:
     if len(_VALID) >= _VALID_MAX:
         _VALID.clear()
-    _VALID[content_hash] = valid
+    _VALID[key] = found
 
 
-def read_corpus(root: Path) -> tuple[list[Article], list[Skipped]]:
-    """Read every article under ``root`` (sorted by ``doc_id``) and the files skipped.
+def read_corpus(
+    root: Path, opts: IngestSettings | None = None
+) -> tuple[list[Article], list[Skipped]]:
+    """Read every article under ``root`` (sorted by ``doc_id``) and the files skipped
+    (``fields``: the record field names of archive exports).
 
     Bad files never stop the reading: each is logged as a warning and returned as a
     :class:`Skipped` with the reason. A missing corpus folder raises :class:`CorpusError`.
@@ -583,24 +625,26 @@ def read_corpus(root: Path) -> tuple[list[Article], list[Skipped]]:
         raw: bytes | None = None
         try:
             raw = _read_bytes(path, doc_id)
-            article = parse_article(raw, doc_id)
+            found = parse_file(raw, doc_id, opts, skipped)
         except Exception as exc:  # noqa: BLE001 - one bad file must never stop the corpus
             digest = hashlib.sha256(raw).hexdigest() if raw is not None else None
             if digest:
-                _remember(digest, False)
+                _remember(_cache_key(digest, doc_id, opts), [])
             reason = str(exc) if isinstance(exc, CorpusError) else (
                 f"{doc_id}: unexpected error while reading ({type(exc).__name__}: {exc}).")
             log.warning("Skipping %s", reason)
             skipped.append(Skipped(doc_id, reason, digest))
             continue
-        _remember(article.content_hash, True)
-        articles.append(article)
+        _remember(_cache_key(hashlib.sha256(raw).hexdigest(), doc_id, opts),
+                  [(a.doc_id, a.content_hash) for a in found])
+        articles.extend(found)
+    articles.sort(key=lambda a: a.doc_id)
     skipped.sort(key=lambda s: s.path)
     log.info("Read %d article(s) from %s; %d file(s) skipped", len(articles), root, len(skipped))
     return articles, skipped
 
 
-def scan_corpus(root: Path) -> dict[str, str]:
+def scan_corpus(root: Path, opts: IngestSettings | None = None) -> dict[str, str]:
     """``doc_id -> content hash`` of exactly the files :func:`read_corpus` reads as articles.
 
     Cheap: files are hashed; a file's content is parsed only the first time its hash is
@@ -617,15 +661,13 @@ def scan_corpus(root: Path) -> dict[str, str]:
         except OSError as exc:
             log.debug("scan: cannot read %s: %s", doc_id, exc)
             continue
-        digest = hashlib.sha256(raw).hexdigest()
-        valid = _VALID.get(digest)
-        if valid is None:
+        key = _cache_key(hashlib.sha256(raw).hexdigest(), doc_id, opts)
+        found = _VALID.get(key)
+        if found is None:
             try:
-                parse_article(raw, doc_id)
-                valid = True
+                found = [(a.doc_id, a.content_hash) for a in parse_file(raw, doc_id, opts)]
             except Exception:  # noqa: BLE001 - same rule as read_corpus
-                valid = False
-            _remember(digest, valid)
-        if valid:
-            out[doc_id] = digest
-    return out
+                found = []
+            _remember(key, found)
+        out.update(found)
+    return dict(sorted(out.items()))

@@ -25,6 +25,8 @@ class Manifest:
     built_at: str = ""
     faiss_type: str = "IDMap2,Flat"
     skipped: list[dict] = field(default_factory=list)
+    #: Near-duplicate articles: doc_id -> the doc_id representing its group of copies.
+    duplicates: dict[str, str] = field(default_factory=dict)
     format_version: int = FORMAT_VERSION
 
     def to_json(self) -> str:

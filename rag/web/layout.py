@@ -9,7 +9,7 @@ import gradio as gr
 
 from ..pipeline import Pipeline
 from ..settings import Settings
-from . import archive, client, render
+from . import archive, client, render, upload
 from .handlers import ChatApp
 from .service import WARM_UP_QUESTION, Service
 from .ui_text import LANGUAGE_CHOICES, order_choices, ui
@@ -90,6 +90,8 @@ def build_ui(chat: ChatApp) -> gr.Blocks:
                         docs = gr.Dropdown(choices=chat.service.doc_choices, value=[],
                                            multiselect=True, elem_id="rag-docs",
                                            label=ui(lang0, "docs"))
+                    if chat.settings.web.uploads_enabled:
+                        upload.build_panel(chat.service, chat.settings, status, docs)
                 with gr.Column(scale=2, min_width=300):
                     panel = gr.HTML(render.empty_panel(lang0), js_on_load=None,
                                     elem_id="rag-sources", max_height=760, padding=True)
@@ -145,11 +147,13 @@ def build_ui(chat: ChatApp) -> gr.Blocks:
     return demo
 
 
-def launch_options() -> dict[str, Any]:
+def launch_options(settings: Settings | None = None) -> dict[str, Any]:
     """Keyword arguments of ``launch()``: local theme and CSS, no sharing, no SSR, and
-    no uploads worth the name (the app takes no files; Gradio's upload route stays)."""
+    no uploads worth the name unless they are enabled (then up to ``upload_max_bytes``)."""
+    web = (settings or Settings()).web
+    size = web.upload_max_bytes if web.uploads_enabled else "1kb"
     return {"theme": THEME, "css": render.CSS + client.styles(), "js": client.script(),
-            "share": False, "ssr_mode": False, "show_error": False, "max_file_size": "1kb"}
+            "share": False, "ssr_mode": False, "show_error": False, "max_file_size": size}
 
 
 
@@ -163,5 +167,5 @@ def serve(settings: Settings) -> None:
     host, port = settings.web.host, settings.web.port
     print(f"Web chat on http://{host}:{port}/ (corpus {settings.paths.corpus_dir})", flush=True)
     demo.queue(default_concurrency_limit=2).launch(
-        server_name=host, server_port=port, quiet=True, **launch_options()
+        server_name=host, server_port=port, quiet=True, **launch_options(settings)
     )

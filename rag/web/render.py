@@ -327,8 +327,20 @@ def source_html(
         f"</blockquote>"
         f'<div class="rag-source-foot"><span class="rag-doc-id">{escape_html(source.doc_id)}'
         f"</span>{back_link}</div>"
+        f"{also_html(source, lang)}"
         "</article>"
     )
+
+
+def also_html(source: Source, language: str | None = None) -> str:
+    """"Also published by: publisher (date), ..." for an article's copies (escaped)."""
+    if not source.also:
+        return ""
+    head = "also published by" if lang_of(language) == "en" else "auch erschienen bei"
+    items = ", ".join(
+        escape_html(c.get("publisher") or c.get("title") or c.get("doc_id") or "")
+        + (f" ({escape_html(c['date'])})" if c.get("date") else "") for c in source.also)
+    return f'<div class="rag-also">{escape_html(head)}: {items}</div>'
 
 
 def sources_html(answer: Answer, scale: RelevanceScale | None = None) -> str:

@@ -1,0 +1,315 @@
+"""Questions that name a time: periods, "latest", "how did ... develop", and relative dates.
+
+:func:`parse_time` finds the period a question names - ``2021``, ``im Dezember 2022``,
+``in March 2011``, ``am 19.12.2022``, ``seit 2020``, ``vor 2020``, ``zwischen 2019 und
+2021``, and relative ones resolved against *today*: ``gestern``, ``letzte Woche``,
+``last month``, ``letztes Jahr``, ``vor zwei Jahren``, ``in den letzten 30 Tagen`` - and
+whether it asks for the latest state or a development over time. :func:`apply_time` then
+prefers passages of articles dated in that period (a boost, not a hard filter: the
+period a question names is the event's, and reports often appear days later; chosen by
+measurement on wikinews-de, bench/time_questions.py), prefers recent articles for
+"neueste/latest", and orders sources by date for a timeline.
+
+Relative dates *inside* an article (``gestern``, ``am Samstag``) refer to the article's
+own date, never to today: :func:`resolve_in_article` resolves them against it.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+
+from ..types import Hit
+
+_MONTHS = {
+    "januar": 1, "jänner": 1, "january": 1, "jan": 1, "februar": 2, "february": 2, "feb": 2,
+    "märz": 3, "maerz": 3, "march": 3, "april": 4, "apr": 4, "mai": 5, "may": 5, "juni": 6,
+    "june": 6, "juli": 7, "july": 7, "august": 8, "aug": 8, "september": 9, "sept": 9,
+    "sep": 9, "oktober": 10, "october": 10, "okt": 10, "oct": 10, "november": 11, "nov": 11,
+    "dezember": 12, "december": 12, "dez": 12, "dec": 12,
+}
+_MON = "|".join(sorted(_MONTHS, key=len, reverse=True))
+_YEAR = r"(?<![\d.,'’])((?:19|20)\d{2})(?![\d'’]|\.\d)"
+_NUMBERS = {"einem": 1, "einer": 1, "ein": 1, "one": 1, "a": 1, "zwei": 2, "two": 2,
+            "drei": 3, "three": 3, "vier": 4, "four": 4, "fünf": 5, "five": 5, "sechs": 6,
+            "six": 6, "zehn": 10, "ten": 10}
+_NUM = r"(\d{1,3}|" + "|".join(_NUMBERS) + ")"
+
+_LATEST = re.compile(
+    r"\b(neueste[nmrs]?|aktuellste[nmrs]?|jüngste[nmrs]?|aktuelle[nmrs]?\s+stand|"
+    r"derzeit|zuletzt|latest|most\s+recent|newest|current(?:ly)?|recent(?:ly)?)\b",
+    re.IGNORECASE)
+_TIMELINE = re.compile(
+    r"\b(wie\s+hat\s+sich\b.*\bentwickelt|entwicklung\s+(?:de[rsm]|von)|verlauf|"
+    r"chronologie|zeitleiste|timeline|chronolog\w*|how\s+(?:did|has)\b.*\b(?:develop|"
+    r"evolv|chang)\w*)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class TimeIntent:
+    """What a question says about time."""
+
+    #: Inclusive ISO bounds of the period named (``None``: open), and how it is shown.
+    lo: str | None = None
+    hi: str | None = None
+    label: str | None = None
+    #: "neueste", "aktuell", "latest": prefer the most recent articles.
+    latest: bool = False
+    #: "Wie hat sich ... entwickelt?", "timeline of": sources in date order.
+    timeline: bool = False
+
+    @property
+    def period(self) -> bool:
+        """True when the question names a period."""
+        return self.lo is not None or self.hi is not None
+
+
+def _month_range(y: int, m: int) -> tuple[date, date]:
+    return date(y, m, 1), date(y, m, calendar.monthrange(y, m)[1])
+
+
+def _label(lo: date, hi: date) -> str:
+    if lo.month == 1 and lo.day == 1 and hi.month == 12 and hi.day == 31:
+        return f"{lo.year}" if lo.year == hi.year else f"{lo.year}–{hi.year}"
+    if lo.day == 1 and hi == _month_range(hi.year, hi.month)[1] and (lo.year, lo.month) == (
+            hi.year, hi.month):
+        return f"{lo.year}-{lo.month:02d}"
+    if lo == hi:
+        return lo.isoformat()
+    return f"{lo.isoformat()} – {hi.isoformat()}"
+
+
+def _num(text: str) -> int:
+    return int(text) if text.isdigit() else _NUMBERS[text.lower()]
+
+
+def _relative(q: str, today: date) -> tuple[date, date] | None:
+    """Periods relative to ``today``."""
+    if re.search(r"\b(vorgestern|day\s+before\s+yesterday)\b", q):
+        d = today - timedelta(days=2)
+        return d, d
+    if re.search(r"\b(gestern|yesterday)\b", q):
+        d = today - timedelta(days=1)
+        return d, d
+    if re.search(r"\b(heute|today)\b", q):
+        return today, today
+    monday = today - timedelta(days=today.weekday())
+    if re.search(r"\b(letzte[nr]?|vergangene[nr]?|vorige[nr]?)\s+woche\b|\blast\s+week\b", q):
+        return monday - timedelta(days=7), monday - timedelta(days=1)
+    if re.search(r"\b(diese[rn]?|this)\s+(woche|week)\b", q):
+        return monday, today
+    first = today.replace(day=1)
+    if re.search(r"\b(letzte[nr]?|vergangene[nr]?|vorige[nr]?)\s+monat\b|\blast\s+month\b", q):
+        prev = first - timedelta(days=1)
+        return _month_range(prev.year, prev.month)
+    if re.search(r"\b(diese[nm]?|this)\s+(monat|month)\b", q):
+        return first, today
+    if re.search(r"\b(letzte[nsm]?|vergangene[nsm]?|vorige[nsm]?)\s+jahr\b|\bvorjahr\b|"
+                 r"\blast\s+year\b", q):
+        return date(today.year - 1, 1, 1), date(today.year - 1, 12, 31)
+    if re.search(r"\b(dieses|diesem|this)\s+(jahr|year)\b", q):
+        return date(today.year, 1, 1), today
+    if m := re.search(rf"\b(?:in\s+den\s+letzten|in\s+the\s+(?:last|past))\s+{_NUM}\s+"
+                      r"(tage[n]?|days?|wochen|weeks?|monate[n]?|months?|jahre[n]?|years?)\b",
+                      q):
+        n, unit = _num(m.group(1)), m.group(2)[0]
+        days = {"t": 1, "d": 1, "w": 7, "m": 30, "j": 365, "y": 365}[unit] * n
+        return today - timedelta(days=days), today
+    if m := re.search(rf"\bvor\s+{_NUM}\s+(jahren|monaten|wochen)\b|\b{_NUM}\s+"
+                      r"(years?|months?|weeks?)\s+ago\b", q):
+        n = _num(m.group(1) or m.group(3))
+        unit = (m.group(2) or m.group(4))[0]
+        if unit in "jy":
+            y = today.year - n
+            return date(y, 1, 1), date(y, 12, 31)
+        if unit == "m":
+            y, mo = divmod(today.year * 12 + today.month - 1 - n, 12)
+            return _month_range(y, mo + 1)
+        start = monday - timedelta(days=7 * n)
+        return start, start + timedelta(days=6)
+    return None
+
+
+def _absolute(q: str) -> tuple[date, date] | None:
+    """Periods named by dates, months and years."""
+    try:
+        if m := re.search(r"\b(\d{4})-(\d{2})-(\d{2})\b", q):
+            d = date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+            return d, d
+        if m := re.search(r"\b(\d{1,2})\.\s?(\d{1,2})\.\s?((?:19|20)\d{2})\b", q):
+            d = date(int(m.group(3)), int(m.group(2)), int(m.group(1)))
+            return d, d
+        if m := re.search(rf"\b(\d{{1,2}})\.?\s+({_MON})\.?\s+((?:19|20)\d{{2}})\b", q):
+            d = date(int(m.group(3)), _MONTHS[m.group(2)], int(m.group(1)))
+            return d, d
+        if m := re.search(rf"\b({_MON})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+((?:19|20)\d{{2}})\b",
+                          q):
+            d = date(int(m.group(3)), _MONTHS[m.group(1)], int(m.group(2)))
+            return d, d
+    except ValueError:
+        return None
+    span = rf"(?:({_MON})\.?\s+)?{_YEAR}"
+    if m := re.search(rf"\b(?:zwischen|between)\s+{span}\s+(?:und|and)\s+{span}", q) or \
+            re.search(rf"\b(?:von|from)\s+{span}\s+(?:bis|to|until)\s+{span}", q):
+        lo = _month_range(int(m.group(2)), _MONTHS[m.group(1)])[0] if m.group(1) else \
+            date(int(m.group(2)), 1, 1)
+        hi = _month_range(int(m.group(4)), _MONTHS[m.group(3)])[1] if m.group(3) else \
+            date(int(m.group(4)), 12, 31)
+        return (lo, hi) if lo <= hi else None
+    if m := re.search(rf"\b(?:seit|since)\s+{span}", q):
+        lo = _month_range(int(m.group(2)), _MONTHS[m.group(1)])[0] if m.group(1) else \
+            date(int(m.group(2)), 1, 1)
+        return lo, date.max
+    if m := re.search(rf"\b(?:vor|before)\s+{span}", q):
+        hi = _month_range(int(m.group(2)), _MONTHS[m.group(1)])[0] if m.group(1) else \
+            date(int(m.group(2)), 1, 1)
+        return date.min, hi - timedelta(days=1)
+    if m := re.search(rf"\b({_MON})\.?\s+{_YEAR}", q):
+        return _month_range(int(m.group(2)), _MONTHS[m.group(1)])
+    if m := re.search(_YEAR, q):
+        y = int(m.group(1))
+        return date(y, 1, 1), date(y, 12, 31)
+    return None
+
+
+def parse_time(question: str, today: date | None = None) -> TimeIntent:
+    """What ``question`` says about time; relative periods are resolved against
+    ``today`` (default: the current date)."""
+    today = today or date.today()
+    q = question.lower()
+    span = _absolute(q) or _relative(q, today)
+    latest = bool(_LATEST.search(q))
+    timeline = bool(_TIMELINE.search(q))
+    if span is None:
+        return TimeIntent(latest=latest, timeline=timeline)
+    lo, hi = span
+    if hi == date.max:
+        hi = today
+        label = f"seit {lo.isoformat()}" if lo.day != 1 or lo.month != 1 else f"seit {lo.year}"
+        label = f"{label} (bis {today.isoformat()})"
+    elif lo == date.min:
+        label = f"bis {hi.isoformat()}"
+    else:
+        label = _label(lo, hi)
+    return TimeIntent(None if lo == date.min else lo.isoformat(), hi.isoformat(), label,
+                      latest, timeline)
+
+
+def _bounds(value: str | None) -> tuple[str, str] | None:
+    if not value:
+        return None
+    parts = value.split("-")
+    if len(parts) == 1:
+        return f"{value}-01-01", f"{value}-12-31"
+    if len(parts) == 2:
+        y, m = int(parts[0]), int(parts[1])
+        return f"{value}-01", f"{value}-{calendar.monthrange(y, m)[1]:02d}"
+    return value, value
+
+
+def in_period(doc_date: str | None, intent: TimeIntent, slack_days: int = 0) -> bool:
+    """True when an article's (possibly partial) date overlaps the period, the end
+    extended by ``slack_days`` (reports follow events)."""
+    b = _bounds(doc_date)
+    if b is None:
+        return False
+    hi = intent.hi
+    if hi and slack_days:
+        hi = (date.fromisoformat(hi) + timedelta(days=slack_days)).isoformat()
+    return not ((intent.lo and b[1] < intent.lo) or (hi and b[0] > hi))
+
+
+def apply_time(hits: list[Hit], dates: dict[str, str | None], intent: TimeIntent, *,
+               boost: float, recency: float, slack_days: int) -> list[Hit]:
+    """Re-score ``hits``: ``+boost`` for articles in the period, up to ``+recency`` for
+    the most recent articles when the latest state is asked for; sorted by score."""
+    if not hits or not (intent.period or intent.latest):
+        return hits
+    newest = oldest = None
+    if intent.latest:
+        known = sorted(d for d in (dates.get(h.doc_id) for h in hits) if d)
+        oldest, newest = (known[0], known[-1]) if known else (None, None)
+
+    def extra(h: Hit) -> float:
+        add = 0.0
+        d = dates.get(h.doc_id)
+        if intent.period and in_period(d, intent, slack_days):
+            add += boost
+        if intent.latest and d and newest and oldest and newest > oldest:
+            span = _days(oldest, newest)
+            add += recency * (1 - _days(d, newest) / span)
+        return add
+
+    return sorted((replace(h, score=h.score + extra(h)) for h in hits), key=lambda h: -h.score)
+
+
+def _days(a: str, b: str) -> int:
+    return abs((date.fromisoformat(_bounds(b)[0]) - date.fromisoformat(_bounds(a)[0])).days)
+
+
+def by_date(items: list, date_of) -> list:
+    """``items`` in date order (undated last), for timeline questions."""
+    return sorted(items, key=lambda s: (date_of(s) is None, date_of(s) or ""))
+
+
+_WEEKDAYS = {"montag": 0, "dienstag": 1, "mittwoch": 2, "donnerstag": 3, "freitag": 4,
+             "samstag": 5, "sonnabend": 5, "sonntag": 6, "monday": 0, "tuesday": 1,
+             "wednesday": 2, "thursday": 3, "friday": 4, "saturday": 5, "sunday": 6}
+_IN_ARTICLE = re.compile(
+    r"\b(vorgestern|gestern|heute|morgen|übermorgen|yesterday|today|tomorrow|"
+    r"(?:am\s+(?:vergangenen\s+|letzten\s+|kommenden\s+)?|on\s+(?:last\s+)?)"
+    r"(?:" + "|".join(_WEEKDAYS) + r"))\b(?!\s*\()", re.IGNORECASE)
+
+
+def resolve_in_article(text: str, article_date: str | None) -> list[tuple[int, int, str]]:
+    """Relative day expressions in an article's ``text`` resolved against the article's
+    own date (``YYYY-MM-DD``): ``[(start, end, "2022-12-18"), ...]``. A weekday means the
+    last such day on or before the article's date ("kommenden": the next one). Nothing is
+    resolved without a full article date."""
+    if not article_date or len(article_date) != 10:
+        return []
+    ref = date.fromisoformat(article_date)
+    out = []
+    for m in _IN_ARTICLE.finditer(text):
+        word = m.group(1).lower()
+        offsets = {"vorgestern": -2, "gestern": -1, "yesterday": -1, "heute": 0, "today": 0,
+                   "morgen": 1, "tomorrow": 1, "übermorgen": 2}
+        if word in offsets:
+            d = ref + timedelta(days=offsets[word])
+        else:
+            day = _WEEKDAYS[word.split()[-1]]
+            if "kommenden" in word:
+                d = ref + timedelta(days=(day - ref.weekday()) % 7 or 7)
+            else:
+                d = ref - timedelta(days=(ref.weekday() - day) % 7)
+        out.append((m.start(), m.end(), d.isoformat()))
+    return out
+
+
+def annotate_in_article(text: str, article_date: str | None) -> str:
+    """``text`` with each relative day expression followed by its date in parentheses,
+    resolved against the article's date (``"gestern (18.12.2022)"``)."""
+    parts, pos = [], 0
+    for _start, end, iso in resolve_in_article(text, article_date):
+        y, m, d = iso.split("-")
+        parts += [text[pos:end], f" ({int(d)}.{int(m)}.{y})"]
+        pos = end
+    return "".join(parts) + text[pos:]
+
+
+_CITATION = re.compile(r"\[(\d+)\]")
+
+
+def annotate_answer(text: str, dates: dict[int, str | None]) -> str:
+    """An answer's lines with relative day expressions dated by the article each line
+    cites (``dates``: citation number -> article date); lines citing several articles
+    or none stay as they are."""
+    out = []
+    for line in text.split("\n"):
+        cited = {int(n) for n in _CITATION.findall(line)}
+        if len(cited) == 1:
+            line = annotate_in_article(line, dates.get(cited.pop()))
+        out.append(line)
+    return "\n".join(out)

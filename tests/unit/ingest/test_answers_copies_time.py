@@ -1,0 +1,91 @@
+"""The pipeline's use of copies and time (fake embedder: only the logic around the model)."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from rag.embed.fake import FakeEmbedder
+from rag.ingest.add import add_sources
+from rag.pipeline import Pipeline
+from rag.settings import Settings
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("copies")
+    corpus = tmp / "corpus"
+    add_sources([str(DATA)], corpus)
+    original = next(corpus.glob("2022-12-19-*.md")).read_text()
+    body = original.split("---\n", 2)[2].split("\n", 2)[2]
+    (corpus / "kopie.md").write_text(
+        "---\ntitle: Gas wird billiger\ndate: 2022-12-20\npublisher: Ostsee-Anzeiger\n---\n"
+        "Rostock (dpa) - " + body + "\nMehr zum Thema: Energiepreise\n", encoding="utf-8")
+    settings = Settings.from_env(corpus_dir=corpus, index_dir=tmp / "index",
+                                 min_relevance_de=0.0, min_relevance_en=0.0)
+    p = Pipeline(settings, embedder=FakeEmbedder())
+    p.update_index(progress=False)
+    return p
+
+
+def test_copies_found_at_indexing(pipeline):
+    assert pipeline.index.manifest.duplicates == {
+        "kopie.md": "2022-12-19-stadtwerke-senken-gaspreis-zum-jahreswechsel.md"}
+
+
+def test_copy_shown_once_with_also_published(pipeline):
+    answer = pipeline.ask("Stadtwerke Rostock Gaspreis Erdgas Kilowattstunde", 5)
+    docs = {s.doc_id for s in answer.sources}
+    assert len(docs & {"kopie.md", "2022-12-19-stadtwerke-senken-gaspreis-zum-jahreswechsel.md"}
+               ) == 1
+    shown = next(s for s in answer.sources if s.doc_id in (
+        "kopie.md", "2022-12-19-stadtwerke-senken-gaspreis-zum-jahreswechsel.md"))
+    assert [c["publisher"] for c in shown.also] in (["Ostsee-Anzeiger"], ["DER NORDSPIEGEL"])
+
+
+def test_period_named_and_used(pipeline):
+    answer = pipeline.ask("Was beschloss der Bundestag im März 2023?", 5,
+                          today=date(2024, 6, 1))
+    assert answer.period == "2023-03"
+    assert answer.text.endswith("(Zeitraum: 2023-03)")
+    assert {s.date for s in answer.sources} <= {"2023-03-17"}  # filter: +31 days after
+
+
+def test_relative_period_resolved_against_today(pipeline):
+    answer = pipeline.ask("Was geschah letztes Jahr an der Mosel?", 5, today=date(2025, 2, 1))
+    assert answer.period == "2024"
+    assert all(s.date.startswith("2024") for s in answer.sources)
+
+
+def test_period_without_articles_searches_all_and_says_so(pipeline):
+    answer = pipeline.ask("Was geschah im Mai 2019 an der Mosel?", 3)
+    assert answer.sources
+    assert answer.period == "2019-05 – keine Artikel aus diesem Zeitraum, alle durchsucht"
+
+
+def test_timeline_in_date_order(pipeline):
+    answer = pipeline.ask("Wie hat sich die Lage an der Mosel und beim Gas entwickelt?", 5)
+    dates = [s.date for s in answer.sources]
+    assert dates == sorted(dates)
+
+
+def test_time_off(pipeline):
+    p = Pipeline(pipeline.settings.replace(time_mode="off"), embedder=pipeline.embedder)
+    answer = p.ask("Was beschloss der Bundestag im März 2023?", 5)
+    assert answer.period is None and "Zeitraum" not in answer.text
+
+
+def test_web_card_lists_copies_as_text():
+    from rag.types import Source
+    from rag.web.render import source_html
+
+    source = Source(1, "a.md", "Titel", "2022-12-19", None, "Nordspiegel", "Text", 0.9,
+                    also=[{"doc_id": "b.md", "publisher": "<img src=x onerror=alert(1)>",
+                           "date": "2022-12-20", "title": "T", "url": None}])
+    html = source_html(source, "de")
+    assert "auch erschienen bei: &lt;img src=x onerror=alert(1)&gt; (2022-12-20)" in html
+    assert "<img" not in html

@@ -1,0 +1,106 @@
+"""Time in questions (periods, relative to today) and in articles (relative to their date)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from rag.retrieve.timefilter import (
+    annotate_answer,
+    annotate_in_article,
+    apply_time,
+    by_date,
+    in_period,
+    parse_time,
+    resolve_in_article,
+)
+from rag.types import Hit
+
+TODAY = date(2024, 5, 15)  # a Wednesday
+
+
+@pytest.mark.parametrize("question, lo, hi, label", [
+    ("Was geschah im Dezember 2022?", "2022-12-01", "2022-12-31", "2022-12"),
+    ("What did Lukashenko say in March 2011?", "2011-03-01", "2011-03-31", "2011-03"),
+    ("Wer gewann 2021 die Wahl?", "2021-01-01", "2021-12-31", "2021"),
+    ("Was passierte am 19.12.2022 in Minsk?", "2022-12-19", "2022-12-19", "2022-12-19"),
+    ("What happened on December 19, 2022?", "2022-12-19", "2022-12-19", "2022-12-19"),
+    ("Wie entwickelten sich die Preise seit 2020?", "2020-01-01", "2024-05-15",
+     "seit 2020 (bis 2024-05-15)"),
+    ("Was war vor 2020 los?", None, "2019-12-31", "bis 2019-12-31"),
+    ("Was geschah zwischen 2019 und 2021?", "2019-01-01", "2021-12-31", "2019–2021"),
+    ("What did Lukashenko say last year?", "2023-01-01", "2023-12-31", "2023"),
+    ("Was sagte er letztes Jahr?", "2023-01-01", "2023-12-31", "2023"),
+    ("Was geschah gestern?", "2024-05-14", "2024-05-14", "2024-05-14"),
+    ("Was war letzte Woche?", "2024-05-06", "2024-05-12", "2024-05-06 – 2024-05-12"),
+    ("What happened last month?", "2024-04-01", "2024-04-30", "2024-04"),
+    ("Was passierte vor zwei Jahren?", "2022-01-01", "2022-12-31", "2022"),
+    ("Was geschah in den letzten 30 Tagen?", "2024-04-15", "2024-05-15",
+     "2024-04-15 – 2024-05-15"),
+])
+def test_periods(question, lo, hi, label):
+    intent = parse_time(question, TODAY)
+    assert (intent.lo, intent.hi, intent.label) == (lo, hi, label)
+
+
+@pytest.mark.parametrize("question", [
+    "Wie viele Soldaten hat die Armee? 62'000?", "Sind es 2.000 oder 3.000 Menschen?",
+    "Wie hoch ist die Zahl 20215?", "Was kostet das Projekt mit 1.800 Bahnhöfen?",
+])
+def test_numbers_are_not_years(question):
+    assert not parse_time(question, TODAY).period
+
+
+def test_latest_and_timeline():
+    assert parse_time("Wie ist der neueste Stand beim Gaspreis?", TODAY).latest
+    assert parse_time("What is the latest on the Wahlrecht?", TODAY).latest
+    assert parse_time("Wie hat sich der Gaspreis entwickelt?", TODAY).timeline
+    assert parse_time("Give me a timeline of the floods", TODAY).timeline
+    plain = parse_time("Wer ist Oberbürgermeister von Trier?", TODAY)
+    assert not (plain.latest or plain.timeline or plain.period)
+
+
+def test_in_period_with_partial_dates_and_slack():
+    intent = parse_time("im Dezember 2022", TODAY)
+    assert in_period("2022-12-19", intent) and in_period("2022", intent)
+    assert in_period("2022-12", intent) and not in_period(None, intent)
+    assert not in_period("2023-01-02", intent)
+    assert in_period("2023-01-02", intent, slack_days=31)
+
+
+def test_boost_prefers_period_and_recency():
+    hits = [Hit(1, 1, "alt", 1.0, 1, 0), Hit(2, 2, "dez", 0.95, 1, 0), Hit(3, 3, "neu", 0.9, 1, 0)]
+    dates = {"alt": "2021-05-01", "dez": "2022-12-19", "neu": "2024-05-01"}
+    boosted = apply_time(hits, dates, parse_time("im Dezember 2022", TODAY), boost=0.1,
+                         recency=0.05, slack_days=0)
+    assert [h.doc_id for h in boosted] == ["dez", "alt", "neu"]
+    latest = apply_time(hits, dates, parse_time("neueste Meldung", TODAY), boost=0.1,
+                        recency=0.2, slack_days=0)
+    assert latest[0].doc_id == "neu"
+    assert apply_time(hits, dates, parse_time("ohne Zeit", TODAY), boost=1, recency=1,
+                      slack_days=0) == hits
+
+
+def test_relative_dates_in_articles_use_the_articles_date():
+    text = ("Gestern hatten Versorger am Samstag Senkungen angekündigt, am kommenden Montag "
+            "folgt mehr.")
+    resolved = [iso for _, _, iso in resolve_in_article(text, "2022-12-19")]  # a Monday
+    assert resolved == ["2022-12-18", "2022-12-17", "2022-12-26"]
+    assert annotate_in_article(text, "2022-12-19").startswith("Gestern (18.12.2022) hatten")
+    assert resolve_in_article(text, "2022-12") == []  # no day: nothing resolved
+    assert resolve_in_article(text, None) == []
+
+
+def test_timeline_order():
+    items = [("b", "2023-01-02"), ("c", None), ("a", "2021")]
+    assert [x for x, _ in by_date(items, lambda t: t[1])] == ["a", "b", "c"]
+
+
+def test_answer_lines_dated_by_the_cited_article():
+    text = ("Die Stadtwerke teilten das gestern mit. [1]\n- Am Samstag stieg der Pegel. [2]\n"
+            "- Heute beides. [1] [2]")
+    out = annotate_answer(text, {1: "2022-12-19", 2: "2024-01-05"})
+    assert "gestern (18.12.2022) mit. [1]" in out
+    assert "Am Samstag (30.12.2023) stieg" in out  # 2024-01-05 is a Friday
+    assert "Heute beides. [1] [2]" in out  # two articles: left as it is
