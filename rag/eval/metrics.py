@@ -135,7 +135,7 @@ def _source_key(name: str) -> str:
 def first_answering_rank(question: Question, sources: Sequence[Any]) -> int | None:
     """1-based position of the first source that answers ``question`` (``None``: none).
 
-    ``sources`` are objects with ``doc_id`` and ``text`` (e.g. :class:`rag.answer.Source`);
+    ``sources`` are objects with ``doc_id`` and ``text`` (e.g. :class:`rag.types.Source`);
     the position in the list is the rank, whatever the scores (ties keep list order).
     """
     expected = {_source_key(s) for s in question.expected_sources}

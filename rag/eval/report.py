@@ -1,4 +1,4 @@
-"""Writers of the batch evaluation (:mod:`rag.evaluation`): the metrics table, the
+"""Writers of the batch evaluation (:mod:`rag.eval`): the metrics table, the
 comparison with a baseline run, and report.json / CSV / Markdown files (written atomically).
 """
 
