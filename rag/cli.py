@@ -163,12 +163,25 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     from .errors import QuestionError
     from .eval import report as out
     from .eval.metrics import MRR_CUTOFF
+    from .eval.beir import is_beir, load_beir, write_corpus
     from .eval.questions import load_questions
     from .eval.run import evaluate
     from .pipeline import Pipeline
 
     settings = settings_from(args)
-    questions = load_questions(args.questions)
+    if is_beir(args.questions):
+        # A BEIR folder: its documents become a corpus of their own (never the product's).
+        beir = load_beir(args.questions, args.split)
+        work = settings.paths.data_dir / "beir" / Path(args.questions).resolve().name
+        settings = settings.replace(corpus_dir=args.corpus or work / "corpus",
+                                    index_dir=args.index or work / "index")
+        written = write_corpus(beir.docs, settings.paths.corpus_dir)
+        log.info("BEIR: %d documents (%d written) in %s, %d questions of split %s",
+                 len(beir.docs), written, settings.paths.corpus_dir, len(beir.questions),
+                 args.split)
+        questions = beir.questions
+    else:
+        questions = load_questions(args.questions)
     baseline = out.load_report(args.baseline) if args.baseline else None
     most = settings.retrieval.max_top_k
     if not 1 <= args.k <= most:
@@ -187,8 +200,9 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         log.warning("Corpus file skipped: %s (%s)", skipped.path, skipped.reason)
     report = evaluate(pipeline, questions, k=args.k, progress=not args.quiet)
     report.config["questions_file"] = {
-        "path": str(args.questions), "sha256": _file_digest(Path(args.questions)),
-        "n": len(questions),
+        "path": str(args.questions), "n": len(questions),
+        **({"split": args.split} if is_beir(args.questions)
+           else {"sha256": _file_digest(Path(args.questions))}),
     }
 
     print(out.format_metrics_table(report.metrics, baseline["metrics"] if baseline else None))
@@ -255,8 +269,11 @@ def build_parser() -> argparse.ArgumentParser:
         "pipeline and report hit@k, mrr, answer_hit, no-answer precision/recall and "
         "latency, overall and per language (definitions: shared/eval/README.md).",
     )
-    p.add_argument("questions", help="question file (JSON Lines)")
+    p.add_argument("questions", help="question file (JSON Lines), or a folder in the BEIR "
+                   "layout (corpus.jsonl, queries.jsonl, qrels/<split>.tsv; its documents are "
+                   "indexed under data/beir/<name>/ unless --corpus/--index say where)")
     _add_paths(p)
+    p.add_argument("--split", default="test", help="BEIR split: qrels/<split>.tsv (default test)")
     p.add_argument("--k", type=int, default=10, help="sources per question (default 10)")
     p.add_argument("--out", help="write the full report as JSON")
     p.add_argument("--csv", help="write one row per question as CSV")

@@ -4,7 +4,7 @@ exactly with their citation numbers, both statements when sources disagree."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -13,6 +13,7 @@ from ..settings import AnswerSettings
 from ..text.terms import tokenize
 from ..types import Answer, DocMeta, Source, StoredChunk
 from .base import NOT_FOUND, Evidence
+from .metadata import asked_field, metadata_answer
 
 DISAGREE = {
     "de": "Die Quellen machen dazu unterschiedliche Angaben:",
@@ -213,6 +214,11 @@ class ExtractiveAnswerer:
         threshold = self.params.min_relevance_de if lang == "de" else self.params.min_relevance_en
         if not hits or hits[0].sentence < threshold:
             return Answer(text, lang, False, NOT_FOUND[lang], sources)
+        field = asked_field(text)
+        if field:
+            answer = self._from_metadata(field, evidence, index.docs[hits[0].doc_id], sources)
+            if answer is not None:
+                return answer
         candidates = rank_sentences(
             qvec, text, lang, [chunks[h.id] for h in hits], [h.score for h in hits], self.params
         )
@@ -236,6 +242,22 @@ class ExtractiveAnswerer:
         cited = {int(n) for n in re.findall(r"\[(\d+)\]", answer_text)}
         sources = [s for s in sources if s.n <= evidence.k or s.n in cited]
         return Answer(text, lang, True, answer_text, sources)
+
+    @staticmethod
+    def _from_metadata(
+        field: str, evidence: Evidence, doc: DocMeta, sources: list[Source]
+    ) -> Answer | None:
+        """The answer to a question about the best article's author, publisher, date or
+        link, citing the article's metadata record as source 1 (``None``: not recorded)."""
+        meta = metadata_answer(field, doc, evidence.language, 1)
+        if meta is None:
+            return None
+        best = sources[0]
+        record = Source(1, doc.doc_id, doc.title, doc.date, doc.url, doc.publisher,
+                        meta.record, best.score)
+        renumbered = [replace(s, n=n) for n, s in enumerate(sources[: evidence.k - 1], start=2)]
+        return Answer(evidence.question, evidence.language, True, meta.text,
+                      [record, *renumbered])
 
     @staticmethod
     def _cross_check(

@@ -1,7 +1,9 @@
 """Judging answers and computing metrics of the batch evaluation.
 
 * A passage *answers* a question when its ``doc_id`` is one of the question's
-  ``expected_sources`` and its text contains at least one ``answer_keyword``
+  ``expected_sources`` and its text contains at least one ``answer_keyword``; a question
+  without keywords is judged at the article level (any passage of an expected source
+  answers it, and its ``answer_hit`` is not counted)
   (:func:`answers_question`: case-insensitive, whitespace runs collapsed, digit-group
   separators removed with :func:`rag.text.terms.normalize_numbers`, so 62'000 = 62.000 =
   62 000; plain substring containment).
@@ -11,7 +13,8 @@
   to the user as "possibly related").
 * ``hit@k``, ``mrr`` and ``answer_hit`` are shares of the *answerable* questions (``mrr``
   counts 0 for no answering passage in the top 10; ``answer_hit`` needs ``found`` and a
-  keyword in ``Answer.text``). They are ``None`` when a group has no answerable question.
+  keyword in ``Answer.text``; article-level questions are left out of it). They are
+  ``None`` when a group has no answerable question.
 * A question counts as *refused* when ``Answer.found`` is false (or when ``ask()``
   rejected it with a :class:`~rag.pipeline.QuestionError`). ``no_answer_precision`` =
   correct refusals / refusals (``None`` when nothing was refused), ``no_answer_recall``
@@ -76,6 +79,7 @@ class QuestionResult:
     answer_keywords: list[str] = field(default_factory=list)
     detected_lang: str | None = None
     error: str | None = None
+    kind: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form (sources as ``doc_id``, ``n``, ``score`` only)."""
@@ -88,7 +92,7 @@ class QuestionResult:
         """True when the product got this question wrong in any measured way."""
         if self.no_answer:
             return self.found
-        return not self.found or self.rank is None or not self.answer_hit
+        return not self.found or self.rank is None or self.answer_hit is False
 
 
 @dataclass
@@ -140,8 +144,9 @@ def first_answering_rank(question: Question, sources: Sequence[Any]) -> int | No
     """
     expected = {_source_key(s) for s in question.expected_sources}
     for position, source in enumerate(sources, start=1):
-        if _source_key(source.doc_id) in expected and answers_question(
-            source.text, question.answer_keywords
+        if _source_key(source.doc_id) in expected and (
+            not question.answer_keywords
+            or answers_question(source.text, question.answer_keywords)
         ):
             return position
     return None
@@ -153,7 +158,7 @@ def judge(
     """Score one answer (``answer=None``: ``ask()`` rejected the question with ``error``)."""
     sources = list(answer.sources) if answer is not None else []
     found = bool(answer is not None and answer.found)
-    answer_hit = None if question.no_answer else bool(
+    answer_hit = None if question.no_answer or question.article_level else bool(
         found and answer is not None and answers_question(answer.body, question.answer_keywords)
     )
     return QuestionResult(
@@ -171,6 +176,7 @@ def judge(
         answer_keywords=list(question.answer_keywords),
         detected_lang=answer.language if answer is not None else None,
         error=error,
+        kind=question.kind,
     )
 
 
@@ -201,8 +207,9 @@ def group_metrics(rows: Sequence[QuestionResult | Mapping[str, Any]]) -> dict[st
         metrics[f"hit@{k}"] = _share(sum(r is not None and r <= k for r in ranks), len(ranks))
     metrics["mrr"] = _share(
         sum(1.0 / r for r in ranks if r is not None and r <= MRR_CUTOFF), len(ranks))
-    metrics["answer_hit"] = _share(sum(bool(_get(r, "answer_hit")) for r in answerable),
-                                   len(answerable))
+    judged = [r for r in answerable if _get(r, "answer_hit") is not None]
+    metrics["answer_hit"] = _share(sum(bool(_get(r, "answer_hit")) for r in judged),
+                                   len(judged))
     correct = sum(bool(_get(r, "no_answer")) for r in refused)
     metrics["no_answer_precision"] = _share(correct, len(refused))
     metrics["no_answer_recall"] = _share(correct, len(unanswerable))
@@ -215,18 +222,37 @@ def group_metrics(rows: Sequence[QuestionResult | Mapping[str, Any]]) -> dict[st
 
 
 def compute_metrics(rows: Sequence[QuestionResult | Mapping[str, Any]]) -> dict[str, Any]:
-    """``{"overall": {...}, "by_language": {"de": {...}, "en": {...}, ...}}``.
+    """``{"overall": {...}, "by_language": {"de": {...}, "en": {...}, ...}}``, plus
+    ``"by_kind"`` when any question carries a ``kind`` (others count as ``"other"``).
 
     ``rows`` are :class:`QuestionResult` objects or their dicts (e.g. the ``questions``
     of a saved report); each needs ``lang``, ``no_answer``, ``found``, ``rank``,
     ``answer_hit`` and ``latency_ms``. Pure: no model, no index.
     """
     langs = sorted(set(LANGUAGES) | {_get(r, "lang") for r in rows})
-    return {
+    out: dict[str, Any] = {
         "overall": group_metrics(rows),
         "by_language": {
             lang: group_metrics([r for r in rows if _get(r, "lang") == lang]) for lang in langs
         },
     }
+    kinds = [_kind_of(r) for r in rows]
+    if any(k is not None for k in kinds):
+        labels = sorted({k or OTHER_KIND for k in kinds})
+        out["by_kind"] = {
+            label: group_metrics([r for r, k in zip(rows, kinds) if (k or OTHER_KIND) == label])
+            for label in labels
+        }
+    return out
+
+
+#: The group of questions without a ``kind`` when others have one.
+OTHER_KIND = "other"
+
+
+def _kind_of(row: QuestionResult | Mapping[str, Any]) -> str | None:
+    if isinstance(row, Mapping):
+        return row.get("kind")
+    return row.kind
 
 

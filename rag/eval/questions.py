@@ -36,7 +36,13 @@ class Question:
     #: Earlier user questions of the same conversation, in order (the question is a
     #: follow-up to them); empty for a question asked on its own.
     history: tuple[str, ...] = ()
+    #: Optional label ("factoid", "why", "metadata", ...) for per-kind breakdowns.
+    kind: str | None = None
 
+    @property
+    def article_level(self) -> bool:
+        """Judged by source alone: answerable, with expected sources but no keywords."""
+        return not self.no_answer and not self.answer_keywords
 
 
 # --- question files ----------------------------------------------------------------
@@ -85,17 +91,21 @@ def parse_question(record: object, line: int = 0, path: Path | str = "<questions
             path, line, f"field 'no_answer' must be true or false (got {_kind(no_answer)})")
     sources = _string_list(record, "expected_sources", line, path)
     keywords = _string_list(record, "answer_keywords", line, path)
-    if not no_answer and not (sources and keywords):
+    if not no_answer and not sources:
         raise QuestionFileError(
-            path, line, "an answerable question needs at least one expected source and one "
-            "answer keyword (or \"no_answer\": true)")
+            path, line, "an answerable question needs at least one expected source "
+            "(or \"no_answer\": true); answer_keywords may be empty to judge it by source")
     if no_answer and (sources or keywords):
         raise QuestionFileError(
             path, line, "a question with \"no_answer\": true must have empty "
             "expected_sources and answer_keywords")
     history = _string_list(record, "history", line, path) if "history" in record else ()
+    kind = record.get("kind")
+    if kind is not None and (not isinstance(kind, str) or not kind.strip()):
+        raise QuestionFileError(
+            path, line, f"field 'kind' must be a non-empty string (got {_kind(kind)})")
     return Question(record["id"], record["lang"], record["question"], sources, keywords,
-                    no_answer, history)
+                    no_answer, history, kind.strip() if kind else None)
 
 
 def load_questions(path: str | Path) -> list[Question]:

@@ -56,11 +56,14 @@ def load_report(path: str | Path) -> dict[str, Any]:
 
 
 def metric_groups(metrics: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
-    """``[("overall", {...}), ("de", {...}), ("en", {...}), ...]`` of a metrics dict."""
+    """``[("overall", {...}), ("de", {...}), ("en", {...}), ..., ("kind:why", {...})]`` of
+    a metrics dict (kind groups only when the questions carry a ``kind``)."""
     by_lang = metrics.get("by_language") or {}
     langs = [lang for lang in LANGUAGES if lang in by_lang]
     langs += sorted(lang for lang in by_lang if lang not in LANGUAGES)
-    return [("overall", metrics.get("overall") or {})] + [(lang, by_lang[lang]) for lang in langs]
+    by_kind = metrics.get("by_kind") or {}
+    return ([("overall", metrics.get("overall") or {})] + [(lang, by_lang[lang]) for lang in langs]
+            + [(f"kind:{kind}", by_kind[kind]) for kind in sorted(by_kind)])
 
 
 def format_value(key: str, value: Any) -> str:
@@ -184,7 +187,8 @@ def write_json(report: Report | Mapping[str, Any], path: str | Path) -> None:
 
 
 CSV_COLUMNS = (
-    "id", "lang", "no_answer", "found", "rank", "answer_hit", "latency_ms", "detected_lang",
+    "id", "lang", "kind", "no_answer", "found", "rank", "answer_hit", "latency_ms",
+    "detected_lang",
     "expected_sources", "answer_keywords", "top_doc_id", "top_score", "retrieved", "answer",
     "error",
 )
@@ -252,7 +256,7 @@ def failure_reasons(q: Mapping[str, Any], k: int | None = None) -> list[str]:
         reasons.append("refused (false refusal)")
     if q.get("rank") is None:
         reasons.append("no answering passage among the " + (f"top {k}" if k else "sources"))
-    if q["found"] and not q.get("answer_hit"):
+    if q["found"] and q.get("answer_hit") is False:
         reasons.append("the answer text contains none of the keywords")
     if reasons and q.get("rank") is not None:
         reasons.append(f"first answering passage at rank {q['rank']}")

@@ -1,0 +1,137 @@
+"""Questions about an article rather than its content: who wrote it, who published it,
+when it appeared, where it is. They are answered from the article's metadata (front
+matter, byline, URL), with the article cited, since bylines and dates are not in the text
+that retrieval searches.
+
+A question is a metadata question when it names the article ("Artikel", "Bericht",
+"article", "report", ...) together with the asked field ("geschrieben", "Autor",
+"erschienen", "published", "link", ...). Which article is meant is left to retrieval:
+the rest of the question describes its topic.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..types import DocMeta
+
+#: Words that name a piece of writing (so "when was X published" is about an article).
+_PIECE = (
+    r"artikel\w*|bericht\w*|kommentar\w*|beitr(?:a|ä)g\w*|analyse\w*|reportage\w*|text\w*|"
+    r"meldung\w*|interview\w*|stück|article|report|commentary|comment|analysis|piece|story|"
+    r"op-ed|column|news item"
+)
+_FIELDS: dict[str, re.Pattern[str]] = {
+    "author": re.compile(
+        r"\b(autor\w*|verfass\w*|geschrieben|schrieb|author\w*|wrote|written|writer|byline)\b",
+        re.IGNORECASE,
+    ),
+    "publisher": re.compile(
+        r"\b(zeitung|medium|verlag\w*|publikation|herausgeber\w*|website|webseite|"
+        r"publication|publisher|newspaper|outlet|magazine|site|welche[rms]? (?:quelle|seite)|"
+        r"which source|ran|brachte|veröffentlichte)\b",
+        re.IGNORECASE,
+    ),
+    "url": re.compile(r"\b(link|url|adresse|address|online lesen|read it online)\b",
+                      re.IGNORECASE),
+    "date": re.compile(
+        r"\b(wann|an welchem tag|welchem datum|datum|when|what date|which day|on what day)\b"
+        r".*\b(erschien\w*|erschienen|veröffentlicht\w*|publiziert\w*|published|appeared|"
+        r"came out|released|posted|dated)\b",
+        re.IGNORECASE,
+    ),
+}
+_PIECE_RE = re.compile(rf"\b({_PIECE})\b", re.IGNORECASE)
+_MONTHS = {
+    "de": ["Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August",
+           "September", "Oktober", "November", "Dezember"],
+    "en": ["January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December"],
+}
+
+
+@dataclass(frozen=True)
+class MetadataAnswer:
+    """What a metadata answer says, and the line that cites the article's record."""
+
+    text: str
+    record: str
+
+
+def asked_field(question: str) -> str | None:
+    """``"author"``, ``"publisher"``, ``"date"`` or ``"url"`` when ``question`` asks for
+    that field of an article it names; ``None`` for a question about the content."""
+    if not _PIECE_RE.search(question):
+        return None
+    for name in ("author", "date", "url", "publisher"):
+        if _FIELDS[name].search(question):
+            return name
+    return None
+
+
+def format_date(value: str, lang: str) -> str:
+    """A (possibly partial) ISO date as people write it, with the ISO form in brackets:
+    ``19.12.2022 (2022-12-19)``, ``Juni 2023 (2023-06)``, ``19 December 2022 (2022-12-19)``."""
+    parts = value.split("-")
+    try:
+        numbers = [int(p) for p in parts]
+    except ValueError:
+        return value
+    if len(numbers) == 3:
+        y, m, d = numbers
+        human = f"{d:02d}.{m:02d}.{y}" if lang == "de" else f"{d} {_MONTHS['en'][m - 1]} {y}"
+    elif len(numbers) == 2 and 1 <= numbers[1] <= 12:
+        human = f"{_MONTHS[lang if lang in _MONTHS else 'en'][numbers[1] - 1]} {numbers[0]}"
+    else:
+        return value
+    return f"{human} ({value})"
+
+
+def record_line(doc: DocMeta, lang: str) -> str:
+    """The article's metadata as one line (the text of the cited metadata source)."""
+    labels = {
+        "de": ("Titel", "Autor", "Herausgeber", "Datum", "Link"),
+        "en": ("Title", "Author", "Publisher", "Date", "Link"),
+    }[lang if lang == "de" else "en"]
+    values = (doc.title, doc.author, doc.publisher,
+              format_date(doc.date, lang) if doc.date else None, doc.url)
+    return " · ".join(f"{label}: {value}" for label, value in zip(labels, values) if value)
+
+
+def metadata_answer(field: str, doc: DocMeta, lang: str, n: int) -> MetadataAnswer | None:
+    """The answer to a question for ``field`` of ``doc`` (cited as ``[n]``), or ``None``
+    when the article's metadata does not have that field."""
+    value = {"author": doc.author, "publisher": doc.publisher or _host(doc.url),
+             "date": doc.date, "url": doc.url}[field]
+    if not value:
+        return None
+    title = doc.title
+    if field == "date":
+        value = format_date(value, lang)
+    if lang == "de":
+        text = {
+            "author": f"Der Artikel „{title}“ ist von {value} [{n}].",
+            "publisher": f"Der Artikel „{title}“ ist bei {value} erschienen [{n}].",
+            "date": f"Der Artikel „{title}“ ist am {value} erschienen [{n}]."
+            if doc.date and doc.date.count("-") == 2
+            else f"Der Artikel „{title}“ ist {value} erschienen [{n}].",
+            "url": f"Der Artikel „{title}“ steht unter {value} [{n}].",
+        }[field]
+    else:
+        text = {
+            "author": f"The article “{title}” was written by {value} [{n}].",
+            "publisher": f"The article “{title}” was published by {value} [{n}].",
+            "date": f"The article “{title}” was published on {value} [{n}]."
+            if doc.date and doc.date.count("-") == 2
+            else f"The article “{title}” was published in {value} [{n}].",
+            "url": f"The article “{title}” is at {value} [{n}].",
+        }[field]
+    return MetadataAnswer(text, record_line(doc, lang))
+
+
+def _host(url: str | None) -> str | None:
+    if not url:
+        return None
+    match = re.match(r"[a-z][a-z0-9+.-]*://(?:www\.)?([^/:?#]+)", url, re.IGNORECASE)
+    return match.group(1) if match else None
