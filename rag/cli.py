@@ -162,8 +162,8 @@ def _file_digest(path: Path) -> str:
 def _cmd_eval(args: argparse.Namespace) -> int:
     from .errors import QuestionError
     from .eval import report as out
-    from .eval.metrics import MRR_CUTOFF
     from .eval.beir import is_beir, load_beir, write_corpus
+    from .eval.metrics import MRR_CUTOFF
     from .eval.questions import load_questions
     from .eval.run import evaluate
     from .pipeline import Pipeline

@@ -98,12 +98,17 @@ class RetrievalSettings:
     #: Weight of the best sentence's similarity, over the top ``rerank_depth`` candidates.
     sentence_weight: float = 1.5
     rerank_depth: int = 20
-    max_per_doc: int = 2
+    #: Passages per article among the sources (3: news articles have several passages and
+    #: the answering one is often not the best-matching; measured on Wikinews).
+    max_per_doc: int = 3
     #: An article "dominates" when its next passage scores within this of the best
     #: remaining passage of other articles; then it may exceed ``max_per_doc``.
     dominance_margin: float = 0.03
-    duplicate_cosine: float = 0.97
+    #: Passages of one article overlapping by more than this share are duplicates.
     duplicate_overlap: float = 0.5
+    #: Correct German query terms that are not in the corpus vocabulary (typos) to the
+    #: vocabulary's closest terms (rapidfuzz, 1-2 edits).
+    correct_spelling: bool = True
 
 
 @dataclass(frozen=True)

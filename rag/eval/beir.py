@@ -86,14 +86,16 @@ def _qrels(path: Path) -> dict[str, list[str]]:
             "qrels/<split>.tsv; choose the split with --split.") from exc
     with handle:
         for number, row in enumerate(csv.reader(handle, delimiter="\t"), start=1):
-            if not row or (number == 1 and not row[-1].strip().lstrip("-").isdigit()):
-                continue  # blank line or header
+            if not row:
+                continue
             if len(row) < 3:
                 raise EvalFileError(
                     f"{path}:{number}: expected query-id, corpus-id and score separated by tabs.")
             try:
                 score = float(row[2])
             except ValueError:
+                if number == 1:
+                    continue  # the header line
                 raise EvalFileError(f"{path}:{number}: score {row[2]!r} is not a number.") from None
             if score > 0:
                 relevant.setdefault(row[0], []).append(row[1])

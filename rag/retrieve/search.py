@@ -2,8 +2,15 @@
 
 BM25 over German text is strong for German questions but adds noise for English ones,
 whose words mostly do not occur in the articles. The fusion therefore weighs the keyword
-signal by language: German questions use all their stemmed terms; English questions
-only the terms that survive translation (names, numbers), with a smaller weight.
+signal by language: German questions use all their stemmed terms (typos corrected against
+the corpus vocabulary, :mod:`.spelling`); English questions only the terms that survive
+translation (names, numbers), with a smaller weight.
+
+Passages of one article are not near-duplicates of each other: every sentence is embedded
+under the article's headline, so sibling passages have very similar vectors although
+they say different things. Only passages that overlap in the text (or are the same text
+in two articles) count as duplicates; measured on Wikinews this returns the answering
+passage that a vector-similarity filter dropped (bench/tune_retrieval.py).
 """
 
 from __future__ import annotations
@@ -16,11 +23,18 @@ from ..settings import RetrievalSettings
 from ..store.index import Index
 from ..text.terms import anchor_terms, tokenize
 from ..types import Hit
+from .spelling import correct_terms
 
 
-def keyword_terms(question: str, lang: str) -> list[str]:
-    """The BM25 query terms for a question in ``lang``."""
-    return tokenize(question) if lang == "de" else anchor_terms(question)
+def keyword_terms(
+    question: str, lang: str, index: Index | None = None, correct: bool = True
+) -> list[str]:
+    """The BM25 query terms for a question in ``lang`` (German terms corrected against
+    ``index``'s vocabulary when ``correct``)."""
+    if lang != "de":
+        return anchor_terms(question)
+    terms = tokenize(question)
+    return correct_terms(terms, index.keywords) if correct and index is not None else terms
 
 
 def search(
@@ -46,7 +60,8 @@ def search(
     dense_scores, dense_ids = index.vectors.search(q, depth, allowed=allowed_ids)
     dense = {int(i): float(s) for i, s in zip(dense_ids[0], dense_scores[0]) if i >= 0}
 
-    rows, kw_scores = index.keywords.search(keyword_terms(question, lang), depth, mask)
+    terms = keyword_terms(question, lang, index, params.correct_spelling)
+    rows, kw_scores = index.keywords.search(terms, depth, mask)
     keyword: dict[int, float] = {}
     if len(rows):
         top = float(kw_scores.max())
@@ -94,19 +109,17 @@ def rerank_by_sentences(
 
 
 def diversify(index: Index, hits: list[Hit], k: int, params: RetrievalSettings) -> list[Hit]:
-    """At most ``max_per_doc`` passages per article unless it dominates; no near-duplicates."""
+    """At most ``max_per_doc`` passages per article unless it dominates; no duplicates
+    (passages of one article overlapping by more than ``duplicate_overlap`` of the shorter
+    one, or the same text in two articles)."""
     chosen: list[Hit] = []
     per_doc: dict[str, int] = {}
     spans: dict[int, tuple[int, int]] = {}
+    texts: dict[int, str] = {}
     if hits:
         meta = index.chunks([h.id for h in hits[: 4 * k]])
         spans = {i: (c.start, c.end) for i, c in meta.items()}
-    vec_cache: dict[int, np.ndarray] = {}
-
-    def vec(h: Hit) -> np.ndarray:
-        if h.id not in vec_cache:
-            vec_cache[h.id] = index.vectors.reconstruct(h.id)
-        return vec_cache[h.id]
+        texts = {i: " ".join(c.text.split()).casefold() for i, c in meta.items()}
 
     def duplicate(h: Hit) -> bool:
         for c in chosen:
@@ -115,7 +128,7 @@ def diversify(index: Index, hits: list[Hit], k: int, params: RetrievalSettings) 
                 overlap = max(0, min(a1, b1) - max(a0, b0))
                 if overlap > params.duplicate_overlap * min(a1 - a0, b1 - b0):
                     return True
-            if float(vec(h) @ vec(c)) >= params.duplicate_cosine:
+            elif h.id in texts and texts.get(c.id) == texts[h.id]:
                 return True
         return False
 

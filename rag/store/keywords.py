@@ -18,6 +18,11 @@ class KeywordIndex:
         self._vocab: dict[str, int] = bm25.vocab_dict or {}
         self.size = int(bm25.scores.get("num_docs", 0)) if bm25.scores else 0
 
+    @property
+    def vocabulary(self) -> dict[str, int]:
+        """The indexed terms (term -> term id); do not modify."""
+        return self._vocab
+
     @classmethod
     def build(cls, texts: list[str]) -> KeywordIndex:
         """Index ``texts`` (row i of the index is ``texts[i]``)."""

@@ -1,0 +1,85 @@
+"""Questions about an article's author, publisher, date or link (fake embedder)."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.answer.metadata import asked_field, format_date, metadata_answer, record_line
+from rag.embed.fake import FakeEmbedder
+from rag.pipeline import Pipeline
+from rag.settings import Settings
+from rag.types import DocMeta
+
+
+@pytest.mark.parametrize("question, field", [
+    ("Wer hat den Artikel über den Staudamm geschrieben?", "author"),
+    ("Wer ist die Autorin des Berichts über die Flut?", "author"),
+    ("Who wrote the report about the flood?", "author"),
+    ("Wann ist der Bericht über den Staudamm erschienen?", "date"),
+    ("When was the article about the dam published?", "date"),
+    ("An welchem Tag wurde der Kommentar veröffentlicht?", "date"),
+    ("Which publication ran the analysis of the floods?", "publisher"),
+    ("In welcher Zeitung erschien der Artikel über die Brücke?", "publisher"),
+    ("Gibt es einen Link zum Artikel über die Brücke?", "url"),
+    ("Wann stieg der Pegel am Staudamm?", None),
+    ("Who built the dam?", None),
+    ("Was berichtete der Artikel über die Flut?", None),
+])
+def test_asked_field(question, field):
+    assert asked_field(question) == field
+
+
+def test_dates_as_people_write_them():
+    assert format_date("2022-12-19", "de") == "19.12.2022 (2022-12-19)"
+    assert format_date("2022-12-19", "en") == "19 December 2022 (2022-12-19)"
+    assert format_date("2023-06", "de") == "Juni 2023 (2023-06)"
+    assert format_date("2023", "en") == "2023"
+
+
+DOC = DocMeta("flut.md", "Hochwasser am Staudamm", "2021-05-01", "https://www.example.org/flut",
+              None, "Erika Muster")
+
+
+def test_answer_text_and_record():
+    answer = metadata_answer("author", DOC, "de", 1)
+    assert answer.text == "Der Artikel „Hochwasser am Staudamm“ ist von Erika Muster [1]."
+    assert metadata_answer("publisher", DOC, "en", 2).text.endswith("by example.org [2].")
+    assert "1 May 2021" in metadata_answer("date", DOC, "en", 1).text
+    assert metadata_answer("author", DocMeta("x", "T", None, None, None, None), "de", 1) is None
+    assert record_line(DOC, "de") == ("Titel: Hochwasser am Staudamm · Autor: Erika Muster · "
+                                      "Datum: 01.05.2021 (2021-05-01) · "
+                                      "Link: https://www.example.org/flut")
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory) -> Pipeline:
+    root = tmp_path_factory.mktemp("meta")
+    corpus = root / "corpus"
+    corpus.mkdir()
+    (corpus / "flut.md").write_text(
+        "---\ntitle: \"Hochwasser am Staudamm\"\ndate: 2021-05-01\nauthor: Erika Muster\n"
+        "url: https://www.example.org/flut\n---\nHochwasser am Staudamm\n\n"
+        "Der Pegel am Staudamm stieg auf 120 Zentimeter. Die Behörde ordnete Kontrollen an.\n",
+        encoding="utf-8")
+    (corpus / "bruecke.md").write_text(
+        "---\ntitle: \"Neue Brücke\"\ndate: 2020-01-02\n---\nNeue Brücke\n\n"
+        "Der Stadtrat beschloss den Bau einer neuen Brücke über den Kanal.\n", encoding="utf-8")
+    settings = Settings.from_env(corpus_dir=corpus, index_dir=root / "index",
+                                 min_relevance_de=0.0, min_relevance_en=0.0)
+    p = Pipeline(settings, embedder=FakeEmbedder())
+    p.update_index(progress=False)
+    return p
+
+
+def test_pipeline_answers_author_question_from_metadata(pipeline):
+    answer = pipeline.ask("Wer hat den Artikel über das Hochwasser am Staudamm geschrieben?")
+    assert answer.found
+    assert "Erika Muster" in answer.text and answer.text.endswith("[1].")
+    record = answer.sources[0]
+    assert record.n == 1 and record.doc_id == "flut.md" and "Erika Muster" in record.text
+    assert [s.n for s in answer.sources] == list(range(1, len(answer.sources) + 1))
+
+
+def test_missing_field_falls_back_to_the_text(pipeline):
+    answer = pipeline.ask("Wer hat den Artikel über die neue Brücke am Kanal geschrieben?")
+    assert answer.found and "Stadtrat" in answer.text
