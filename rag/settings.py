@@ -138,6 +138,13 @@ class AnswerSettings:
     max_sentences: int = 3
     #: Bonus for sentences with a number when the question asks for one (how many, when).
     number_bonus: float = 0.03
+    #: Bonus for sentences giving a reason (weil, denn, because) when the question asks why.
+    reason_bonus: float = 0.03
+    #: Bonus for sentences with quoted words when the question asks what something is
+    #: called ("Wie wird X bezeichnet?").
+    quote_bonus: float = 0.03
+    #: Penalty for an article's first line (headline or teaser) as an answer.
+    headline_penalty: float = 0.03
     #: Statements of other articles within this margin are checked for disagreement.
     disagree_margin: float = 0.15
 

@@ -26,6 +26,19 @@ _ASKS_NUMBER = re.compile(
     re.IGNORECASE,
 )
 _ASKS_YEAR = re.compile(r"\b(when|wann|year|jahr)\b", re.IGNORECASE)
+#: Questions for a reason or a purpose, and sentences that give one.
+_ASKS_REASON = re.compile(
+    r"\b(warum|wieso|weshalb|weswegen|wozu|aus welchem grund|why|how come|for what reason|"
+    r"what for)\b", re.IGNORECASE)
+_REASON = re.compile(
+    r"\b(weil|denn|deshalb|daher|deswegen|darum|wegen|aufgrund|angesichts|zumal|sodass|"
+    r"um\b[^.?!]{1,80}\bzu|because|since|due to|as a result|in order to|so that)\b"
+    r"|(?:^|[,;:]\s*)da\b", re.IGNORECASE)
+#: Questions for what someone calls something (answered best by the quoted words).
+_ASKS_TERM = re.compile(
+    r"\b(bezeichne\w*|bezeichnet|nenn\w*|nannte\w*|genannt|begriff\w*|ausdruck|"
+    r"call(?:s|ed)?|term|describe[sd]?|word)\b", re.IGNORECASE)
+_QUOTE = re.compile(r"[„“”\"»«‚‘]")
 _YEAR = re.compile(r"(?<!\d)(?:1[5-9]\d\d|20\d\d)(?!\d)")
 
 
@@ -69,12 +82,17 @@ def rank_sentences(
 
     Score = similarity of the sentence's vector to the question, plus (German) keyword
     overlap with the question, plus the passage's own retrieval score, plus a bonus for
-    numbers when the question asks for one. Sentences of the first ``passages_de`` /
+    numbers when the question asks for one, for a reason ("weil", "denn", "because") when
+    it asks why, for quoted words when it asks what something is called, minus a penalty
+    for an article's first line (its headline or teaser: evidence only when nothing
+    else is as good). Sentences of the first ``passages_de`` /
     ``passages_en`` passages are ``primary`` (answer candidates); the others are only
     used to find disagreeing statements.
     """
     q_terms = set(tokenize(question)) if lang == "de" else set()
     number_bonus = params.number_bonus if asks_number(question) else 0.0
+    reason_bonus = params.reason_bonus if _ASKS_REASON.search(question) else 0.0
+    quote_bonus = params.quote_bonus if _ASKS_TERM.search(question) else 0.0
     depth = params.passages_de if lang == "de" else params.passages_en
     out: list[Candidate] = []
     for i, chunk in enumerate(chunks):
@@ -88,6 +106,12 @@ def rank_sentences(
                      + params.passage_weight * passage_scores[i])
             if number_bonus and _NUMBER.search(text):
                 score += number_bonus
+            if reason_bonus and _REASON.search(text):
+                score += reason_bonus
+            if quote_bonus and _QUOTE.search(text):
+                score += quote_bonus
+            if chunk.start == 0 and a == 0:
+                score -= params.headline_penalty
             out.append(Candidate(i, (a, b), text, score, i < depth))
     out.sort(key=lambda c: -c.score)
     return out
