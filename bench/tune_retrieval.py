@@ -1,10 +1,19 @@
-"""Sweep chunking settings and fusion weights on the shared question sets.
+"""Retrieval on the dev sets, tune and held-back halves, against plain dense retrieval.
 
-For each chunking setting the xquad-de and seed corpora are indexed (into
-bench/results/), every question is embedded once, and retrieval is run with each
-keyword weight. Prints hit@1 / hit@5 per language and writes bench/results/tune.json.
+For each set the corpus is indexed (or the index under ``--index-root`` reused), every
+question (and each real-query variant of it: :mod:`rag.eval.variants`) is embedded once,
+and the passage ranks are computed for
 
-    python bench/tune_retrieval.py --chunking 128:24 200:40 300:60 --weights 0 0.04 0.08 0.12
+* ``ours``: :func:`rag.retrieve.search` with the settings (plus ``--set key=value``
+  overrides, e.g. ``--set max_per_doc=2 correct_spelling=false``), and
+* ``dense``: plain dense retrieval with the same model over the same passages, each
+  embedded whole as bare text (the LangChain tutorial pipeline), exact top 10,
+
+in the same run. Prints hit@1/3/5 per set, variant, half (:func:`split_half`) and
+language, with the ratio ours/dense of hit@1, and writes bench/results/retrieval.json.
+
+    python bench/tune_retrieval.py --sets seed seed_more xquad wikinews \\
+        --variants questions real --index-root /tmp/idx
 """
 
 from __future__ import annotations
@@ -12,9 +21,8 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
-import time
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -22,101 +30,90 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from rag.eval.metrics import answers_question  # noqa: E402
+from rag.eval.metrics import first_answering_rank  # noqa: E402
 from rag.eval.questions import load_questions  # noqa: E402
+from rag.eval.variants import VARIANTS, split_half, variant  # noqa: E402
 from rag.pipeline import Pipeline  # noqa: E402
-from rag.retrieve.search import search  # noqa: E402
+from rag.retrieve import search  # noqa: E402
 from rag.settings import Settings  # noqa: E402
 from rag.text.language import detect_language  # noqa: E402
 
-SHARED = ROOT.parent / "shared" / "eval"
+SHARED_ROOT = Path(os.environ.get("RAG_SHARED_DIR", ROOT.parent / "shared"))
+EVAL = SHARED_ROOT / "eval"
 SETS = {
-    "xquad": (SHARED / "xquad-de" / "corpus", SHARED / "xquad-de" / "questions.jsonl"),
-    "seed": (ROOT / "corpus", SHARED / "seed_questions.jsonl"),
+    "seed": (SHARED_ROOT / "corpus-seed", EVAL / "seed_questions.jsonl"),
+    "seed_more": (SHARED_ROOT / "corpus-seed", EVAL / "seed_more_questions.jsonl"),
+    "xquad": (EVAL / "xquad-de" / "corpus", EVAL / "xquad-de" / "questions.jsonl"),
+    "wikinews": (EVAL / "wikinews-de" / "corpus", EVAL / "wikinews-de" / "questions.jsonl"),
 }
 
 
-def evaluate_set(pipeline: Pipeline, questions, weights: list[tuple[float, float]], k: int = 5):
-    """hit@1/3/5 per language for each (de, en, sentence) weight triple."""
+def _hits(ranks: list[int | None]) -> dict[str, float]:
+    n = len(ranks) or 1
+    return {f"hit@{k}": round(sum(r is not None and r <= k for r in ranks) / n, 4)
+            for k in (1, 3, 5)}
+
+
+def run_set(pipeline: Pipeline, questions, styles: list[str]) -> dict[str, dict]:
+    """Ranks of ours and plain dense per variant, half and language."""
     index = pipeline.index
+    ids = [int(i) for i in index.row_ids]
+    chunks = index.chunks(ids)
+    passages = [chunks[i] for i in ids]
+    whole = pipeline.embedder.encode_passages([c.text for c in passages])
     answerable = [q for q in questions if not q.no_answer]
-    qvecs = pipeline.embedder.encode_queries([q.question for q in answerable])
-    langs = [detect_language(q.question) for q in answerable]
-    results = {}
-    for w_de, w_en, w_s in weights:
-        params = replace(pipeline.settings.retrieval, keyword_weight_de=w_de,
-                         keyword_weight_en=w_en, sentence_weight=w_s)
-        stats: dict[str, list[int]] = {}
-        for q, qv, lang in zip(answerable, qvecs, langs):
-            hits = search(index, qv, q.question, lang, k, params)
-            chunks = index.chunks([h.id for h in hits])
-            rank = next(
-                (i for i, h in enumerate(hits, 1)
-                 if h.doc_id in q.expected_sources
-                 and answers_question(chunks[h.id].text, q.answer_keywords)),
-                None,
-            )
-            s = stats.setdefault(q.lang, [0, 0, 0, 0])
-            s[0] += rank == 1
-            s[1] += rank is not None and rank <= 3
-            s[2] += rank is not None and rank <= 5
-            s[3] += 1
-        results[f"{w_de}/{w_en}/{w_s}"] = {
-            lang: {"hit@1": round(a / n, 4), "hit@3": round(b / n, 4), "hit@5": round(c / n, 4),
-                   "n": n}
-            for lang, (a, b, c, n) in stats.items()
-        }
-    return results
+    out: dict[str, dict] = {}
+    for style in styles:
+        asked = answerable if style == "questions" else [variant(q, style) for q in answerable]
+        qvecs = pipeline.embedder.encode_queries([q.question for q in asked])
+        groups: dict[tuple[str, str], dict[str, list]] = {}
+        for q, qvec in zip(asked, qvecs):
+            hits = search(index, qvec, q.question, detect_language(q.question), 10,
+                          pipeline.settings.retrieval)
+            got = index.chunks([h.id for h in hits])
+            top = np.argsort(-(whole @ qvec))[:10]
+            g = groups.setdefault((split_half(q.id), q.lang), {"ours": [], "dense": []})
+            g["ours"].append(first_answering_rank(q, [got[h.id] for h in hits]))
+            g["dense"].append(first_answering_rank(q, [passages[i] for i in top]))
+        out[style] = {f"{half} {lang}": {"n": len(g["ours"]), "ours": _hits(g["ours"]),
+                                         "dense": _hits(g["dense"])}
+                      for (half, lang), g in sorted(groups.items())}
+    return out
 
 
 def main() -> None:
-    """Run the sweep."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--chunking", nargs="+", default=["200:40"])
-    parser.add_argument("--weights", nargs="+", type=float, default=[0.0, 0.04, 0.08, 0.12])
-    parser.add_argument("--sets", nargs="+", default=["xquad", "seed"])
-    parser.add_argument("--sentence-weights", nargs="+", type=float, default=[1.5])
-    parser.add_argument("--en-weight-ratio", type=float, default=0.6,
-                        help="English keyword weight as a share of the German one")
-    parser.add_argument("--max-per-doc", type=int, default=None)
-    parser.add_argument("--margin", type=float, default=None, help="dominance margin")
-    parser.add_argument("--rerank-depth", type=int, default=None)
+    """Run the comparison and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sets", nargs="+", default=list(SETS), choices=list(SETS))
+    parser.add_argument("--variants", nargs="+", default=["questions", "real"],
+                        choices=["questions", *VARIANTS])
+    parser.add_argument("--index-root", type=Path, default=ROOT / "bench" / "results" / "idx")
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="settings overrides for ours (flat field names)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    out_dir = ROOT / "bench" / "results"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    weights = [(w, round(w * args.en_weight_ratio, 4), s)
-               for w in args.weights for s in args.sentence_weights]
+    overrides = dict(item.split("=", 1) for item in args.set)
     report = {}
     embedder = None
-    for spec in args.chunking:
-        tokens, overlap, para = ([int(x) for x in spec.split(":")] + [0])[:3]
-        for name in args.sets:
-            corpus, qfile = SETS[name]
-            settings = Settings.from_env(
-                corpus_dir=corpus, index_dir=out_dir / f"idx-{name}-{tokens}-{overlap}-{para}",
-                chunk_tokens=tokens, chunk_overlap_tokens=overlap, paragraph_tokens=para,
-                max_per_doc=args.max_per_doc, rerank_depth=args.rerank_depth,
-                dominance_margin=args.margin,
-            )
-            pipeline = Pipeline(settings, embedder=embedder)
-            t0 = time.perf_counter()
-            build = pipeline.update_index(progress=False)
-            embedder = pipeline.embedder
-            res = evaluate_set(pipeline, load_questions(qfile), weights)
-            report[f"{name} {spec}"] = {"chunks": build.chunks,
-                                        "index_seconds": round(time.perf_counter() - t0, 1),
-                                        "results": res}
-            for w, r in res.items():
-                cells = "  ".join(
-                    f"{lang} hit@1 {v['hit@1']:.3f} @3 {v['hit@3']:.3f} @5 {v['hit@5']:.3f}"
-                    for lang, v in sorted(r.items())
-                )
-                print(f"{name:6} chunk {spec:7} chunks {build.chunks:4}  w {w:14}  {cells}",
-                      flush=True)
-    (out_dir / "tune.json").write_text(json.dumps(report, indent=2))
+    for name in args.sets:
+        corpus, qfile = SETS[name]
+        index_dir = args.index_root / ("seed" if name.startswith("seed") else name)
+        settings = Settings.from_env(corpus_dir=corpus, index_dir=index_dir, **overrides)
+        pipeline = Pipeline(settings, embedder=embedder)
+        embedder = pipeline.embedder
+        report[name] = run_set(pipeline, load_questions(qfile), args.variants)
+        for style, groups in report[name].items():
+            for group, r in groups.items():
+                o, d = r["ours"], r["dense"]
+                ratio = o["hit@1"] / d["hit@1"] if d["hit@1"] else float("nan")
+                print(f"{name:9s} {style:10s} {group:7s} n={r['n']:4d}  ours "
+                      f"{o['hit@1']:.3f}/{o['hit@3']:.3f}/{o['hit@5']:.3f}  dense "
+                      f"{d['hit@1']:.3f}/{d['hit@3']:.3f}/{d['hit@5']:.3f}  "
+                      f"hit@1 ratio {ratio:.2f}", flush=True)
+    out_dir = ROOT / "bench" / "results"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "retrieval.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
 
 
 if __name__ == "__main__":
-    np.set_printoptions(precision=3)
     main()
