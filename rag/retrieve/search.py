@@ -21,6 +21,7 @@ import numpy as np
 
 from ..settings import RetrievalSettings
 from ..store.index import Index
+from ..text.dates import in_period, mentioned_periods
 from ..text.terms import anchor_terms, tokenize
 from ..types import Hit
 from .spelling import correct_terms
@@ -80,6 +81,10 @@ def search(
             dense[int(i)], keyword.get(int(i), 0.0))
         for i, r in zip(ids, row_of)
     ]
+    periods = mentioned_periods(question) if params.date_bonus else []
+    if periods:
+        hits = [replace(h, score=h.score + params.date_bonus)
+                if in_period(index.docs[h.doc_id].date, periods) else h for h in hits]
     hits.sort(key=lambda h: -h.score)
     if params.sentence_weight and hits:
         hits = rerank_by_sentences(index, qvec, hits, params)
