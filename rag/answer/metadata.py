@@ -28,9 +28,8 @@ _FIELDS: dict[str, re.Pattern[str]] = {
         re.IGNORECASE,
     ),
     "publisher": re.compile(
-        r"\b(zeitung|medium|verlag\w*|publikation|herausgeber\w*|website|webseite|"
-        r"publication|publisher|newspaper|outlet|magazine|site|welche[rms]? (?:quelle|seite)|"
-        r"which source|ran|brachte|veröffentlichte)\b",
+        r"\b(zeitung|verlag\w*|publikation|herausgeber\w*|website|webseite|publication|"
+        r"publisher|newspaper|outlet|magazine|welche[rms]? (?:quelle|seite)|which source)\b",
         re.IGNORECASE,
     ),
     "url": re.compile(r"\b(link|url|adresse|address|online lesen|read it online)\b",

@@ -24,6 +24,7 @@ from rag.types import DocMeta
     ("Wann stieg der Pegel am Staudamm?", None),
     ("Who built the dam?", None),
     ("Was berichtete der Artikel über die Flut?", None),
+    ("Who ran the marathon, according to the report?", None),
 ])
 def test_asked_field(question, field):
     assert asked_field(question) == field
