@@ -17,7 +17,7 @@ from rag.eval.variants import split_half, variant
 
 
 def _answer(found: bool, text: str, sources: list[tuple[str, str]]):
-    return SimpleNamespace(found=found, text=text, language="de", sources=[
+    return SimpleNamespace(found=found, text=text, body=text, language="de", sources=[
         SimpleNamespace(doc_id=d, n=n, score=1.0, text=t)
         for n, (d, t) in enumerate(sources, start=1)])
 
