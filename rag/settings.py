@@ -109,9 +109,6 @@ class RetrievalSettings:
     #: Correct German query terms that are not in the corpus vocabulary (typos) to the
     #: vocabulary's closest terms (rapidfuzz, 1-2 edits).
     correct_spelling: bool = True
-    #: Bonus for passages of articles dated in a period the question names ("im Januar
-    #: 2006", "in 2012").
-    date_bonus: float = 0.03
 
 
 @dataclass(frozen=True)

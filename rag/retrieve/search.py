@@ -21,7 +21,6 @@ import numpy as np
 
 from ..settings import RetrievalSettings
 from ..store.index import Index
-from ..text.dates import in_period, mentioned_periods
 from ..text.terms import anchor_terms, tokenize
 from ..types import Hit
 from .spelling import correct_terms
@@ -81,10 +80,6 @@ def search(
             dense[int(i)], keyword.get(int(i), 0.0))
         for i, r in zip(ids, row_of)
     ]
-    periods = mentioned_periods(question) if params.date_bonus else []
-    if periods:
-        hits = [replace(h, score=h.score + params.date_bonus)
-                if in_period(index.docs[h.doc_id].date, periods) else h for h in hits]
     hits.sort(key=lambda h: -h.score)
     if params.sentence_weight and hits:
         hits = rerank_by_sentences(index, qvec, hits, params)
@@ -148,6 +143,14 @@ def diversify(index: Index, hits: list[Hit], k: int, params: RetrievalSettings) 
             if others and max(others) > h.score - params.dominance_margin:
                 deferred.append(h)
                 continue
+            # Over the cap with no other article close: better deferred passages go first.
+            while deferred and deferred[0].score > h.score and len(chosen) < k:
+                d = deferred.pop(0)
+                if not duplicate(d):
+                    chosen.append(d)
+                    per_doc[d.doc_id] = per_doc.get(d.doc_id, 0) + 1
+            if len(chosen) >= k:
+                break
         chosen.append(h)
         per_doc[h.doc_id] = per_doc.get(h.doc_id, 0) + 1
     for h in deferred:

@@ -38,7 +38,7 @@ def test_load_the_shared_question_files():
      "'expected_sources' must be a list of strings (got a string)"),
     (json.dumps(GOOD | {"id": "d2", "question": 42}), "'question' must be a string"),
     (json.dumps(GOOD | {"id": "d2", "no_answer": "yes"}), "'no_answer' must be true or false"),
-    (json.dumps(GOOD | {"id": "d2", "answer_keywords": []}), "needs at least one"),
+    (json.dumps(GOOD | {"id": "d2", "expected_sources": []}), "needs at least one expected"),
     (json.dumps(GOOD | {"id": "d2", "lang": "Deutsch"}), "language code"),
     (json.dumps(GOOD), "duplicate id 'd1' (first on line 1)"),
     ("[1, 2]", "expected a JSON object, got a list"),

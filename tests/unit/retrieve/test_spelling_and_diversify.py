@@ -95,20 +95,3 @@ def test_same_text_in_two_articles_is_returned_once(pipeline):
     docs = [h.doc_id for h in hits]
     assert ("a.md" in docs) != ("b.md" in docs)
 
-
-def test_article_dated_in_the_named_period_ranks_first(tmp_path):
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    for name, date, helper in (("alt.md", "2019-05-02", "Feuerwehr"),
-                               ("neu.md", "2021-05-03", "Polizei")):
-        (corpus / name).write_text(
-            f"---\ntitle: \"Hochwasser\"\ndate: {date}\n---\nHochwasser\n\n"
-            f"Der Fluss trat über die Ufer und überflutete die Altstadt. Die {helper} half.\n",
-            encoding="utf-8")
-    settings = Settings.from_env(corpus_dir=corpus, index_dir=tmp_path / "index")
-    p = Pipeline(settings, embedder=FakeEmbedder())
-    p.update_index(progress=False)
-    retriever = Retriever(p.index, p.embedder, settings.retrieval)
-    question = "Wann überflutete der Fluss die Altstadt im Mai {}?"
-    assert retriever.search(question.format(2021), "de", 2)[0].doc_id == "neu.md"
-    assert retriever.search(question.format(2019), "de", 2)[0].doc_id == "alt.md"
