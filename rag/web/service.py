@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from ..errors import NotReady, StoreError
 from ..pipeline import Pipeline
@@ -139,8 +139,10 @@ class Service:
         date_to: str | None = None,
         doc_ids: Sequence[str] | None = None,
         history: Sequence[Message] | None = None,
+        on_draft: Callable[[str], None] | None = None,
     ) -> Answer:
-        """Answer a question (``history``: the conversation so far, as messages); raises
+        """Answer a question (``history``: the conversation so far, as messages;
+        ``on_draft``: sees a generated answer's draft as it grows); raises
         :class:`~rag.errors.NotReady` while starting, or the pipeline's
         :class:`~rag.errors.RagError` with a readable message."""
         if self.phase == "error":
@@ -149,4 +151,5 @@ class Service:
             raise NotReady("The search index is still being built.")
         return self.pipeline.ask(question, k, history=history,  # type: ignore[arg-type]
                                  date_from=date_from, date_to=date_to,
-                                 doc_ids=doc_ids)  # type: ignore[arg-type] - validated there
+                                 doc_ids=doc_ids,  # type: ignore[arg-type] - validated there
+                                 on_draft=on_draft)
