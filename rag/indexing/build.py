@@ -15,7 +15,6 @@ from tqdm import tqdm
 from ..embed import Embedder, SpanEmbedder, model_signature, prepare_text
 from ..errors import IndexCorrupt, IndexMismatch, IndexMissing, SettingsError
 from ..ingest import dedup
-from ..ingest.chunking import chunk_corpus
 from ..ingest.corpus import read_corpus
 from ..settings import Settings
 from ..store.folder import current_version, read_manifest, remove_stale_versions, writer_lock
@@ -235,6 +234,9 @@ def update_index(
         if report.rebuilt:
             log.info("Building the index from scratch: %s", reason)
         todo = [a for a in articles if a.doc_id not in old_files or a.doc_id in report.changed]
+        # imported here: the chunker pulls in langchain (~0.5 s), which answering never needs
+        from ..ingest.chunking import chunk_corpus
+
         chunks = chunk_corpus(
             todo,
             chunk_tokens=settings.chunking.chunk_tokens,
