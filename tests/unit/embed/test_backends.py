@@ -105,7 +105,8 @@ def test_auto_falls_back_to_torch_with_a_warning(monkeypatch, caplog) -> None:
 
     sentinel = FakeEmbedder(name="torch-stand-in")
     monkeypatch.setattr(embed, "_load_onnx", broken)
-    monkeypatch.setattr(embed, "resolve_backend", lambda b: "torch" if b == "torch" else "onnx-int8")
+    monkeypatch.setattr(embed, "resolve_backend",
+                        lambda b: "torch" if b == "torch" else "onnx-int8")
     import rag.embed.sbert as sbert
 
     monkeypatch.setattr(sbert.SentenceTransformerEmbedder, "from_settings",
