@@ -61,8 +61,9 @@ class ModelSettings:
     #: Prompts for a user-named model; ``None`` = the model's own configured prompts.
     query_prompt: str | None = None
     passage_prompt: str | None = None
-    #: Inference backend: ``auto`` (``onnx-int8`` when onnxruntime is installed, else
-    #: ``torch``), ``onnx-int8`` (dynamic int8 ONNX Runtime), ``onnx-fp32`` or ``torch``.
+    #: Inference backend: ``auto`` (``onnx-int8`` for the default model when onnxruntime
+    #: is installed, else ``torch``), ``onnx-int8`` (dynamic int8 ONNX Runtime),
+    #: ``onnx-fp32`` or ``torch``.
     #: The ONNX export is made once beside the model (bench/README.md: speed, quality).
     embed_backend: str = "auto"
     #: torch backend only: ``auto`` (bf16 autocast where the CPU has AMX/AVX-512 bf16),

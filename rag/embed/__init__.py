@@ -26,8 +26,9 @@ BACKENDS = ("auto", "onnx-int8", "onnx-fp32", "torch")
 
 
 def resolve_backend(backend: str) -> str:
-    """``auto`` -> ``onnx-int8`` when onnxruntime is installed, else ``torch``; other
-    values are checked and returned (raises :class:`~rag.errors.SettingsError`)."""
+    """``auto`` -> ``onnx-int8`` when onnxruntime is installed, else ``torch`` (for the
+    default model; :func:`load_embedder` keeps a user-named model on torch unless asked);
+    other values are checked and returned (raises :class:`~rag.errors.SettingsError`)."""
     value = (backend or "auto").strip().lower()
     if value not in BACKENDS:
         raise SettingsError(
@@ -84,8 +85,12 @@ def load_embedder(settings: Settings) -> Embedder:
     back to torch with a warning that says why; an explicit ``onnx-*`` raises
     :class:`~rag.errors.ModelError`.
     """
+    from ..settings import DEFAULT_MODEL
+
     requested = (settings.model.embed_backend or "auto").strip().lower()
     backend = resolve_backend(requested)
+    if requested == "auto" and settings.model.model != DEFAULT_MODEL:
+        backend = "torch"  # a user's model: exported only when asked for (RAG_EMBED_BACKEND)
     if backend != "torch":
         try:
             return _load_onnx(settings, backend)

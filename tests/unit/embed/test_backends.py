@@ -116,3 +116,16 @@ def test_auto_falls_back_to_torch_with_a_warning(monkeypatch, caplog) -> None:
     assert "using torch instead: export failed: disk full" in caplog.text
     with pytest.raises(ModelError, match="disk full"):  # asked for explicitly: no fallback
         embed.load_embedder(Settings().replace(embed_backend="onnx-int8"))
+
+
+def test_auto_keeps_a_user_model_on_torch(monkeypatch, tmp_path) -> None:
+    def must_not_run(settings, backend):
+        raise AssertionError("a user's model is not exported unless asked")
+
+    sentinel = FakeEmbedder(name="torch-stand-in")
+    monkeypatch.setattr(embed, "_load_onnx", must_not_run)
+    import rag.embed.sbert as sbert
+
+    monkeypatch.setattr(sbert.SentenceTransformerEmbedder, "from_settings",
+                        classmethod(lambda cls, s: sentinel))
+    assert embed.load_embedder(Settings().replace(model=str(tmp_path))) is sentinel
