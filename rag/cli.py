@@ -172,12 +172,19 @@ def _cmd_add(args: argparse.Namespace) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    from .web.layout import serve
+    from .pipeline import Pipeline
+    from .web.service import Service
 
     settings = settings_from(args)
     if args.allow_uploads:
         settings = settings.replace(uploads_enabled=True)
-    serve(settings)
+    # The model and index load (and the warm-up question runs) in a background thread
+    # while gradio, the slowest import (~2.9 s CPU), loads here: the two use both cores.
+    service = Service(Pipeline(settings, auto_index=False))
+    service.start()
+    from .web.layout import serve
+
+    serve(settings, service=service)
     return 0
 
 

@@ -61,7 +61,13 @@ class ModelSettings:
     #: Prompts for a user-named model; ``None`` = the model's own configured prompts.
     query_prompt: str | None = None
     passage_prompt: str | None = None
-    #: ``auto`` (bf16 autocast where the CPU has AMX/AVX-512 bf16), ``bf16`` or ``fp32``.
+    #: Inference backend: ``auto`` (``onnx-int8`` for the default model when onnxruntime
+    #: is installed, else ``torch``), ``onnx-int8`` (dynamic int8 ONNX Runtime),
+    #: ``onnx-fp32`` or ``torch``.
+    #: The ONNX export is made once beside the model (bench/README.md: speed, quality).
+    embed_backend: str = "auto"
+    #: torch backend only: ``auto`` (bf16 autocast where the CPU has AMX/AVX-512 bf16),
+    #: ``bf16`` or ``fp32``.
     precision: str = "auto"
     batch_size: int = 32
     #: Never contact a model hub for a user-named model (``HF_HUB_OFFLINE`` also sets it).
@@ -81,6 +87,10 @@ class ChunkingSettings:
     paragraph_tokens: int = 100
     #: Embed each sentence under its article's headline (when it has a real one).
     embed_titles: bool = True
+    #: How sentence vectors are made: ``separate`` (each sentence embedded on its own,
+    #: under the headline) or ``pooled`` (one pass over headline + passage, token states
+    #: mean-pooled per sentence; needs an embedder with ``encode_passage_spans``).
+    sentence_vectors: str = "separate"
 
 
 @dataclass(frozen=True)

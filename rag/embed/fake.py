@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -61,3 +62,14 @@ class FakeEmbedder:
     def encode_passages(self, texts: list[str]) -> np.ndarray:
         """Embed passages."""
         return self._encode(list(texts))
+
+    def encode_passage_spans(
+        self, texts: list[str], spans: list[Sequence[tuple[int, int]]]
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Passage vectors and each span's text embedded on its own (no context)."""
+        if len(texts) != len(spans):
+            raise ValueError("texts and spans differ in length")
+        passages = self._encode(list(texts))
+        pieces = [self._encode([t[a:b] for a, b in s]) for t, s in zip(texts, spans, strict=True)]
+        return passages, pieces
+

@@ -196,6 +196,11 @@ class SentenceTransformerEmbedder:
         return self._dim
 
     @property
+    def backend(self) -> str:
+        """``torch`` (recorded with an index built by another backend)."""
+        return "torch"
+
+    @property
     def max_tokens(self) -> int:
         """Maximum input length in tokens (prompt and special tokens included)."""
         value = self._model.max_seq_length or self._tokenizer.model_max_length

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -11,10 +12,9 @@ from datetime import UTC, datetime
 import numpy as np
 from tqdm import tqdm
 
-from ..embed import Embedder, model_signature
-from ..errors import IndexCorrupt, IndexMismatch, IndexMissing
+from ..embed import Embedder, SpanEmbedder, model_signature, prepare_text
+from ..errors import IndexCorrupt, IndexMismatch, IndexMissing, SettingsError
 from ..ingest import dedup
-from ..ingest.chunking import chunk_corpus
 from ..ingest.corpus import read_corpus
 from ..settings import Settings
 from ..store.folder import current_version, read_manifest, remove_stale_versions, writer_lock
@@ -30,6 +30,9 @@ Progress = Callable[[int, int], None]
 CHUNKER_VERSION = 3
 #: Titles longer than this are shortened before they are put above each sentence.
 TITLE_CHARS = 60
+#: Values of ``settings.chunking.sentence_vectors``.
+SENTENCE_VECTORS = ("separate", "pooled")
+Span = tuple[int, int]
 
 
 @dataclass
@@ -76,6 +79,8 @@ def chunking_signature(settings: Settings) -> dict:
         "chunker_version": CHUNKER_VERSION,
         "paragraph_tokens": settings.chunking.paragraph_tokens,
         "embed_titles": settings.chunking.embed_titles,
+        **({"sentence_vectors": settings.chunking.sentence_vectors}
+           if settings.chunking.sentence_vectors != "separate" else {}),
     }
 
 
@@ -94,22 +99,46 @@ def _open_base(settings: Settings, model: dict, chunking: dict) -> tuple[Index |
         return None, "the previous index was damaged"
 
 
+def _headline_prefix(headline: str | None) -> str:
+    """The headline line put above a sentence or passage (cut at a word boundary so that
+    long headlines do not dominate short sentences); empty without a headline."""
+    if not headline:
+        return ""
+    if len(headline) > TITLE_CHARS:
+        headline = headline[:TITLE_CHARS].rsplit(" ", 1)[0] + " …"
+    return headline + "\n"
+
+
 def sentence_texts(chunk: Chunk, headline: str | None = None) -> list[str]:
     """What is embedded for each sentence of ``chunk``: the sentence, under the article's
     ``headline`` when it has one.
 
-    The headline tells the model what the sentence is about (it is cut at a word
-    boundary so that long headlines do not dominate short sentences). A title that is
-    only the article's first sentence is no help and is left out. A chunk without
-    sentence spans is embedded as one sentence.
+    The headline tells the model what the sentence is about. A title that is only the
+    article's first sentence is no help and is left out (callers pass no headline then).
+    A chunk without sentence spans is embedded as one sentence.
     """
-    prefix = ""
-    if headline:
-        if len(headline) > TITLE_CHARS:
-            headline = headline[:TITLE_CHARS].rsplit(" ", 1)[0] + " …"
-        prefix = headline + "\n"
+    prefix = _headline_prefix(headline)
     spans = chunk.sentences or ((0, len(chunk.text)),)
     return [prefix + chunk.text[a:b] for a, b in spans]
+
+
+def passage_with_spans(chunk: Chunk, headline: str | None = None) -> tuple[str, list[Span]]:
+    """The headline line and ``chunk``'s text as one prepared (NFC) text, and the
+    sentence spans within it (a chunk without sentence spans is one sentence)."""
+    spans = chunk.sentences or ((0, len(chunk.text)),)
+    parts = [prepare_text(_headline_prefix(headline)) + "\n" if headline else ""]
+    length = len(parts[0])
+    out: list[Span] = []
+    pos = 0
+    for a, b in spans:
+        gap = unicodedata.normalize("NFC", chunk.text[pos:a])
+        sentence = unicodedata.normalize("NFC", chunk.text[a:b])
+        parts += [gap, sentence]
+        out.append((length + len(gap), length + len(gap) + len(sentence)))
+        length += len(gap) + len(sentence)
+        pos = b
+    parts.append(unicodedata.normalize("NFC", chunk.text[pos:]))
+    return "".join(parts), out
 
 
 def embed_chunks(
@@ -117,36 +146,55 @@ def embed_chunks(
     chunks: list[Chunk],
     headlines: Mapping[str, str] | None = None,
     *,
+    sentence_vectors: str = "separate",
     progress: bool = True,
     on_progress: Progress | None = None,
 ) -> tuple[np.ndarray, list[np.ndarray]]:
     """Passage vectors and per-sentence vectors of ``chunks``.
 
-    Every sentence is embedded on its own (see :func:`sentence_texts`; ``headlines``
-    maps doc_id to headline); a passage's vector is the normalised mean of its
-    sentences' vectors. Measured on xquad-de this retrieves better than embedding whole
-    passages, for about the same cost.
+    ``separate``: every sentence is embedded on its own (see :func:`sentence_texts`;
+    ``headlines`` maps doc_id to headline). ``pooled``: one pass over each passage under
+    its headline (:func:`passage_with_spans`), each sentence's vector the mean of its
+    tokens' states (needs a :class:`~rag.embed.SpanEmbedder`). Either way a passage's
+    vector is the normalised mean of its sentences' vectors; bench/README.md compares
+    the two (speed and retrieval quality).
     """
+    if sentence_vectors not in SENTENCE_VECTORS:
+        raise SettingsError(
+            f"sentence_vectors (RAG_SENTENCE_VECTORS) must be one of "
+            f"{', '.join(SENTENCE_VECTORS)}, not {sentence_vectors!r}."
+        )
+    pooled = sentence_vectors == "pooled"
+    if pooled and not isinstance(embedder, SpanEmbedder):
+        raise SettingsError(
+            f"sentence_vectors=pooled needs an embedder that pools token spans; "
+            f"{type(embedder).__name__} does not. Use RAG_SENTENCE_VECTORS=separate."
+        )
     headlines = headlines or {}
     vectors = np.zeros((len(chunks), embedder.dim), dtype=np.float32)
-    sentence_vectors: list[np.ndarray] = []
+    out: list[np.ndarray] = []
     group = max(1, embedder.batch_size) * 8
     with tqdm(total=len(chunks), desc="Embedding", unit="chunk", disable=not progress) as bar:
         for start in range(0, len(chunks), group):
             part = chunks[start : start + group]
-            texts = [sentence_texts(c, headlines.get(c.doc_id)) for c in part]
-            flat = embedder.encode_passages([t for ts in texts for t in ts])
-            pos = 0
-            for j, ts in enumerate(texts):
-                sv = flat[pos : pos + len(ts)]
-                pos += len(ts)
+            if pooled:
+                prepared = [passage_with_spans(c, headlines.get(c.doc_id)) for c in part]
+                _, per_chunk = embedder.encode_passage_spans(  # type: ignore[attr-defined]
+                    [t for t, _ in prepared], [s for _, s in prepared]
+                )
+            else:
+                texts = [sentence_texts(c, headlines.get(c.doc_id)) for c in part]
+                flat = embedder.encode_passages([t for ts in texts for t in ts])
+                bounds = np.cumsum([0] + [len(ts) for ts in texts])
+                per_chunk = [flat[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+            for j, sv in enumerate(per_chunk):
                 mean = sv.mean(axis=0)
                 vectors[start + j] = mean / max(float(np.linalg.norm(mean)), 1e-12)
-                sentence_vectors.append(sv)
+                out.append(np.ascontiguousarray(sv, dtype=np.float32))
             bar.update(len(part))
             if on_progress is not None:
                 on_progress(min(start + group, len(chunks)), len(chunks))
-    return vectors, sentence_vectors
+    return vectors, out
 
 
 def update_index(
@@ -186,6 +234,9 @@ def update_index(
         if report.rebuilt:
             log.info("Building the index from scratch: %s", reason)
         todo = [a for a in articles if a.doc_id not in old_files or a.doc_id in report.changed]
+        # imported here: the chunker pulls in langchain (~0.5 s), which answering never needs
+        from ..ingest.chunking import chunk_corpus
+
         chunks = chunk_corpus(
             todo,
             chunk_tokens=settings.chunking.chunk_tokens,
@@ -198,7 +249,8 @@ def update_index(
         if not settings.chunking.embed_titles:
             headlines = {}
         vectors, sentence_vectors = embed_chunks(
-            embedder, chunks, headlines, progress=progress, on_progress=on_progress
+            embedder, chunks, headlines, sentence_vectors=settings.chunking.sentence_vectors,
+            progress=progress, on_progress=on_progress,
         )
 
         writer = VersionWriter(settings.paths.index_dir, base, embedder.dim, settings.index)

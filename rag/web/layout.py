@@ -159,11 +159,12 @@ def launch_options(settings: Settings | None = None) -> dict[str, Any]:
 
 
 
-def serve(settings: Settings) -> None:
-    """Start loading the index and serve the web chat on ``settings.web.host``/``port``
-    (blocks until interrupted)."""
-    service = Service(Pipeline(settings, auto_index=False))
-    service.start()
+def serve(settings: Settings, service: Service | None = None) -> None:
+    """Serve the web chat on ``settings.web.host``/``port`` (blocks until interrupted),
+    loading the index first unless ``service`` is already started."""
+    if service is None:
+        service = Service(Pipeline(settings, auto_index=False))
+        service.start()
     demo = build_ui(ChatApp(service, settings))
     host, port = settings.web.host, settings.web.port
     print(f"Web chat on http://{host}:{port}/ (corpus {settings.paths.corpus_dir})", flush=True)

@@ -1,0 +1,229 @@
+"""The embedder on ONNX Runtime: the same model, int8 or fp32, without importing torch.
+
+:class:`OnnxEmbedder` reads a sentence-transformers model folder (tokenizer, prompts,
+mean pooling + normalisation) and runs the ONNX export made by
+:mod:`rag.embed.onnx_export` with ``onnxruntime``; tokenization is the ``tokenizers``
+library's, pooling is numpy. Loading it imports neither torch nor transformers, so the
+app's cold start and each question pay only for ONNX Runtime (see bench/README.md).
+
+It also pools token states over character spans of a passage
+(:meth:`encode_passage_spans`): the index build gets every sentence's vector from one
+pass over its passage.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Sequence
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..errors import ModelError
+from .base import pool_spans, prepare_text
+
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
+
+logger = logging.getLogger(__name__)
+
+_DOCUMENT_PROMPT_NAMES = ("document", "passage", "corpus")
+_FALLBACK_MAX_TOKENS = 512
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"{path} is unreadable ({exc}); rebuild the model") from exc
+
+
+def check_mean_pooling(model_dir: Path) -> None:
+    """Raise :class:`ModelError` unless ``model_dir`` is transformer + mean pooling
+    (+ normalize): the only head this embedder reproduces."""
+    modules = _read_json(model_dir / "modules.json")
+    if not isinstance(modules, list):
+        raise ModelError(f"{model_dir}/modules.json is not a sentence-transformers module list")
+    kinds = [str(m.get("type", "")).rsplit(".", 1)[-1] for m in modules]
+    if kinds[:2] != ["Transformer", "Pooling"] or any(k != "Normalize" for k in kinds[2:]):
+        raise ModelError(f"{model_dir}: modules {kinds} are not transformer + mean pooling")
+    pooling = _read_json(model_dir / modules[1].get("path", "") / "config.json")
+    mode = pooling.get("pooling_mode") or (
+        "mean" if pooling.get("pooling_mode_mean_tokens") else None
+    )
+    if mode != "mean" or pooling.get("include_prompt", True) is False:
+        raise ModelError(f"{model_dir}: pooling {pooling} is not mean pooling over all tokens")
+
+
+class OnnxEmbedder:
+    """Sentence embeddings from an ONNX export (float32 rows, L2-normalised).
+
+    ``variant`` ``int8`` (dynamic int8, the default backend where measured faster) or
+    ``fp32``. ``threads`` 0 = ONNX Runtime's default (one per core). ``spin`` lets
+    idle worker threads spin (faster alone, slower when processes share the cores).
+    """
+
+    backend_prefix = "onnx"
+
+    def __init__(
+        self,
+        model_dir: Path | str,
+        onnx_file: Path | str,
+        *,
+        name: str,
+        variant: str,
+        query_prompt: str | None = None,
+        passage_prompt: str | None = None,
+        batch_size: int = 32,
+        threads: int = 0,
+        spin: bool = False,
+    ) -> None:
+        """Load the tokenizer and configuration of ``model_dir`` and the ONNX model."""
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        started = time.perf_counter()
+        model_dir = Path(model_dir)
+        check_mean_pooling(model_dir)
+        st_config = _read_json(model_dir / "config_sentence_transformers.json")
+        prompts = dict(st_config.get("prompts") or {})
+        self._query_prompt = query_prompt if query_prompt is not None else prompts.get("query", "")
+        self._passage_prompt = passage_prompt if passage_prompt is not None else next(
+            (prompts[k] for k in _DOCUMENT_PROMPT_NAMES if prompts.get(k)), ""
+        )
+        bert_config = _read_json(model_dir / "sentence_bert_config.json")
+        config = _read_json(model_dir / "config.json")
+        max_tokens = int(bert_config.get("max_seq_length") or _FALLBACK_MAX_TOKENS)
+        if config.get("max_position_embeddings"):
+            max_tokens = min(max_tokens, int(config["max_position_embeddings"]))
+        self._max_tokens = max_tokens
+        try:
+            tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        except Exception as exc:
+            raise ModelError(f"{model_dir}/tokenizer.json cannot be loaded ({exc})") from exc
+        tokenizer.enable_truncation(max_tokens)
+        pad_id = int(config.get("pad_token_id") or 0)
+        pad_token = tokenizer.id_to_token(pad_id) or "<pad>"
+        tokenizer.enable_padding(pad_id=pad_id, pad_token=pad_token)
+        self._tokenizer = tokenizer
+
+        options = ort.SessionOptions()
+        if threads > 0:
+            options.intra_op_num_threads = int(threads)
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
+        try:
+            self._session = ort.InferenceSession(
+                str(onnx_file), options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as exc:
+            raise ModelError(f"ONNX model {onnx_file} cannot be loaded ({exc})") from exc
+        inputs = {i.name for i in self._session.get_inputs()}
+        self._wants_types = "token_type_ids" in inputs
+        self._dim = int(self._session.get_outputs()[0].shape[-1])
+        self._name = name
+        self._variant = variant
+        self._batch_size = max(1, int(batch_size))
+        logger.info("Loaded ONNX embedding model %s (%s, dim %d) in %.2f s", name, variant,
+                    self._dim, time.perf_counter() - started)
+
+    # ------------------------------------------------------------------ properties
+
+    name = property(lambda self: self._name, doc="Model name as configured.")
+    dim = property(lambda self: self._dim, doc="Embedding dimension.")
+    query_prompt = property(lambda self: self._query_prompt, doc="Prefix of questions.")
+    passage_prompt = property(lambda self: self._passage_prompt, doc="Prefix of passages.")
+    batch_size = property(lambda self: self._batch_size, doc="Passages per forward pass.")
+    max_tokens = property(lambda self: self._max_tokens, doc="Longest input in tokens.")
+
+    @property
+    def backend(self) -> str:
+        """``onnx-int8`` or ``onnx-fp32`` (recorded with an index)."""
+        return f"onnx-{self._variant}"
+
+    @cached_property
+    def _counter(self) -> Tokenizer:
+        # A copy without truncation and padding, made when first needed (indexing): a
+        # question never needs it, and loading the 250k-piece vocabulary costs ~0.9 s CPU.
+        from tokenizers import Tokenizer
+
+        counter = Tokenizer.from_str(self._tokenizer.to_str())
+        counter.no_truncation()
+        counter.no_padding()
+        return counter
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens the model sees for ``text`` as a passage (prompt and specials included),
+        not truncated."""
+        return len(self._counter.encode(self._passage_prompt + prepare_text(text)).ids)
+
+    # ------------------------------------------------------------------ encoding
+
+    def _run(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, list]:
+        """Token states ``[n, tokens, dim]``, attention mask and encodings of ``texts``."""
+        encodings = self._tokenizer.encode_batch(texts)
+        ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        feed = {"input_ids": ids, "attention_mask": mask}
+        if self._wants_types:
+            feed["token_type_ids"] = np.zeros_like(ids)
+        states = self._session.run(None, feed)[0]
+        return states, mask, encodings
+
+    def _encode(self, texts: Sequence[str], prompt: str) -> np.ndarray:
+        full = [prompt + prepare_text(t) for t in texts]
+        out = np.zeros((len(full), self._dim), np.float32)
+        order = np.argsort([-len(t) for t in full], kind="stable")
+        for start in range(0, len(order), self._batch_size):
+            idx = order[start : start + self._batch_size]
+            states, mask, _ = self._run([full[i] for i in idx])
+            weights = mask[..., None].astype(np.float32)
+            summed = (states * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+            out[idx] = summed
+        return _l2_normalize(out)
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        """Embed questions (query prompt added): float32 ``[n, dim]``, L2-normalised."""
+        return self._encode(texts, self._query_prompt)
+
+    def encode_passages(self, texts: list[str]) -> np.ndarray:
+        """Embed passages (passage prompt added): float32 ``[n, dim]``, L2-normalised."""
+        return self._encode(texts, self._passage_prompt)
+
+    def encode_passage_spans(
+        self, texts: list[str], spans: list[Sequence[tuple[int, int]]]
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """One pass per passage: its vector, and one vector per character span of it.
+
+        ``texts`` must be prepared (:func:`~rag.embed.base.prepare_text`) so that the
+        spans (``(start, end)`` into each text) stay valid. A span's vector is the mean of
+        the token states of the tokens that overlap it, L2-normalised.
+        """
+        if len(texts) != len(spans):
+            raise ValueError("texts and spans differ in length")
+        offset = len(self._passage_prompt)
+        full = [self._passage_prompt + t for t in texts]
+        vectors = np.zeros((len(full), self._dim), np.float32)
+        span_vectors: list[np.ndarray] = [np.zeros((0, self._dim), np.float32)] * len(full)
+        order = np.argsort([-len(t) for t in full], kind="stable")
+        for start in range(0, len(order), self._batch_size):
+            idx = order[start : start + self._batch_size]
+            states, mask, encodings = self._run([full[i] for i in idx])
+            for row, i in enumerate(idx):
+                n = int(mask[row].sum())
+                token_states = states[row, :n]
+                vectors[i] = token_states.mean(axis=0)
+                shifted = [(a + offset, b + offset) for a, b in spans[i]]
+                span_vectors[i] = pool_spans(token_states, encodings[row].offsets[:n], shifted)
+        return _l2_normalize(vectors), span_vectors
+
+
+def _l2_normalize(x: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(x, axis=-1, keepdims=True)
+    return np.divide(x, norms, out=np.zeros_like(x), where=norms > 0)
+
