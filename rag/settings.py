@@ -153,6 +153,11 @@ class IndexSettings:
     #: Training vectors per list (k-means sample = nlist x this, at most all vectors).
     ann_train_per_list: int = 64
     ann_seed: int = 1234
+    #: Keyword store: ``tantivy`` (segments: an update indexes only the changed articles)
+    #: or ``bm25s`` (rebuilt from every chunk on each update). Measured: bench/keywords.py.
+    keyword_backend: str = "tantivy"
+    #: Memory budget of the tantivy writer (MB; it flushes a segment when it is full).
+    keyword_writer_mb: int = 100
 
 
 @dataclass(frozen=True)

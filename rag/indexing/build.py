@@ -19,6 +19,7 @@ from ..ingest.corpus import read_corpus
 from ..settings import Settings
 from ..store.folder import current_version, read_manifest, remove_stale_versions, writer_lock
 from ..store.index import Index, VersionWriter
+from ..store.keywords import check_backend
 from ..store.manifest import Manifest, check_compatible
 from ..types import Chunk, DocMeta, Skipped
 
@@ -163,6 +164,7 @@ def update_index(
     model or chunking settings (or ``rebuild=True``) rebuilds everything.
     """
     started = time.perf_counter()
+    check_backend(settings.index.keyword_backend)
     model, chunking = model_signature(embedder), chunking_signature(settings)
     with writer_lock(settings.paths.index_dir):
         articles, skipped = read_corpus(settings.paths.corpus_dir, settings.ingest)
