@@ -22,10 +22,10 @@ import numpy as np
 from ..errors import IndexCorrupt
 from ..settings import IndexSettings
 from ..types import DocMeta, StoredChunk
+from . import keywords as keyword_store
 from . import vectors as vector_store
 from .chunks import ChunkReader, ChunkWriter
 from .folder import current_version, new_version_folder, publish_version, read_manifest
-from . import keywords as keyword_store
 from .manifest import Manifest, check_compatible
 
 VECTORS = "vectors.faiss"
