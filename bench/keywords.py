@@ -17,7 +17,7 @@ Steps (``--steps``):
     corpus words, 2 % by invented names), a full build with the product's writer (peak
     RSS of the whole process; tantivy streams the texts, bm25s holds them all, as in the
     product), disk size, open time and RSS, search p50/p95 for the 1264 xquad-de
-    questions' terms (depth 50), and the update of one article (remove 7 chunks of one
+    questions' terms (depth 50), and the update of one article (remove the chunks of one
     article, add 7 new ones, publish: what ``update_index`` does to the keyword store).
 
     python bench/keywords.py --steps quality \
@@ -35,7 +35,6 @@ import json
 import os
 import random
 import re
-import resource
 import shutil
 import subprocess
 import sys
@@ -70,8 +69,13 @@ def rss_mb() -> float:
 
 
 def peak_rss_mb() -> float:
-    """Peak resident memory of this process (MB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """Peak resident memory of this process (MB): ``VmHWM`` (``ru_maxrss`` would carry the
+    parent's peak across fork and exec)."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def pct(values: list[float], q: float) -> float:
@@ -309,9 +313,10 @@ def scale_worker(args: argparse.Namespace) -> None:
     rss_searched = rss_mb() - before
     segments = getattr(store, "segments", None)
     store.close()
-    # Update one article: remove the 7 chunks of one, add 7 new ones, publish.
+    # Update one article: remove the chunks of one, add 7 new ones, publish.
     victim_doc = f"{base[0][0]}~1" if n > len(base) else base[0][0]
-    new_rows = [(n + i, "zz_neu.txt", base[i][1]) for i in range(7)]
+    removed = sum(1 for d, _ in base if d == base[0][0])
+    new_rows = [(n + i, "zz_neu.txt", f"Quokkafest {base[i][1]}") for i in range(7)]
     v2 = root / "v2"
     v2.mkdir()
     t0 = time.perf_counter()
@@ -327,7 +332,7 @@ def scale_worker(args: argparse.Namespace) -> None:
         count2 = upd.finish(rows)
     update_s = time.perf_counter() - t0
     after = open_store(v2, backend, np.arange(n + 7, dtype=np.int64))
-    found, _ = after.search(tokenize(base[0][1])[:8], 5)
+    found, _ = after.search(tokenize("Quokkafest"), 10)
     after.close()
     shutil.rmtree(root, ignore_errors=True)
     print(json.dumps({
@@ -337,7 +342,9 @@ def scale_worker(args: argparse.Namespace) -> None:
         "opened_rss_mb": round(opened_mb, 1), "rss_after_search_mb": round(rss_searched, 1),
         "segments": segments, "search_p50_ms": pct(times, 50),
         "search_p95_ms": pct(times, 95), "update_one_article_s": round(update_s, 3),
-        "after_update_docs": count2, "new_article_found": bool(np.any(found >= n)),
+        "after_update_docs": count2,
+        "removed_chunks": removed,
+        "new_article_found": sorted(found.tolist()) == list(range(n, n + 7)),
         "load_avg": load_avg(),
     }), flush=True)
 

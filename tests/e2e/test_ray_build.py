@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -54,23 +55,24 @@ def _ray_cli() -> str:
 
 @pytest.fixture(scope="module")
 def cluster():
-    """A head node and a worker node (1 CPU each) on loopback; yields the address."""
+    """A head node and a worker node (1 CPU each) on loopback, with token authentication
+    (a fresh token in the environment of the nodes and of this driver); yields the
+    address."""
     port = free_port()
     temp = tempfile.mkdtemp(prefix="ray-", dir="/tmp")  # short: unix socket path limit
-    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+    auth = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32),
+            "RAY_USAGE_STATS_ENABLED": "0"}
+    saved = {k: os.environ.get(k) for k in auth}
+    os.environ.update(auth)
+    env = dict(os.environ)
     common = ["--block", "--num-cpus=1", f"--node-ip-address={IP}", "--disable-usage-stats"]
-    head = subprocess.Popen(
-        [_ray_cli(), "start", "--head", f"--port={port}", "--include-dashboard=false",
-         f"--temp-dir={temp}", *common],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    head = _start(["--head", f"--port={port}", "--include-dashboard=false",
+                   f"--temp-dir={temp}", *common], env, Path(temp) / "head.log")
     nodes = [head]
     address = f"{IP}:{port}"
     try:
         _wait_nodes(address, 1, head)
-        worker = subprocess.Popen(
-            [_ray_cli(), "start", f"--address={address}", *common],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            start_new_session=True)
+        worker = _start([f"--address={address}", *common], env, Path(temp) / "worker.log")
         nodes.append(worker)
         _wait_nodes(address, 2, worker)
         yield address
@@ -78,19 +80,42 @@ def cluster():
         for proc in reversed(nodes):
             _stop(proc)
         shutil.rmtree(temp, ignore_errors=True)
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def _wait_nodes(address: str, n: int, proc: subprocess.Popen, timeout: float = 300) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"ray start exited with {proc.returncode}")
+            raise RuntimeError(f"ray start exited with {proc.returncode}: "
+                               f"{_tail(proc)}")
         out = subprocess.run([_ray_cli(), "status", f"--address={address}"],
                              capture_output=True, text=True, check=False).stdout
         if out.count("node_") >= n:
             return
         time.sleep(2)
     raise TimeoutError(f"the Ray cluster at {address} did not reach {n} nodes")
+
+
+_LOGS: dict[int, Path] = {}
+
+
+def _start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
+    """``ray start ARGS`` in its own process group, output into ``log``."""
+    with open(log, "w") as out:
+        proc = subprocess.Popen([_ray_cli(), "start", *args], env=env, stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+    _LOGS[proc.pid] = log
+    return proc
+
+
+def _tail(proc: subprocess.Popen) -> str:
+    """The end of a ``ray start`` process's output."""
+    return _LOGS[proc.pid].read_text(errors="replace")[-2000:]
 
 
 def _stop(proc: subprocess.Popen) -> None:
