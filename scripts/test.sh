@@ -3,6 +3,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh dev
+# Ray for the distributed-build tests (tests/e2e/test_ray_build.py): optional at run time,
+# installed for the tests (~50 s; it does not pull torch).
+.venv/bin/python -m pip install -q -r requirements-ray.txt
 # A real headless browser for the UI tests: Debian's chromium (never a downloaded one).
 if [ ! -x /usr/bin/chromium ]; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
