@@ -198,6 +198,41 @@ def measure(index_dir: Path, questions: list[dict], passes: int) -> dict[str, An
             "load_avg_start": load, "load_avg_end": load_avg()}
 
 
+def update_one_article(index_dir: Path) -> dict[str, Any]:
+    """The product's update path for one changed article, without embedding: remove an
+    article's chunks and add 7 new ones (``VersionWriter``: chunk store copy, vector
+    remove/add, keyword store on top of the previous segments, publish), timed by part."""
+    from rag.store.folder import current_version, read_manifest, remove_stale_versions
+    from rag.store.index import Index, VersionWriter
+
+    settings = Settings.from_env(index_dir=index_dir)
+    base = Index(current_version(index_dir), read_manifest(index_dir))  # type: ignore[arg-type]
+    victim = base.row_docs[len(base.row_docs) // 2]
+    some = base.chunks(base.row_ids[:7].tolist())
+    t0 = time.perf_counter()
+    writer = VersionWriter(index_dir, base, base.vectors.d, settings.index)
+    opened = time.perf_counter()
+    writer.remove_doc(victim)
+    nid = base.manifest.next_id
+    rows = [(nid + i, f"zz_neu.txt#{i}", "zz_neu.txt", c.text, c.start, c.end,
+             [list(x) for x in c.sentences], c.sentence_vectors)
+            for i, c in enumerate(some.values())]
+    writer.add_chunks(rows, np.stack([base.vectors.reconstruct(int(i)) for i in some]))
+    changed = time.perf_counter()
+    manifest = base.manifest
+    manifest.next_id = nid + len(rows)
+    final = writer.publish(manifest)
+    done = time.perf_counter()
+    base.close()
+    remove_stale_versions(index_dir, keep=final)
+    after = Index(final, read_manifest(index_dir))
+    size = after.size
+    after.close()
+    return {"total_s": round(done - t0, 2), "open_copy_s": round(opened - t0, 2),
+            "remove_add_s": round(changed - opened, 2), "publish_s": round(done - changed, 2),
+            "chunks_after": size, "load_avg": load_avg()}
+
+
 def main() -> None:
     """Parse arguments, write the index (unless --reuse), measure, print and save."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -210,6 +245,8 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=RESULTS / "ask-scale")
     parser.add_argument("--reuse", action="store_true", help="measure an index written before")
     parser.add_argument("--keep", action="store_true", help="keep the written index")
+    parser.add_argument("--update", action="store_true",
+                        help="then time the update of one article (product path, no model)")
     args = parser.parse_args()
     index_dir = args.work / f"index-{fmt_n(args.size)}"
     out: dict[str, Any] = {"size": args.size, "cores": os.cpu_count()}
@@ -219,12 +256,16 @@ def main() -> None:
         out["written"]["text_variants"] = args.variants
         print("  " + json.dumps(out["written"]), flush=True)
     questions = [json.loads(x) for x in args.questions.read_text().splitlines() if x]
-    out["ask"] = measure(index_dir, questions, args.passes)
-    print(json.dumps(out["ask"], indent=2), flush=True)
+    if args.passes:
+        out["ask"] = measure(index_dir, questions, args.passes)
+        print(json.dumps(out["ask"], indent=2), flush=True)
+    if args.update:
+        out["update_one_article"] = update_one_article(index_dir)
+        print(json.dumps(out["update_one_article"]), flush=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / "ask_scale.json"
     old = json.loads(path.read_text()) if path.is_file() else {}
-    old[fmt_n(args.size)] = out
+    old[fmt_n(args.size)] = {**old.get(fmt_n(args.size), {}), **out}
     path.write_text(json.dumps(old, indent=2))
     if not args.keep:
         shutil.rmtree(index_dir, ignore_errors=True)
