@@ -172,28 +172,40 @@ def measure(index_dir: Path, questions: list[dict], passes: int) -> dict[str, An
     load = load_avg()
     times, found = [], 0
     per_lang: dict[str, list[float]] = {}
+    # The query embedding inside each ask, timed where it runs (the rest of the ask is
+    # search + answer: what the index size changes).
+    spent: list[float] = []
+    encode = embedder.encode_queries
+
+    def timed_encode(texts: list[str]) -> np.ndarray:
+        t = time.perf_counter()
+        try:
+            return encode(texts)
+        finally:
+            spent.append(time.perf_counter() - t)
+
+    embedder.encode_queries = timed_encode  # type: ignore[method-assign]
+    rest = []
     for _ in range(passes):
         for q in questions:
+            spent.clear()
             t = time.perf_counter()
             answer = pipeline.ask(q["question"])
             dt = time.perf_counter() - t
             times.append(dt)
+            rest.append(dt - sum(spent))
             per_lang.setdefault(q["lang"], []).append(dt)
             found += bool(answer.sources and q.get("expected_sources")
                           and answer.sources[0].doc_id.split("~")[0] in q["expected_sources"])
-    # The query embedding alone, for the split.
-    emb = []
-    for q in questions:
-        t = time.perf_counter()
-        embedder.encode_queries([q["question"]])
-        emb.append(time.perf_counter() - t)
+    del embedder.encode_queries
     return {"chunks": index.size, "faiss_type": index.manifest.faiss_type,
             "keyword_backend": index.manifest.keyword_backend,
             "index_load_s": round(load_s, 2), "index_rss_mb": round(index_mb, 1),
             "asks": len(times), "ask_p50_ms": pct(times, 50), "ask_p95_ms": pct(times, 95),
             "ask_mean_ms": round(float(np.mean(times)) * 1000, 2),
             "by_lang_p50_ms": {k: pct(v, 50) for k, v in per_lang.items()},
-            "query_embedding_p50_ms": pct(emb, 50),
+            "without_query_embedding_p50_ms": pct(rest, 50),
+            "without_query_embedding_p95_ms": pct(rest, 95),
             "top1_original_article_share": round(found / len(times), 3),
             "load_avg_start": load, "load_avg_end": load_avg()}
 
@@ -218,6 +230,9 @@ def update_one_article(index_dir: Path) -> dict[str, Any]:
              [list(x) for x in c.sentences], c.sentence_vectors)
             for i, c in enumerate(some.values())]
     writer.add_chunks(rows, np.stack([base.vectors.reconstruct(int(i)) for i in some]))
+    from rag.types import DocMeta
+
+    writer.add_doc(DocMeta("zz_neu.txt", "Neu", None, None, None, None), "0" * 64)
     changed = time.perf_counter()
     manifest = base.manifest
     manifest.next_id = nid + len(rows)
