@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import psutil
 import pytest
+from shared_data import XQUAD, free_port, load_jsonl
 
 from rag.embed import load_embedder
 from rag.errors import StoreError
@@ -35,8 +36,6 @@ from rag.settings import Settings
 from rag.store.folder import current_version, read_manifest
 from rag.store.index import Index
 from rag.store.vectors import all_vectors
-from tests.conftest import XQUAD, load_jsonl
-from tests.shared_data import free_port
 
 # Not imported here: Ray reads its authentication mode from the environment once, when
 # it is first used, and the cluster fixture sets it. CI installs requirements-ray.txt,

@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from shared_data import XQUAD
 
 from rag.cli import build_parser, settings_from
 from rag.embed.fake import FakeEmbedder
@@ -17,7 +18,6 @@ from rag.indexing.ray_build import ChunkEmbedWorker, _chunk_from_json, _pool, ch
 from rag.ingest.chunking import chunk_corpus
 from rag.ingest.corpus import read_corpus
 from rag.settings import Settings
-from tests.conftest import XQUAD
 
 
 def _worker(settings: Settings, embedder: FakeEmbedder) -> ChunkEmbedWorker:
