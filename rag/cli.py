@@ -58,6 +58,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         model=getattr(args, "model", None), data_dir=getattr(args, "data", None),
         host=getattr(args, "host", None), port=getattr(args, "port", None),
         **{name: getattr(args, name, None) for name in _LLM_FLAGS},
+        ray_address=getattr(args, "ray", None),
     )
 
 
@@ -281,6 +282,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_paths(p)
     p.add_argument("--rebuild", action="store_true", help="rebuild from scratch")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
+                   help="chunk and embed on a Ray cluster: its address (auto, HOST:PORT, "
+                   "ray://HOST:10001), or no address to start a local cluster for the build "
+                   "(or $RAG_RAY_ADDRESS); needs requirements-ray.txt")
     p.set_defaults(func=_cmd_index)
 
     p = sub.add_parser("ask", help="answer a question")

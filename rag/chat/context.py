@@ -127,8 +127,8 @@ def quoted_articles(index: Index, answer: str, depth: int = 5) -> list[str]:
     snippets = [s for s in snippets if len(s) >= 30]
     if not snippets:
         return []
-    rows, _ = index.keywords.search(tokenize(" ".join(snippets))[:64], depth)
-    chunks = index.chunks([int(index.row_ids[r]) for r in rows])
+    ids, _ = index.keywords.search(tokenize(" ".join(snippets))[:64], depth)
+    chunks = index.chunks([int(i) for i in ids])
     docs: list[str] = []
     for chunk in chunks.values():
         text = " ".join(chunk.text.split())

@@ -98,6 +98,7 @@ class SentenceTransformerEmbedder:
         *,
         hub_offline: bool = False,
         omp_wait_policy: str = "PASSIVE",
+        device: str = "cpu",
     ) -> None:
         """Load ``model`` (the default is built on first use into ``cache_dir``).
 
@@ -122,9 +123,11 @@ class SentenceTransformerEmbedder:
                 )
                 path = ensure_default_model(cache)
                 # A local directory and local_files_only: never contacts a model hub.
-                self._model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
+                self._model = SentenceTransformer(str(path), device=device, local_files_only=True)
             else:
-                self._model = SentenceTransformer(model, device="cpu", local_files_only=hub_offline)
+                self._model = SentenceTransformer(
+                    model, device=device, local_files_only=hub_offline
+                )
         except ModelError:
             raise
         except Exception as exc:  # OSError, ValueError, hub errors: all mean "cannot load"
@@ -175,6 +178,7 @@ class SentenceTransformerEmbedder:
             batch_size=m.batch_size,
             hub_offline=m.hub_offline,
             omp_wait_policy=m.omp_wait_policy,
+            device=m.device,
         )
 
     def with_precision(self, precision: str) -> SentenceTransformerEmbedder:

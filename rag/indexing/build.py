@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -19,8 +19,9 @@ from ..ingest.corpus import read_corpus
 from ..settings import Settings
 from ..store.folder import current_version, read_manifest, remove_stale_versions, writer_lock
 from ..store.index import Index, VersionWriter
+from ..store.keywords import check_backend
 from ..store.manifest import Manifest, check_compatible
-from ..types import Chunk, DocMeta, Skipped
+from ..types import Article, Chunk, DocMeta, Skipped
 
 log = logging.getLogger(__name__)
 
@@ -197,6 +198,49 @@ def embed_chunks(
     return vectors, out
 
 
+def _embedded_batches(
+    settings: Settings,
+    embedder: Embedder,
+    todo: list[Article],
+    *,
+    progress: bool,
+    on_progress: Progress | None,
+) -> Iterator[tuple[list[Chunk], np.ndarray, list[np.ndarray]]]:
+    """The chunks of ``todo`` with their passage and sentence vectors, in article order:
+    here, or on a Ray cluster when ``settings.index.ray_address`` is set."""
+    if settings.index.ray_address:
+        from .ray_build import chunk_and_embed
+
+        log.info("%d article(s) to chunk and embed on Ray (%s)", len(todo),
+                 settings.index.ray_address)
+        done = 0
+        for batch in chunk_and_embed(settings, todo, settings.index.ray_address):
+            done += len(batch[0])
+            if on_progress is not None:
+                on_progress(done, done)
+            yield batch
+        return
+    # imported here: the chunker pulls in langchain (~0.5 s), which answering never needs
+    from ..ingest.chunking import chunk_corpus
+
+    chunks = chunk_corpus(
+        todo,
+        chunk_tokens=settings.chunking.chunk_tokens,
+        overlap_tokens=settings.chunking.chunk_overlap_tokens,
+        count_tokens=embedder.count_tokens,
+        paragraph_tokens=settings.chunking.paragraph_tokens,
+    )
+    log.info("%d article(s) to embed: %d chunks", len(todo), len(chunks))
+    headlines = {a.doc_id: a.title for a in todo if a.headline}
+    if not settings.chunking.embed_titles:
+        headlines = {}
+    vectors, sentence_vectors = embed_chunks(
+        embedder, chunks, headlines, sentence_vectors=settings.chunking.sentence_vectors,
+        progress=progress, on_progress=on_progress,
+    )
+    yield chunks, vectors, sentence_vectors
+
+
 def update_index(
     settings: Settings,
     embedder: Embedder,
@@ -208,9 +252,12 @@ def update_index(
     """Bring ``settings.paths.index_dir`` up to date with ``settings.paths.corpus_dir``.
 
     Only added or changed articles are embedded; deleted ones are removed. A change of
-    model or chunking settings (or ``rebuild=True``) rebuilds everything.
+    model or chunking settings (or ``rebuild=True``) rebuilds everything. With
+    ``settings.index.ray_address`` the chunking and embedding run on a Ray cluster
+    (:mod:`rag.indexing.ray_build`); this process alone writes and publishes.
     """
     started = time.perf_counter()
+    check_backend(settings.index.keyword_backend)
     model, chunking = model_signature(embedder), chunking_signature(settings)
     with writer_lock(settings.paths.index_dir):
         articles, skipped = read_corpus(settings.paths.corpus_dir, settings.ingest)
@@ -234,39 +281,24 @@ def update_index(
         if report.rebuilt:
             log.info("Building the index from scratch: %s", reason)
         todo = [a for a in articles if a.doc_id not in old_files or a.doc_id in report.changed]
-        # imported here: the chunker pulls in langchain (~0.5 s), which answering never needs
-        from ..ingest.chunking import chunk_corpus
-
-        chunks = chunk_corpus(
-            todo,
-            chunk_tokens=settings.chunking.chunk_tokens,
-            overlap_tokens=settings.chunking.chunk_overlap_tokens,
-            count_tokens=embedder.count_tokens,
-            paragraph_tokens=settings.chunking.paragraph_tokens,
-        )
-        log.info("%d article(s) to embed: %d chunks", len(todo), len(chunks))
-        headlines = {a.doc_id: a.title for a in todo if a.headline}
-        if not settings.chunking.embed_titles:
-            headlines = {}
-        vectors, sentence_vectors = embed_chunks(
-            embedder, chunks, headlines, sentence_vectors=settings.chunking.sentence_vectors,
-            progress=progress, on_progress=on_progress,
-        )
-
         writer = VersionWriter(settings.paths.index_dir, base, embedder.dim, settings.index)
         try:
             for doc_id in report.changed + report.removed:
                 writer.remove_doc(doc_id)
             next_id = base.manifest.next_id if base else 0
-            ids = range(next_id, next_id + len(chunks))
-            writer.add_chunks(
-                [
-                    (i, c.chunk_id, c.doc_id, c.text, c.start, c.end,
-                     [list(s) for s in c.sentences], sentence_vectors[k])
-                    for k, (i, c) in enumerate(zip(ids, chunks, strict=True))
-                ],
-                vectors,
-            )
+            for chunks, vectors, sentence_vectors in _embedded_batches(
+                settings, embedder, todo, progress=progress, on_progress=on_progress
+            ):
+                ids = range(next_id, next_id + len(chunks))
+                writer.add_chunks(
+                    [
+                        (i, c.chunk_id, c.doc_id, c.text, c.start, c.end,
+                         [list(s) for s in c.sentences], sentence_vectors[k])
+                        for k, (i, c) in enumerate(zip(ids, chunks, strict=True))
+                    ],
+                    vectors,
+                )
+                next_id += len(chunks)
             for a in todo:
                 writer.add_doc(
                     DocMeta(a.doc_id, a.title, a.date, a.url, a.publisher, a.author),
@@ -280,7 +312,7 @@ def update_index(
                 chunking=chunking,
                 files=new_files,
                 counts={"articles": len(articles)},
-                next_id=next_id + len(chunks),
+                next_id=next_id,
                 built_at=datetime.now(UTC).isoformat(timespec="seconds"),
                 skipped=[{"path": s.path, "reason": s.reason} for s in skipped],
                 duplicates=dedup.find_duplicates(

@@ -51,21 +51,16 @@ def search(
         return []
     depth = min(max(params.depth, 4 * k), index.size)
     q = np.ascontiguousarray(qvec.reshape(1, -1), dtype=np.float32)
-    allowed_ids = None
-    mask = None
-    if allowed_rows is not None:
-        allowed_ids = index.row_ids[allowed_rows]
-        mask = np.zeros(index.size, dtype=bool)
-        mask[allowed_rows] = True
+    allowed_ids = None if allowed_rows is None else index.row_ids[allowed_rows]
     dense_scores, dense_ids = index.vectors.search(q, depth, allowed=allowed_ids)
     dense = {int(i): float(s) for i, s in zip(dense_ids[0], dense_scores[0]) if i >= 0}
 
     terms = keyword_terms(question, lang, index, params.correct_spelling)
-    rows, kw_scores = index.keywords.search(terms, depth, mask)
+    kw_ids, kw_scores = index.keywords.search(terms, depth, allowed_ids)
     keyword: dict[int, float] = {}
-    if len(rows):
+    if len(kw_ids):
         top = float(kw_scores.max())
-        keyword = {int(index.row_ids[r]): float(s) / top for r, s in zip(rows, kw_scores)}
+        keyword = {int(i): float(s) / top for i, s in zip(kw_ids, kw_scores)}
 
     missing = [i for i in keyword if i not in dense]
     if missing:

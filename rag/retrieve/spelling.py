@@ -15,18 +15,18 @@ import weakref
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from ..store.keywords import KeywordIndex
+from ..store.keywords import Bm25sKeywords, KeywordStore
 
 #: Terms shorter than this are never corrected (too many near neighbours).
 MIN_LENGTH = 5
 #: Corrections kept per unknown term.
 MAX_CANDIDATES = 3
 
-_words: weakref.WeakKeyDictionary[KeywordIndex, list[str]] = weakref.WeakKeyDictionary()
+_words: weakref.WeakKeyDictionary[Bm25sKeywords, list[str]] = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
 
 
-def _candidates(index: KeywordIndex) -> list[str]:
+def _candidates(index: Bm25sKeywords) -> list[str]:
     with _lock:
         words = _words.get(index)
         if words is None:
@@ -41,10 +41,13 @@ def max_edits(term: str) -> int:
     return 1 if len(term) < 8 else 2
 
 
-def correct_terms(terms: list[str], index: KeywordIndex) -> list[str]:
+def correct_terms(terms: list[str], index: KeywordStore) -> list[str]:
     """``terms`` with each unknown term (not in ``index``, at least :data:`MIN_LENGTH`
     letters, no digits) replaced by up to :data:`MAX_CANDIDATES` index terms within
-    :func:`max_edits` edits; unknown terms without a close index term are kept."""
+    :func:`max_edits` edits; unknown terms without a close index term are kept.
+    A store without a vocabulary (tantivy) gets the terms unchanged."""
+    if not isinstance(index, Bm25sKeywords):
+        return terms
     vocabulary = index.vocabulary
     out: list[str] = []
     for term in terms:

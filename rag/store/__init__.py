@@ -31,12 +31,11 @@ class VectorSearch(Protocol):
 
 
 class KeywordSearch(Protocol):
-    """Keyword (BM25) search over chunk rows."""
+    """Keyword (BM25) search keyed by chunk id (:mod:`rag.store.keywords`)."""
 
     size: int
 
     def search(
-        self, terms: list[str], k: int, mask: np.ndarray | None = None
+        self, terms: list[str], k: int, allowed: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Top ``k`` (rows, scores) for ``terms``; ``mask`` (bool per row) restricts."""
-
+        """Top ``k`` (chunk ids, scores > 0) for ``terms``, only among ``allowed`` ids."""

@@ -110,12 +110,27 @@ class ChunkWriter:
             ],
         )
 
-    def finish(self) -> list[str]:
-        """Commit and close; returns the chunk texts in id order (for the keyword index)."""
+    def commit(self) -> int:
+        """Commit; returns the number of chunks."""
         self._db.commit()
-        texts = [r[0] for r in self._db.execute("SELECT text FROM chunks ORDER BY id")]
+        return int(self._db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
+
+    def keyword_rows(self) -> Iterator[tuple[int, str, str]]:
+        """(id, doc id, text) of every chunk in id order (read in pages: little memory)."""
+        last = -1
+        while True:
+            page = self._db.execute(
+                "SELECT id, doc_id, text FROM chunks WHERE id > ? ORDER BY id LIMIT 10000",
+                (last,),
+            ).fetchall()
+            if not page:
+                return
+            yield from page
+            last = page[-1][0]
+
+    def close(self) -> None:
+        """Close (after :meth:`commit`)."""
         self._db.close()
-        return texts
 
     def abort(self) -> None:
         """Close without committing."""

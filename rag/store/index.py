@@ -6,7 +6,8 @@ A version folder holds three stores, written together and published atomically
     manifest.json    format, model, chunking, per-file hashes, counts (written last)
     vectors.faiss    the vector store (:mod:`rag.store.vectors`), ids = chunk ids
     chunks.sqlite    the chunk store (:mod:`rag.store.chunks`)
-    bm25/            the keyword store (:mod:`rag.store.keywords`); row i = i-th chunk by id
+    keywords/        the keyword store (:mod:`rag.store.keywords`: tantivy segments;
+                     ``bm25/`` for the bm25s backend), keyed by chunk id
 """
 
 from __future__ import annotations
@@ -21,15 +22,16 @@ import numpy as np
 from ..errors import IndexCorrupt
 from ..settings import IndexSettings
 from ..types import DocMeta, StoredChunk
+from . import keywords as keyword_store
 from . import vectors as vector_store
 from .chunks import ChunkReader, ChunkWriter
 from .folder import current_version, new_version_folder, publish_version, read_manifest
-from .keywords import KeywordIndex
 from .manifest import Manifest, check_compatible
 
 VECTORS = "vectors.faiss"
 CHUNKS = "chunks.sqlite"
-BM25_DIR = "bm25"
+BM25_DIR = keyword_store.FOLDERS["bm25s"]
+KEYWORDS_DIR = keyword_store.FOLDERS["tantivy"]
 _REBUILD = "Rebuild it with: rag index --rebuild"
 
 
@@ -45,13 +47,16 @@ class Index:
             self.vectors: vector_store.SearchIndex = vector_store.open_for_search(
                 folder / VECTORS
             )
-            self.keywords = KeywordIndex.load(folder / BM25_DIR)
             self._chunks = ChunkReader(folder / CHUNKS, int(dim or self.vectors.d))
+            #: The keyword store of the backend that wrote this version.
+            self.keywords: keyword_store.KeywordStore = keyword_store.open_store(
+                folder, manifest.keyword_backend, self._chunks.ids
+            )
         except Exception as exc:  # faiss raises RuntimeError, sqlite DatabaseError, ...
             raise IndexCorrupt(f"The index in {folder.parent} is damaged ({exc}). {_REBUILD}") \
                 from exc
         self.docs: dict[str, DocMeta] = self._chunks.docs
-        #: Row i of BM25 is the chunk with id ``row_ids[i]`` (ids ascending).
+        #: Chunk ids ascending (row i of the chunk table is ``row_ids[i]``).
         self.row_ids = self._chunks.ids
         self.row_docs = self._chunks.doc_ids
         n = len(self.row_ids)
@@ -84,8 +89,9 @@ class Index:
         return self._chunks.texts()
 
     def close(self) -> None:
-        """Release the chunk store."""
+        """Release the chunk and keyword stores."""
         self._chunks.close()
+        self.keywords.close()
 
 
 def load_index(index_dir: Path, model: dict, chunking: dict) -> Index:
@@ -102,15 +108,28 @@ class VersionWriter:
         self, index_dir: Path, base: Index | None, dim: int, ann: IndexSettings | None = None
     ) -> None:
         self.index_dir = index_dir
-        #: When the vectors become approximate.
+        #: When the vectors become approximate, and which keyword store is written.
         self.ann = ann or IndexSettings()
+        self.keyword_backend = keyword_store.check_backend(self.ann.keyword_backend)
         self.tmp = new_version_folder(index_dir)
-        if base is not None:
-            shutil.copyfile(base.folder / CHUNKS, self.tmp / CHUNKS)
-            self.vectors: faiss.Index = vector_store.read(base.folder / VECTORS)
-        else:
-            self.vectors = vector_store.new_exact(dim)
-        self._chunks = ChunkWriter(self.tmp / CHUNKS)
+        same_keywords = base is not None and base.manifest.keyword_backend == self.keyword_backend
+        #: Every chunk goes to the keyword store at publish time: the previous version's
+        #: keyword store is of another backend (a one-time conversion).
+        self._refill = base is not None and not same_keywords
+        try:
+            if base is not None:
+                shutil.copyfile(base.folder / CHUNKS, self.tmp / CHUNKS)
+                self.vectors: faiss.Index = vector_store.read(base.folder / VECTORS)
+            else:
+                self.vectors = vector_store.new_exact(dim)
+            self._chunks = ChunkWriter(self.tmp / CHUNKS)
+            self._keywords = keyword_store.open_writer(
+                self.tmp, self.keyword_backend, base.folder if same_keywords else None,
+                heap_bytes=self.ann.keyword_writer_mb * 1_000_000,
+            )
+        except BaseException:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            raise
 
     def remove_doc(self, doc_id: str) -> int:
         """Remove an article's chunks; returns how many were removed."""
@@ -118,6 +137,7 @@ class VersionWriter:
         if ids:
             self.vectors.remove_ids(np.asarray(ids, dtype=np.int64))
         self._chunks.remove_doc(doc_id)
+        self._keywords.remove_doc(doc_id)
         return len(ids)
 
     def add_doc(self, meta: DocMeta, content_hash: str) -> None:
@@ -131,16 +151,23 @@ class VersionWriter:
         ids = np.asarray([r[0] for r in rows], dtype=np.int64)
         self.vectors.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids)
         self._chunks.add_chunks(rows)
+        if not self._refill:
+            self._keywords.add([(r[0], r[2], r[3]) for r in rows])
 
     def publish(self, manifest: Manifest) -> Path:
-        """Write BM25 and the manifest, then atomically make this version current."""
-        texts = self._chunks.finish()
-        manifest.counts["chunks"] = len(texts)
-        if self.vectors.ntotal != len(texts):
-            raise IndexCorrupt(
-                f"internal error: {self.vectors.ntotal} vectors for {len(texts)} chunks"
-            )
-        KeywordIndex.build(texts).save(self.tmp / BM25_DIR)
+        """Write the keyword store and the manifest, then atomically make this version
+        current."""
+        n = self._chunks.commit()
+        manifest.counts["chunks"] = n
+        manifest.keyword_backend = self.keyword_backend
+        if self.vectors.ntotal != n:
+            raise IndexCorrupt(f"internal error: {self.vectors.ntotal} vectors for {n} chunks")
+        if self._refill:
+            self._keywords.add(self._chunks.keyword_rows())
+        indexed = self._keywords.finish(self._chunks.keyword_rows)
+        self._chunks.close()
+        if indexed != n:
+            raise IndexCorrupt(f"internal error: {indexed} keyword rows for {n} chunks")
         self.vectors = vector_store.fit(self.vectors, self.ann)
         manifest.faiss_type = vector_store.describe(self.vectors)
         faiss.write_index(self.vectors, str(self.tmp / VECTORS))
@@ -148,8 +175,9 @@ class VersionWriter:
 
     def abort(self) -> None:
         """Throw the temporary folder away."""
+        self._keywords.abort()
         self._chunks.abort()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-__all__ = ["BM25_DIR", "CHUNKS", "VECTORS", "Index", "VersionWriter", "load_index"]
+__all__ = ["BM25_DIR", "CHUNKS", "KEYWORDS_DIR", "VECTORS", "Index", "VersionWriter", "load_index"]

@@ -24,6 +24,8 @@ class Manifest:
     build_seconds: float = 0.0
     built_at: str = ""
     faiss_type: str = "IDMap2,Flat"
+    #: Keyword store that wrote the version (older versions: ``bm25s``).
+    keyword_backend: str = "bm25s"
     skipped: list[dict] = field(default_factory=list)
     #: Near-duplicate articles: doc_id -> the doc_id representing its group of copies.
     duplicates: dict[str, str] = field(default_factory=dict)

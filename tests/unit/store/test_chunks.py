@@ -32,7 +32,9 @@ def test_write_read_remove(tmp_path: Path) -> None:
     assert writer.doc_chunk_ids("a.txt") == [0, 1, 2]
     writer.remove_doc("a.txt")
     assert writer.doc_chunk_ids("a.txt") == []
-    assert writer.finish() == [r[3] for r in rows_b]
+    assert writer.commit() == len(rows_b)
+    assert list(writer.keyword_rows()) == [(r[0], r[2], r[3]) for r in rows_b]
+    writer.close()
 
     reader = ChunkReader(path, DIM)
     assert list(reader.docs) == ["b.txt"] and reader.docs["b.txt"].publisher == "b.example"
