@@ -26,7 +26,7 @@ Steps (``--steps``, all by default):
     quantizer, with an nprobe sweep; HNSW32 (flat and SQ8) at ``--hnsw-size``.
 ``bm25``
     For every size, in a subprocess each (own peak RSS): the product's
-    ``KeywordIndex.build`` over chunk texts (perturbed copies of the real texts above the
+    ``Bm25sKeywords.build`` over chunk texts (perturbed copies of the real texts above the
     base size: 12 % of the words replaced by words drawn from the corpus's word frequency,
     2 % by new invented names, so postings and vocabulary grow realistically), save, load,
     and search p50/p95 for the xquad-de questions (depth 50).
@@ -578,7 +578,7 @@ def _ivf_bytes(ivf: faiss.IndexIVF) -> int:
 
 def bm25_worker(args: argparse.Namespace) -> None:
     """(Subprocess) build, save, load and search BM25 over ``args.bm25_worker`` chunks."""
-    from rag.store.keywords import KeywordIndex
+    from rag.store.keywords import Bm25sKeywords
     from rag.text.terms import anchor_terms, tokenize
 
     n = args.bm25_worker
@@ -592,7 +592,8 @@ def bm25_worker(args: argparse.Namespace) -> None:
     questions = [json.loads(line) for line in QUESTIONS.read_text().splitlines() if line]
     questions = questions[: args.queries]
     t = time.perf_counter()
-    index = KeywordIndex.build(texts)
+    ids = np.arange(len(texts), dtype=np.int64)
+    index = Bm25sKeywords.build(texts, ids)
     build_s = time.perf_counter() - t
     peak_build = peak_rss_mb()
     del texts
@@ -604,7 +605,7 @@ def bm25_worker(args: argparse.Namespace) -> None:
     del index
     gc.collect()
     before = rss_mb()
-    index, load_s = timed(lambda: KeywordIndex.load(folder))
+    index, load_s = timed(lambda: Bm25sKeywords.load(folder, ids))
     loaded_mb = rss_mb() - before
     terms = [tokenize(q["question"]) if q["lang"] == "de" else anchor_terms(q["question"])
              for q in questions]

@@ -21,7 +21,8 @@ from rag.embed.fake import FakeEmbedder
 from rag.eval.metrics import METRIC_KEYS
 from rag.settings import Settings
 from rag.store.folder import current_version
-from rag.store.index import CHUNKS, KEYWORDS_DIR, VECTORS
+from rag.store.index import CHUNKS, VECTORS
+from rag.store.keywords import FOLDERS
 from rag.types import Answer, Source
 
 
@@ -62,9 +63,12 @@ def test_flags_become_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
 
 def test_serve_passes_the_settings_on(monkeypatch: pytest.MonkeyPatch) -> None:
     import rag.web.layout
+    import rag.web.service
 
     seen: list[Settings] = []
-    monkeypatch.setattr(rag.web.layout, "serve", seen.append)
+    monkeypatch.setattr(rag.web.layout, "serve", lambda settings, **_: seen.append(settings))
+    # The index and model load in the background while gradio loads: not in a unit test.
+    monkeypatch.setattr(rag.web.service.Service, "start", lambda self: None)
     assert main(["serve", "--host", "127.0.0.2", "--port", "9001"]) == 0
     assert (seen[0].web.host, seen[0].web.port) == ("127.0.0.2", 9001)
     with pytest.raises(SystemExit):  # argparse: a port must be a number
@@ -156,7 +160,7 @@ def test_cli_on_a_damaged_index(paths: list[str], fake_model: list[FakeEmbedder]
 
     import shutil
 
-    shutil.rmtree(current_version(index_dir) / KEYWORDS_DIR)
+    shutil.rmtree(current_version(index_dir) / FOLDERS[Settings().index.keyword_backend])
     assert main(["index", "--quiet", *paths]) == 0
     assert "Index rebuilt (the previous index was damaged)." in capsys.readouterr().out
 

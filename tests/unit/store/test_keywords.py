@@ -97,7 +97,8 @@ def test_update_links_segments_and_keeps_old_version(built, corpus: Path, tmp_pa
     (corpus / "zz_neu.txt").write_text(
         "Quokkafest in Kleinhausen\n\nDas Quokkafest lockte 5000 Besucher nach Kleinhausen. "
         "Die Veranstalter zählten mehr Quokkas als je zuvor.\n", encoding="utf-8")
-    settings = Settings.from_env(corpus_dir=corpus, index_dir=index_dir)
+    settings = Settings.from_env(corpus_dir=corpus, index_dir=index_dir,
+                                 keyword_backend="tantivy")
     keep = old.folder
     # An older version stays loadable while readers use it: copy it aside first.
     aside = tmp_path / "aside"
