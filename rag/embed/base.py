@@ -53,16 +53,15 @@ def prepare_text(text: str) -> str:
 
 def model_signature(embedder: Embedder) -> dict:
     """What identifies the embedding model in an index manifest."""
-    signature = {
+    # The backend (torch, onnx-int8, ...) is not part of it: the same model's vectors agree
+    # across backends (cosine >= 0.995, bench/README.md section 6), so an index built with
+    # one is searched and updated with another without a rebuild.
+    return {
         "name": embedder.name,
         "dim": embedder.dim,
         "query_prompt": embedder.query_prompt,
         "passage_prompt": embedder.passage_prompt,
     }
-    backend = getattr(embedder, "backend", None)
-    if backend and backend != "torch":  # torch-built indexes keep their signature
-        signature["backend"] = backend
-    return signature
 
 
 @runtime_checkable

@@ -68,7 +68,7 @@ def test_export_is_cached_beside_the_model(int8: OnnxEmbedder) -> None:
     assert is_exported(model_dir, "int8") and path.stat().st_size < 150 * 2**20  # int8 weights
     assert int8.backend == "onnx-int8" and int8.dim == 384
     assert int8.query_prompt == "query: " and int8.passage_prompt == "passage: "
-    assert model_signature(int8)["backend"] == "onnx-int8"
+    assert "backend" not in model_signature(int8)  # indexes work across backends
 
 
 @pytest.mark.parametrize("variant, bound", [("int8", 0.99), ("fp32", 0.9999)])
