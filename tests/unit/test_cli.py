@@ -21,7 +21,7 @@ from rag.embed.fake import FakeEmbedder
 from rag.eval.metrics import METRIC_KEYS
 from rag.settings import Settings
 from rag.store.folder import current_version
-from rag.store.index import CHUNKS, KEYWORDS_DIR, VECTORS
+from rag.store.index import BM25_DIR, CHUNKS, VECTORS
 from rag.types import Answer, Source
 
 
@@ -156,7 +156,7 @@ def test_cli_on_a_damaged_index(paths: list[str], fake_model: list[FakeEmbedder]
 
     import shutil
 
-    shutil.rmtree(current_version(index_dir) / KEYWORDS_DIR)
+    shutil.rmtree(current_version(index_dir) / BM25_DIR)
     assert main(["index", "--quiet", *paths]) == 0
     assert "Index rebuilt (the previous index was damaged)." in capsys.readouterr().out
 

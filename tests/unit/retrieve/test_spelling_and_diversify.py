@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from rag.embed.fake import FakeEmbedder
@@ -12,7 +13,7 @@ from rag.retrieve import Retriever
 from rag.retrieve.search import keyword_terms
 from rag.retrieve.spelling import correct_terms, max_edits
 from rag.settings import Settings
-from rag.store.keywords import KeywordIndex
+from rag.store.keywords import Bm25sKeywords
 from rag.text.terms import tokenize
 
 TEXTS = [
@@ -23,8 +24,8 @@ TEXTS = [
 
 
 @pytest.fixture(scope="module")
-def keywords() -> KeywordIndex:
-    return KeywordIndex.build(TEXTS)
+def keywords() -> Bm25sKeywords:
+    return Bm25sKeywords.build(TEXTS, np.arange(len(TEXTS), dtype=np.int64))
 
 
 def test_typo_is_corrected_to_vocabulary_terms(keywords):

@@ -97,7 +97,8 @@ def test_update_links_segments_and_keeps_old_version(built, corpus: Path, tmp_pa
     (corpus / "zz_neu.txt").write_text(
         "Quokkafest in Kleinhausen\n\nDas Quokkafest lockte 5000 Besucher nach Kleinhausen. "
         "Die Veranstalter zählten mehr Quokkas als je zuvor.\n", encoding="utf-8")
-    settings = Settings.from_env(corpus_dir=corpus, index_dir=index_dir)
+    settings = Settings.from_env(corpus_dir=corpus, index_dir=index_dir,
+                                 keyword_backend="tantivy")
     keep = old.folder
     # An older version stays loadable while readers use it: copy it aside first.
     aside = tmp_path / "aside"
@@ -233,3 +234,19 @@ def test_reopened_store_answers_the_same(backend: str, tmp_path: Path) -> None:
     query = tokenize("Putin Sewastopol Tulpen")
     a, b = store.search(query, 5), again.search(query, 5)
     assert np.array_equal(a[0], b[0]) and np.allclose(a[1], b[1])
+
+
+@pytest.mark.parametrize("damage", ["missing", "meta", "segment"])
+def test_damaged_tantivy_store_is_reported(built, tmp_path: Path, damage: str) -> None:
+    from rag.errors import IndexCorrupt
+
+    index_dir = _copy(built, "tantivy", tmp_path)
+    folder = current_version(index_dir) / KEYWORDS_DIR
+    if damage == "missing":
+        shutil.rmtree(folder)
+    elif damage == "meta":
+        (folder / "meta.json").write_text("xx")
+    else:
+        next(folder.glob("*.term")).write_bytes(b"xx")
+    with pytest.raises(IndexCorrupt, match="damaged"):
+        _open(index_dir)
