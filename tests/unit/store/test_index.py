@@ -21,7 +21,7 @@ from rag.indexing import chunking_signature, update_index
 from rag.ingest.corpus import read_corpus
 from rag.settings import Settings
 from rag.store.folder import CURRENT, MANIFEST, current_version, read_manifest
-from rag.store.index import CHUNKS, KEYWORDS_DIR, VECTORS, Index, VersionWriter, load_index
+from rag.store.index import BM25_DIR, CHUNKS, VECTORS, Index, VersionWriter, load_index
 from rag.store.manifest import Manifest
 
 REBUILD = "rag index --rebuild"
@@ -144,11 +144,9 @@ DAMAGE: dict[str, tuple[Callable[[Path], None], str]] = {
     "chunk store truncated": (lambda v: _truncate(v / CHUNKS), "malformed"),
     "chunk store garbage": (lambda v: (v / CHUNKS).write_bytes(b"\x00garbage" * 512),
                             "not a database"),
-    "keyword store missing": (lambda v: shutil.rmtree(v / KEYWORDS_DIR), "missing"),
-    "keyword store meta damaged": (lambda v: (v / KEYWORDS_DIR / "meta.json").write_text("xx"),
-                                   "damaged"),
-    "keyword segment damaged": (
-        lambda v: next((v / KEYWORDS_DIR).glob("*.term")).write_bytes(b"xx"), "damaged"),
+    "bm25 folder missing": (lambda v: shutil.rmtree(v / BM25_DIR), "No such file"),
+    "bm25 file damaged": (lambda v: next((v / BM25_DIR).glob("*.npy")).write_bytes(b"xx"),
+                          "damaged"),
     "vectors empty": (lambda v: (v / VECTORS).write_bytes(b""), "read error"),
     "vectors truncated": (lambda v: _truncate(v / VECTORS), "damaged"),
     "vectors of another dimension": (_other_dimension, "dimensions"),

@@ -234,3 +234,19 @@ def test_reopened_store_answers_the_same(backend: str, tmp_path: Path) -> None:
     query = tokenize("Putin Sewastopol Tulpen")
     a, b = store.search(query, 5), again.search(query, 5)
     assert np.array_equal(a[0], b[0]) and np.allclose(a[1], b[1])
+
+
+@pytest.mark.parametrize("damage", ["missing", "meta", "segment"])
+def test_damaged_tantivy_store_is_reported(built, tmp_path: Path, damage: str) -> None:
+    from rag.errors import IndexCorrupt
+
+    index_dir = _copy(built, "tantivy", tmp_path)
+    folder = current_version(index_dir) / KEYWORDS_DIR
+    if damage == "missing":
+        shutil.rmtree(folder)
+    elif damage == "meta":
+        (folder / "meta.json").write_text("xx")
+    else:
+        next(folder.glob("*.term")).write_bytes(b"xx")
+    with pytest.raises(IndexCorrupt, match="damaged"):
+        _open(index_dir)
