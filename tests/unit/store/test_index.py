@@ -35,9 +35,7 @@ def _load(settings: Settings, embedder: FakeEmbedder) -> Index:
 @pytest.fixture(scope="module")
 def pristine(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """The seed corpus and its index built with the fake embedder (copied before damage)."""
-    # tantivy: the damage cases below name its files (bm25s has its own tests)
-    settings = small_settings(tmp_path_factory.mktemp("pristine")).replace(
-        keyword_backend="tantivy")
+    settings = small_settings(tmp_path_factory.mktemp("pristine"))
     update_index(settings, FakeEmbedder(), progress=False)
     return settings
 
