@@ -52,7 +52,7 @@ class Watch:
                 and urlsplit(u).hostname not in LOCAL_HOSTS]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator:
     from playwright.sync_api import sync_playwright
 
