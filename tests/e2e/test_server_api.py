@@ -13,8 +13,10 @@ from .conftest import Server
 
 pytestmark = pytest.mark.slow
 
-ANSWER_KEYS = {"question", "language", "found", "text", "sources", "understood_as"}
-SOURCE_KEYS = {"n", "doc_id", "title", "date", "url", "publisher", "text", "score", "highlights"}
+ANSWER_KEYS = {"question", "language", "found", "text", "sources", "understood_as", "period",
+               "generated", "model", "dropped", "extractive", "notice", "timing"}
+SOURCE_KEYS = {"n", "doc_id", "title", "date", "url", "publisher", "text", "score", "highlights",
+               "relevance", "also"}
 
 
 @pytest.mark.parametrize(
