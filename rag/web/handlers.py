@@ -145,11 +145,10 @@ class ChatApp:
         return message_language(question)
 
     @staticmethod
-    def relabel(language: str | None, panel: str | None) -> tuple[Any, ...]:
+    def relabel(language: str | None) -> tuple[Any, ...]:
         """Every fixed text of the layout in ``language``, in the order of the layout's
-        ``relabelled`` components; the source panel only while it shows no answer."""
+        ``relabelled`` components (the empty source panel follows ``<html lang>``)."""
         lang = render.lang_of(language)
-        empty = panel is None or "rag-empty" in panel
         return (
             f'<h1 lang="{lang}">{render.escape_html(ui(lang, "heading"))}</h1>',
             gr.Tab(label=ui(lang, "chat_tab")),
@@ -162,7 +161,6 @@ class ChatApp:
             gr.Textbox(label=ui(lang, "date_to")),
             gr.Dropdown(label=ui(lang, "docs")),
             gr.Button(value=ui(lang, "clear_scope")),
-            render.empty_panel(lang) if empty else gr.skip(),
             gr.Textbox(label=ui(lang, "filter"), placeholder=ui(lang, "filter_placeholder")),
             gr.Radio(label=ui(lang, "order"), choices=order_choices(lang)),
             gr.Dataset(label=ui(lang, "examples")),

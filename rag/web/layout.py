@@ -34,10 +34,14 @@ THEME = gr.themes.Default(
 
 
 #: The language switch's change sets the document's language for screen readers.
-_SET_DOC_LANG = "(lang, panel) => { document.documentElement.lang = lang; return [lang, panel]; }"
-#: After an article was chosen in the archive: focus the question box.
-_FOCUS_QUESTION = "() => { setTimeout(() => document.querySelector('#rag-question textarea')" \
-    "?.focus(), 100); }"
+_SET_DOC_LANG = "(lang) => { document.documentElement.lang = lang; return [lang]; }"
+#: After an article was chosen in the archive: focus the question box once the chat tab
+#: shows it (retried for up to two seconds while Gradio switches the tab).
+_FOCUS_QUESTION = """() => { let tries = 0; const go = () => {
+  const box = document.querySelector('#rag-question textarea');
+  if (box && box.offsetParent !== null) box.focus();
+  if (document.activeElement !== box && ++tries < 40) setTimeout(go, 50); };
+  setTimeout(go, 50); }"""
 
 
 def build_ui(chat: ChatApp) -> gr.Blocks:
@@ -93,7 +97,7 @@ def build_ui(chat: ChatApp) -> gr.Blocks:
                     if chat.settings.web.uploads_enabled:
                         upload.build_panel(chat.service, chat.settings, status, docs)
                 with gr.Column(scale=2, min_width=300):
-                    panel = gr.HTML(render.empty_panel(lang0), js_on_load=None,
+                    panel = gr.HTML(render.empty_panel(), js_on_load=None,
                                     elem_id="rag-sources", max_height=760, padding=True)
             with gr.Tab(ui(lang0, "archive_tab"), id="archive",
                         elem_id="rag-archive-tab") as archive_tab:
@@ -118,13 +122,12 @@ def build_ui(chat: ChatApp) -> gr.Blocks:
             [pending, chatbot, records, k, date_from, date_to, docs],
             [chatbot, records, panel], concurrency_id="answer", concurrency_limit=2, **private,
         )
-        chatbot.clear(lambda lang: ({}, render.empty_panel(lang)), [lang], [records, panel],
+        chatbot.clear(lambda: ({}, render.empty_panel()), None, [records, panel],
                       queue=False, **private)
         chatbot.like(chat.on_like, [records], None, **private)
         relabelled = [heading, chat_tab, archive_tab, chatbot, question, settings, k,
-                      date_from, date_to, docs, clear_scope, panel, query, order,
-                      examples.dataset]
-        lang.change(chat.relabel, [lang, panel], relabelled, js=_SET_DOC_LANG, queue=False,
+                      date_from, date_to, docs, clear_scope, query, order, examples.dataset]
+        lang.change(chat.relabel, [lang], relabelled, js=_SET_DOC_LANG, queue=False,
                     **private)
         archive_inputs = [query, order, docs, lang]
         for event in (lang.change, order.change, query.change, docs.change,
@@ -140,6 +143,7 @@ def build_ui(chat: ChatApp) -> gr.Blocks:
         for event in (timer.tick, lang.change):
             event(chat.refresh, [lang], [status, docs, timer], show_progress="hidden",
                   **private)
+        demo.load(None, js=f"() => {{ document.documentElement.lang = '{lang0}'; }}")
         demo.load(chat.refresh, [lang], [status, docs, timer], show_progress="hidden",
                   **private)
         demo.load(chat.archive_view, archive_inputs, [timeline, table], show_progress="hidden",

@@ -77,6 +77,8 @@ CSS = """
 .rag-sources { font-size: 0.95em; }
 .rag-sources h2 { margin: 0 0 0.4em 0; font-size: 1.15em; }
 .rag-note { opacity: 0.8; margin: 0 0 0.6em 0; }
+html[lang="en"] .rag-bilingual[lang="de"], html:not([lang="en"]) .rag-bilingual[lang="en"] {
+  display: none; }
 .rag-source { border: 1px solid var(--border-color-primary); border-radius: 8px;
   padding: 0.6em 0.8em; margin-bottom: 0.7em; }
 .rag-source-head { font-weight: 600; }
@@ -371,11 +373,13 @@ def sources_html(answer: Answer, scale: RelevanceScale | None = None) -> str:
             f"{head}{body}</div>")
 
 
-def empty_panel(language: str | None = None) -> str:
-    """The source panel before the first answer."""
-    lang = lang_of(language)
-    return (f'<div class="rag-sources rag-empty" lang="{lang}">'
-            f"{escape_html(label(lang, 'empty_panel'))}</div>")
+def empty_panel() -> str:
+    """The source panel before the first answer: its note in both languages, of which
+    the page's language (``<html lang>``) shows one. The note thus never has to be
+    re-rendered when the language changes, so no late relabel can replace an answer."""
+    notes = "".join(f'<p class="rag-note rag-bilingual" lang="{lang}">'
+                    f"{escape_html(label(lang, 'empty_panel'))}</p>" for lang in ("de", "en"))
+    return f'<div class="rag-sources rag-empty">{notes}</div>'
 
 
 def status_html(state: str, message: str = "") -> str:

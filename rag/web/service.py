@@ -47,7 +47,6 @@ class Service:
         self.pipeline = pipeline
         self.phase = "starting"  # starting | building | ready | error
         self.error: str | None = None
-        self.summary = ""
         self.doc_choices: list[tuple[str, str]] = []
         #: The indexed articles with their passage counts (the archive view).
         self.archive: list[archive.Entry] = []
@@ -81,27 +80,31 @@ class Service:
                          p.settings.paths.corpus_dir)
                 report = p.update_index(progress=True, on_progress=self._on_progress)
                 log.info("%s", report.summary().replace("\n", "; "))
-            index = p.index
-            self.doc_choices = sorted(
-                ((doc_label(d.title, d.date, d.doc_id), d.doc_id) for d in index.docs.values()),
-                key=lambda c: c[1],
-            )
-            self.archive = archive.entries(index.docs, index.row_docs)
+            self.show_index()
             try:  # warm up the model and language detector for a fast first answer
                 p.ask(WARM_UP_QUESTION, 1)
             except Exception:  # noqa: BLE001 - warm-up only
                 log.debug("warm-up failed", exc_info=True)
-            self.summary = f"{len(index.docs)} articles, {index.size} passages"
-            self._counts = (len(index.docs), index.size)
             self.ready_seconds = time.monotonic() - self._started
             self.phase = "ready"
-            log.info("Ready after %.1f s (%s).", self.ready_seconds, self.summary)
+            log.info("Ready after %.1f s (%s).", self.ready_seconds, self.status("en")[1])
         except Exception as exc:  # noqa: BLE001 - shown on the page and in the chat
             log.exception("Could not prepare the index")
             self.error = str(exc) or exc.__class__.__name__
             self.phase = "error"
         finally:
             self._done.set()
+
+    def show_index(self) -> None:
+        """Article choices, archive and counts of the pipeline's current index version
+        (after startup and after every update, e.g. of uploads)."""
+        index = self.pipeline.index
+        self.doc_choices = sorted(
+            ((doc_label(d.title, d.date, d.doc_id), d.doc_id) for d in index.docs.values()),
+            key=lambda c: c[1],
+        )
+        self.archive = archive.entries(index.docs, index.row_docs)
+        self._counts = (len(index.docs), index.size)
 
     @property
     def ready(self) -> bool:

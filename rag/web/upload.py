@@ -171,11 +171,7 @@ class Uploads:
                     pipeline.settings, pipeline.embedder, progress=False,
                     on_progress=lambda done, total: setattr(self, "progress", (done, total)))
                 log.info("uploads: %s", report.summary().replace("\n", "; "))
-                index = pipeline.index  # loads the new version
-                self.service.doc_choices = sorted(
-                    ((doc_label(d.title, d.date, d.doc_id), d.doc_id)
-                     for d in index.docs.values()), key=lambda c: c[1])
-                self.service.summary = f"{len(index.docs)} articles, {index.size} passages"
+                self.service.show_index()  # loads the new version
                 self.state = "idle"
                 self.version += 1
             except Exception as exc:  # noqa: BLE001 - shown on the page

@@ -16,64 +16,21 @@ import os
 import re
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 from shared_data import ARTIFACTS, IMG, MINSK_VISIT, ROOT, SCRIPT, SEWASTOPOL, XSS_DOC, XSS_QUESTION
 
-from .conftest import Server
+from .conftest import Server, needs_chromium, open_page
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-LOCAL_HOSTS = {"127.0.0.1", "localhost"}
-
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists(),
-                       reason="Debian's chromium is not installed (apt-get install chromium)"),
-]
-
-
-@dataclass
-class Watch:
-    """What the page did: requests, dialogs (alert), console errors."""
-
-    requests: list[str] = field(default_factory=list)
-    dialogs: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-
-    def foreign(self) -> list[str]:
-        return [u for u in self.requests
-                if urlsplit(u).scheme not in ("data", "blob", "about")
-                and urlsplit(u).hostname not in LOCAL_HOSTS]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
+pytestmark = [pytest.mark.slow, needs_chromium]
 
 
 @pytest.fixture
 def page(browser, app_server: Server) -> Iterator:
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="de-DE")
-    page = context.new_page()
-    watch = Watch()
-    context.on("request", lambda r: watch.requests.append(r.url))
-    page.on("dialog", lambda d: (watch.dialogs.append(d.message), d.dismiss()))
-    page.on("pageerror", lambda e: watch.errors.append(str(e)))
-    page.watch = watch  # type: ignore[attr-defined]
-    page.goto(app_server.url)
+    page = open_page(browser, app_server.url, 1400, 1000)
+    watch = page.watch
     yield page
-    context.close()
+    page.context.close()
     # every test: nothing left 127.0.0.1, no script from the corpus or a question ran
     assert watch.foreign() == [], watch.foreign()
     assert watch.dialogs == [] and watch.errors == [], (watch.dialogs, watch.errors)

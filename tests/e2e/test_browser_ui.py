@@ -22,43 +22,24 @@ import hashlib
 import json
 import os
 import shutil
-import socket
 import subprocess
-import sys
 import tarfile
-import time
-import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
+from shared_data import ARTIFACTS, ROOT, free_port
 
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "tests" / "artifacts"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+from .conftest import app_command, needs_chromium, open_page, served
+
 AXE_VERSION = "4.14.1"
 AXE_INTEGRITY = ("sha512-FHfa+lmNjQZfJz1q8wKqIDwC6DExcHt/pkjNQb09a3NPjCKg2rhu5qb2S4r76ASyFNNt"
                  "uFooJpZe37OgudVGtQ==")
 QUESTION_DE = "Wie nennt Lukaschenko Putin?"
 QUESTION_EN = "How many professional soldiers does the Belarusian army have?"
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists(),
-                       reason="Debian's chromium is not installed (apt-get install chromium)"),
-]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+pytestmark = [pytest.mark.slow, needs_chromium]
 
 
 @dataclass
@@ -68,20 +49,6 @@ class App:
     proc: subprocess.Popen
 
 
-@dataclass
-class Watch:
-    """What the page did: requests, dialogs, script errors."""
-
-    requests: list[str] = field(default_factory=list)
-    dialogs: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-
-    def foreign(self) -> list[str]:
-        return [u for u in self.requests
-                if urlsplit(u).scheme not in ("data", "blob", "about")
-                and urlsplit(u).hostname not in LOCAL_HOSTS]
-
-
 @pytest.fixture(scope="module")
 def web_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
     """``python app.py`` on a copy of the seed corpus, index built at startup."""
@@ -89,35 +56,12 @@ def web_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
     corpus = tmp / "corpus"
     shutil.copytree(ROOT / "corpus", corpus, ignore=shutil.ignore_patterns("README*"))
     port = free_port()
-    log = tmp / "app.log"
     env = dict(os.environ, RAG_DATA_DIR=str(tmp / "data"), PYTHONUNBUFFERED="1")
-    with open(log, "w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "app.py"), "--host", "127.0.0.1", "--port", str(port),
-             "--corpus", str(corpus), "--index", str(tmp / "index")],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )
     url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"app.py exited with {proc.returncode}:\n{log.read_text()[-4000:]}")
-            try:
-                with urllib.request.urlopen(url, timeout=2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail(f"app.py did not start:\n{log.read_text()[-4000:]}")
-                time.sleep(0.2)
+    cmd = app_command(port, "--host", "127.0.0.1", "--corpus", str(corpus),
+                      "--index", str(tmp / "index"))
+    with served(cmd, url, tmp / "app.log", env, timeout=180) as proc:
         yield App(url, corpus, proc)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
 
 
 @pytest.fixture(scope="module")
@@ -144,32 +88,15 @@ def axe_js() -> str:
     return script.read_text(encoding="utf-8")
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-def open_page(browser, url: str, width: int = 1280, height: int = 900):
-    context = browser.new_context(viewport={"width": width, "height": height}, locale="de-DE")
-    page = context.new_page()
-    watch = Watch()
-    context.on("request", lambda r: watch.requests.append(r.url))
-    page.on("dialog", lambda d: (watch.dialogs.append(d.message), d.dismiss()))
-    page.on("pageerror", lambda e: watch.errors.append(str(e)))
-    page.watch = watch  # type: ignore[attr-defined]
-    page.goto(url)
+def open_ready_page(browser, url: str, width: int = 1280, height: int = 900):
+    page = open_page(browser, url, width, height)
     page.wait_for_selector("#rag-status .rag-status-ready", timeout=180_000)
     return page
 
 
 @pytest.fixture
 def page(browser, web_app: App) -> Iterator:
-    page = open_page(browser, web_app.url)
+    page = open_ready_page(browser, web_app.url)
     yield page
     watch = page.watch
     page.context.close()
@@ -179,7 +106,7 @@ def page(browser, web_app: App) -> Iterator:
 
 @pytest.fixture
 def phone(browser, web_app: App) -> Iterator:
-    page = open_page(browser, web_app.url, 390, 844)
+    page = open_ready_page(browser, web_app.url, 390, 844)
     yield page
     watch = page.watch
     page.context.close()
@@ -317,7 +244,9 @@ def test_archive_lists_filters_sorts_and_restricts_questions(page, web_app: App)
     rows.first.locator("button.rag-choose").click()
     page.wait_for_selector("#rag-scope .rag-scope", timeout=10_000)
     assert page.get_by_role("tab", name="Chat").get_attribute("aria-selected") == "true"
-    assert active(page)["tag"] == "TEXTAREA"  # ready for the next question
+    # ready for the next question: the question box gets the focus once the tab shows it
+    page.wait_for_function("() => document.activeElement?.closest('#rag-question') !== null",
+                           timeout=5_000)
     ask(page, "Von wo aus war Putin zugeschaltet?")
     docs = page.locator("#rag-sources .rag-doc-id").all_inner_texts()
     assert docs and set(docs) == {target.doc_id}  # only the chosen article
@@ -331,7 +260,8 @@ def test_page_follows_the_question_language(page) -> None:
     page.wait_for_function("() => document.documentElement.lang === 'en'")
     assert page.locator("h1").inner_text() == "Ask the news archive"
     page.get_by_role("tab", name="Archive").wait_for()
-    assert "Ready" in page.locator("#rag-status").inner_text()
+    page.wait_for_function(  # the status line follows (its refresh is queued)
+        "() => document.querySelector('#rag-status').innerText.includes('Ready')")
     panel = page.locator("#rag-sources").inner_text()
     assert "Sources" in panel or "Possibly related" in panel
     assert "Quelle" not in page.locator('#rag-chat [data-testid="bot"]').last.inner_text()

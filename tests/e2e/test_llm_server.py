@@ -14,20 +14,21 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from shared_data import free_port
 
 from rag.answer.citecheck import citations, split_answer
 from rag.errors import LLMError
 from rag.settings import Settings
+
+from .conftest import CHROMIUM, app_command, open_page, served, wait_http
 
 pytestmark = pytest.mark.slow
 
@@ -47,12 +48,6 @@ QUESTIONS = {
     "de": "Wie viele Berufssoldaten hat die belarussische Armee?",
     "en": "How many professional soldiers does the Belarusian army have?",
 }
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _gguf_path() -> Path:
@@ -110,7 +105,7 @@ class Server:
 def llm_server(tmp_path_factory) -> Iterator[Server]:
     """``transformers serve`` with the test model on a free loopback port."""
     model = converted_model()
-    port = _free_port()
+    port = free_port()
     log = tmp_path_factory.mktemp("llm") / "server.log"
     exe = Path(sys.executable).with_name("transformers")
     cmd = [str(exe) if exe.exists() else "transformers", "serve", str(model), "--host",
@@ -121,17 +116,7 @@ def llm_server(tmp_path_factory) -> Iterator[Server]:
                                 start_new_session=True)
     base = f"http://127.0.0.1:{port}/v1"
     try:
-        deadline = time.monotonic() + 600
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"transformers serve exited:\n{log.read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(base + "/models", timeout=5):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail(f"transformers serve did not start:\n{log.read_text()[-3000:]}")
-                time.sleep(1)
+        wait_http(base + "/models", proc, log, 600)
         yield Server(base, str(model), proc, log)
     finally:
         if proc.poll() is None:
@@ -243,59 +228,31 @@ def test_timeout_falls_back_to_extractive_with_notice(llm_pipeline):
 @pytest.fixture(scope="module")
 def web_app(llm_server: Server, corpus: Path, llm_pipeline, tmp_path_factory):
     """``rag serve`` with the LLM configured (index already built by llm_pipeline)."""
-    port = _free_port()
+    port = free_port()
     tmp = tmp_path_factory.mktemp("llm-web")
     env = dict(os.environ, PYTHONUNBUFFERED="1", RAG_DATA_DIR=str(tmp / "data"),
                RAG_LLM_BASE_URL=llm_server.base_url, RAG_LLM_MODEL=llm_server.model,
                RAG_LLM_TIMEOUT=str(LLM_TIMEOUT), RAG_LLM_MAX_TOKENS="60",
                RAG_LLM_TEMPERATURE="0")
-    log = tmp / "app.log"
-    with open(log, "w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "app.py"), "--port", str(port), "--corpus", str(corpus),
-             "--index", str(llm_pipeline.settings.paths.index_dir)],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )
     url = f"http://127.0.0.1:{port}/"
-    try:
-        from gradio_client import Client
+    cmd = app_command(port, "--corpus", str(corpus), "--index",
+                      str(llm_pipeline.settings.paths.index_dir))
+    from gradio_client import Client
 
-        deadline = time.monotonic() + 300
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"app.py exited:\n{log.read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(url, timeout=2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail(f"app.py did not start:\n{log.read_text()[-3000:]}")
-                time.sleep(0.5)
-        yield url, Client(url, verbose=False), log
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    with served(cmd, url, tmp / "app.log", env, timeout=300):
+        yield url, Client(url, verbose=False), tmp / "app.log"
 
 
-def test_web_api_and_streaming_chat(web_app):
+def test_web_api_and_streaming_chat(web_app, request):
     url, client, log = web_app
     data = client.predict(QUESTIONS["en"], 2, api_name="/ask")
     assert data["found"] and data["model"] and "timing" in data and "dropped" in data
     assert data["generated"] or data["notice"]
 
-    chromium = Path("/usr/bin/chromium")
-    if not chromium.exists():
+    if not CHROMIUM.exists():
         pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(chromium),
-                                    args=["--headless", "--no-sandbox", "--disable-gpu"])
-        page = browser.new_page()
-        page.goto(url)
+    page = open_page(request.getfixturevalue("browser"), url)
+    try:
         page.wait_for_selector("#rag-status .rag-status-ready", timeout=300_000)
         box = page.locator("#rag-question textarea")
         box.fill(QUESTIONS["de"])
@@ -310,7 +267,8 @@ def test_web_api_and_streaming_chat(web_app):
         final = bot.inner_text()
         assert "[1]" in final or "[2]" in final
         assert ("Generiert von" in final) or ("Hinweis" in final)
-        browser.close()
+    finally:
+        page.context.close()
 
 
 def test_server_killed_falls_back_to_extractive(llm_pipeline, llm_server: Server):

@@ -13,30 +13,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
 
 import pytest
+from shared_data import ROOT, free_port
 
-ROOT = Path(__file__).resolve().parents[2]
+from .conftest import app_command, needs_chromium, open_page, served
+
 DATA = ROOT / "tests" / "unit" / "ingest" / "data"
-CHROMIUM = Path("/usr/bin/chromium")
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed"),
-]
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+pytestmark = [pytest.mark.slow, needs_chromium]
 
 
 @pytest.fixture(scope="module")
@@ -44,58 +29,34 @@ def app(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("upload")
     corpus = tmp / "corpus"
     shutil.copytree(ROOT / "corpus", corpus)
-    port = _free_port()
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
-    log = tmp / "app.log"
-    with open(log, "w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "rag", "serve", "--allow-uploads", "--port", str(port),
-             "--corpus", str(corpus), "--index", str(tmp / "index"), "--data",
-             str(tmp / "data")], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    port = free_port()
     url = f"http://127.0.0.1:{port}/"
-    deadline = time.time() + 600
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            pytest.fail("the app exited:\n" + log.read_text()[-3000:])
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            break
-        except OSError:
-            time.sleep(1)
-    yield {"url": url, "corpus": corpus, "log": log}
-    proc.terminate()
-    try:
-        proc.wait(20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    cmd = app_command(port, "--allow-uploads", "--corpus", str(corpus), "--index",
+                      str(tmp / "index"), "--data", str(tmp / "data"))
+    log = tmp / "app.log"
+    with served(cmd, url, log, dict(os.environ, PYTHONUNBUFFERED="1")):
+        yield {"url": url, "corpus": corpus, "log": log}
 
 
-def _wait_text(page, selector: str, text: str, timeout: float = 600) -> None:
+def _wait_text(page, selector: str, text: str, timeout: float = 300) -> None:
     page.wait_for_function(
         "([s, t]) => (document.querySelector(s)?.innerText || '').includes(t)",
         arg=[selector, text], timeout=timeout * 1000)
 
 
-def test_upload_ask_remove(app, tmp_path):
-    from playwright.sync_api import sync_playwright
-
+def test_upload_ask_remove(app, browser, tmp_path):
     # the uploaded name is hostile: it must not become the file name in the corpus
     hostile = tmp_path / "..%2F..%2Fetc%2Fpasswd.html"
     hostile.write_bytes((DATA / "lokalzeitung_wp.html").read_bytes())
-    dialogs = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM),
-                                    args=["--no-sandbox", "--disable-gpu"])
-        page = browser.new_page(viewport={"width": 1400, "height": 1100})
-        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-        page.goto(app["url"])
-        _wait_text(page, "#rag-status", "Ready")
+    page = open_page(browser, app["url"], 1400, 1100)
+    try:
+        _wait_text(page, "#rag-status", "Bereit")  # the page starts in German
         page.click("#rag-upload button.label-wrap, #rag-upload >> text=Artikel hinzufügen")
         page.set_input_files("#rag-upload-files input[type=file]",
                              [str(hostile), str(DATA / "bahn_presse.pdf")])
         page.fill("#rag-upload-urls textarea", "http://127.0.0.1:9/intern")
         page.click("#rag-upload-add")
-        _wait_text(page, "#rag-upload-status", "Suchbar / Searchable", 900)
+        _wait_text(page, "#rag-upload-status", "Suchbar / Searchable", 600)
         status = page.inner_text("#rag-upload-status")
         assert "uploads/2024-01-05-hochwasser-pegel-der-mosel-steigt-weiter.md" in status
         assert "uploads/2024-03-12-bahn-modernisiert-1-800-bahnhoefe-bis-2030.md" in status
@@ -103,7 +64,7 @@ def test_upload_ask_remove(app, tmp_path):
         saved = sorted(x.name for x in (app["corpus"] / "uploads").iterdir())
         assert saved == ["2024-01-05-hochwasser-pegel-der-mosel-steigt-weiter.md",
                          "2024-03-12-bahn-modernisiert-1-800-bahnhoefe-bis-2030.md"]
-        _wait_text(page, "#rag-status", "7 articles", 30)  # the status line follows
+        _wait_text(page, "#rag-status", "7 Artikel", 30)  # the status line follows
 
         box = page.locator("#rag-question textarea")
         box.fill("Wie hoch stand der Pegel der Mosel in Trier?")
@@ -129,5 +90,7 @@ def test_upload_ask_remove(app, tmp_path):
         _wait_text(page, "#rag-upload-status", "Suchbar / Searchable", 300)
         assert not (app["corpus"] / "uploads" /
                     "2024-01-05-hochwasser-pegel-der-mosel-steigt-weiter.md").exists()
-        browser.close()
-    assert not dialogs
+    finally:
+        page.context.close()
+    assert page.watch.dialogs == [] and page.watch.errors == []
+    assert page.watch.foreign() == []  # the pasted loopback URL was refused, not fetched

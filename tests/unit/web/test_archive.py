@@ -185,12 +185,12 @@ def test_question_language_switches_the_page(chat: ChatApp) -> None:
 
 
 def test_relabel_gives_every_text_in_one_language(chat: ChatApp) -> None:
-    en = chat.relabel("en", '<div class="rag-sources rag-empty"></div>')
+    en = chat.relabel("en")
     assert "Ask the news archive" in en[0]
     labels = [getattr(u, "label", None) for u in en[1:11]]
     assert "Archive" in labels and "Number of sources (k)" in labels
-    assert "latest answer" in en[11]
     assert en[-1].label == "Examples"
-    de = chat.relabel("de", '<div class="rag-sources rag-found">…</div>')
+    de = chat.relabel("de")
     assert "Archiv" in [getattr(u, "label", None) for u in de[1:11]]
-    assert isinstance(de[11], type(gr.skip()))  # an answer's sources stay
+    # the source panel is not among the relabelled: a late relabel cannot replace an answer
+    assert not any("rag-sources" in str(u) for u in de)

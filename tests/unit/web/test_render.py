@@ -10,6 +10,7 @@ from shared_data import IMG, SCRIPT
 
 from rag.types import Answer, Source
 from rag.web.render import (
+    CSS,
     LABELS,
     chat_text,
     empty_panel,
@@ -250,5 +251,8 @@ def test_error_and_status_are_escaped() -> None:
     assert 'data-state="busy"' in status_html("weird", "x")
 
 
-def test_empty_panel_in_the_page_language() -> None:
-    assert "Quellen" in empty_panel("de") and "sources" in empty_panel("en")
+def test_empty_panel_carries_both_languages() -> None:
+    panel = empty_panel()
+    assert 'lang="de"' in panel and "Quellen" in panel
+    assert 'lang="en"' in panel and "sources" in panel
+    assert 'html[lang="en"] .rag-bilingual[lang="de"]' in CSS  # the page shows one

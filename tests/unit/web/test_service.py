@@ -27,7 +27,6 @@ def test_builds_a_missing_index_then_is_ready(fake_settings: Settings) -> None:
     assert service.ready and service.wait(0) and service.error is None
     assert service.progress is not None and service.progress[0] == service.progress[1] > 0
     index = service.pipeline.index
-    assert service.summary == f"5 articles, {index.size} passages"
     assert service.status() == ("ready", f"Bereit · 5 Artikel, {index.size} Passagen / "
                                          f"Ready · 5 articles, {index.size} passages")
     assert [doc for _, doc in service.doc_choices] == sorted(SEED_ARTICLES)
