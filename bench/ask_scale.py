@@ -38,7 +38,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from keywords import Perturber, fmt_n, load_avg, pct, peak_rss_mb, rss_mb  # noqa: E402
+from keywords import fmt_n, load_avg, pct, peak_rss_mb, rss_mb  # noqa: E402
+from scale import TextPerturber  # noqa: E402
 
 from rag.settings import Settings  # noqa: E402
 
@@ -61,21 +62,6 @@ def base_rows(base: Path) -> tuple[list[tuple], list[tuple], dict[str, Any]]:
     return rows, docs, json.loads((folder / "manifest.json").read_text())
 
 
-def perturb_sentences(p: Perturber, text: str, spans: list[list[int]]
-                      ) -> tuple[str, list[list[int]]]:
-    """``text`` perturbed sentence by sentence, with the new sentence spans."""
-    pieces, out, pos = [], [], 0
-    for s, e in spans:
-        sentence = p.perturb(text[s:e])
-        if pieces:
-            pieces.append(" ")
-            pos += 1
-        pieces.append(sentence)
-        out.append([pos, pos + len(sentence)])
-        pos += len(sentence)
-    return "".join(pieces), out
-
-
 def write_index(base: Path, n: int, index_dir: Path, sigma: float,
                 variants: int) -> dict[str, Any]:
     """An ``n``-chunk index grown from ``base`` (see the module doc)."""
@@ -96,7 +82,7 @@ def write_index(base: Path, n: int, index_dir: Path, sigma: float,
     nb, dim = len(rows), int(manifest["model"]["dim"])
     ids, vecs = all_vectors(read(current_version(base) / "vectors.faiss"))
     base_vecs = vecs[np.argsort(ids)]
-    perturber = Perturber([r[3] for r in rows])
+    perturber = TextPerturber([r[3] for r in rows])
     pool: dict[tuple[int, int], tuple[str, list[list[int]]]] = {}
     spans_of = [json.loads(r[6]) for r in rows]
     rng = np.random.default_rng(11)
@@ -120,7 +106,7 @@ def write_index(base: Path, n: int, index_dir: Path, sigma: float,
                 doc_id = f"{r[2]}~{copy}"
                 key = (j % nb, (copy - 1) % variants)
                 if key not in pool:
-                    pool[key] = perturb_sentences(perturber, text, spans)
+                    pool[key] = perturber.perturb(text, spans)
                 text, spans = pool[key]
                 sv = sv + sigma * rng.standard_normal(sv.shape, dtype=np.float32)
                 faiss.normalize_L2(sv)

@@ -34,12 +34,10 @@ import gc
 import json
 import os
 import random
-import re
 import shutil
 import subprocess
 import sys
 import time
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -49,13 +47,14 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from scale import TextPerturber, source_articles, synthetic_article  # noqa: E402
+
 from rag.settings import Settings  # noqa: E402
 
 SHARED = Path(os.environ.get("RAG_SHARED_DIR", ROOT.parent / "shared")) / "eval"
 QUESTIONS = SHARED / "xquad-de" / "questions.jsonl"
 RESULTS = ROOT / "bench" / "results"
 WORK = RESULTS / "keywords"
-_WORD = re.compile(r"\w+|\W+")
 BACKENDS = ("tantivy", "bm25s")
 
 
@@ -154,41 +153,6 @@ def step_quality(args: argparse.Namespace, report: dict[str, Any]) -> None:
 # --- synthetic texts at scale ----------------------------------------------------------
 
 
-def source_articles() -> list[tuple[str, list[str]]]:
-    """(title, sentences) of the xquad-de and seed articles."""
-    from rag.ingest.corpus import read_corpus
-    from rag.text.sentences import split_sentences
-
-    out = []
-    for folder in (SHARED / "xquad-de" / "corpus", ROOT / "corpus"):
-        articles, _ = read_corpus(folder)
-        for a in articles:
-            body = a.text.split("\n", 1)[1] if a.text.startswith(a.title) else a.text
-            sents = [body[s:e].strip() for s, e in split_sentences(body)]
-            out.append((a.title, [s for s in sents if len(s) > 20]))
-    return out
-
-
-def synthetic_article(rng: random.Random, sources: list[tuple[str, list[str]]], n: int) -> str:
-    """One recombined article (as bench/scale.py makes them)."""
-    title, own = sources[rng.randrange(len(sources))]
-    used: set[str] = set()
-    paragraphs = []
-    for _ in range(rng.randint(4, 9)):
-        para = []
-        for _ in range(rng.randint(2, 6)):
-            pool = own if rng.random() < 0.8 else sources[rng.randrange(len(sources))][1]
-            for _ in range(5):
-                sentence = pool[rng.randrange(len(pool))]
-                if sentence not in used:
-                    used.add(sentence)
-                    para.append(sentence)
-                    break
-        if para:
-            paragraphs.append(" ".join(para))
-    return f"{title} - Bericht {n}\n\n" + "\n\n".join(paragraphs) + "\n"
-
-
 def base_texts(n_base: int) -> list[tuple[str, str]]:
     """(doc id, chunk text) of the 10k-chunk synthetic corpus, cached as JSON."""
     path = WORK / f"base-texts-{fmt_n(n_base)}.json"
@@ -220,46 +184,15 @@ def base_texts(n_base: int) -> list[tuple[str, str]]:
     return out
 
 
-class Perturber:
-    """Perturbed copies of chunk texts: 12 % corpus words, 2 % invented names."""
-
-    def __init__(self, texts: list[str], seed: int = 5) -> None:
-        counts = Counter(w for t in texts for w in re.findall(r"\w{3,}", t))
-        self.words = list(counts)
-        weights = np.fromiter(counts.values(), dtype=np.float64)
-        self.cum = np.cumsum(weights / weights.sum())
-        self.rng = np.random.default_rng(seed)
-        self.syll = ["ber", "lin", "ka", "to", "mar", "sen", "dor", "wal", "ri", "zen", "hau",
-                     "gen", "lo", "ster", "an", "burg", "fel", "mi", "nor", "tal"]
-
-    def name(self) -> str:
-        """An invented name."""
-        parts = self.rng.integers(0, len(self.syll), self.rng.integers(3, 5))
-        return "".join(self.syll[p] for p in parts).capitalize()
-
-    def perturb(self, text: str) -> str:
-        """A perturbed copy of ``text``."""
-        tokens = _WORD.findall(text)
-        r = self.rng.random(len(tokens))
-        picks = np.searchsorted(self.cum, self.rng.random(len(tokens)))
-        for i, tok in enumerate(tokens):
-            if tok[0].isalnum() and len(tok) >= 3:
-                if r[i] < 0.02:
-                    tokens[i] = self.name()
-                elif r[i] < 0.14:
-                    tokens[i] = self.words[min(int(picks[i]), len(self.words) - 1)]
-        return "".join(tokens)
-
-
 def texts_at(n: int, base: list[tuple[str, str]]) -> Iterator[tuple[int, str, str]]:
     """(chunk id, doc id, text) of ``n`` chunks: the base, then perturbed copies."""
-    perturber = Perturber([t for _, t in base])
+    perturber = TextPerturber([t for _, t in base])
     nb = len(base)
     for j in range(n):
         doc, text = base[j % nb]
         copy = j // nb
         yield (j, doc if copy == 0 else f"{doc}~{copy}",
-               text if copy == 0 else perturber.perturb(text))
+               text if copy == 0 else perturber.perturb_text(text))
 
 
 def scale_worker(args: argparse.Namespace) -> None:

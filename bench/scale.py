@@ -139,13 +139,13 @@ def fmt_n(n: int) -> str:
 # --- the synthetic corpus ----------------------------------------------------------
 
 
-def source_articles() -> list[tuple[str, list[str]]]:
-    """(title, sentences) of every shared source article."""
+def source_articles(folders: list[Path] = SOURCES) -> list[tuple[str, list[str]]]:
+    """(title, sentences) of every article in ``folders``."""
     from rag.ingest.corpus import read_corpus
     from rag.text.sentences import split_sentences
 
     out = []
-    for folder in SOURCES:
+    for folder in folders:
         articles, _ = read_corpus(folder)
         for a in articles:
             body = a.text.split("\n", 1)[1] if a.text.startswith(a.title) else a.text
@@ -364,20 +364,25 @@ class TextPerturber:
         parts = self.rng.integers(0, len(self.syll), self.rng.integers(3, 5))
         return "".join(self.syll[p] for p in parts).capitalize()
 
-    def perturb(self, text: str, spans: list[list[int]]) -> tuple[str, list[list[int]]]:
+    def perturb_text(self, text: str) -> str:
         """A copy of ``text`` with 12 % frequent-word and 2 % new-name replacements."""
+        tokens = _WORD.findall(text)
+        r = self.rng.random(len(tokens))
+        picks = np.searchsorted(self.cum, self.rng.random(len(tokens)))
+        for i, tok in enumerate(tokens):
+            if tok[0].isalnum() and len(tok) >= 3:
+                if r[i] < 0.02:
+                    tokens[i] = self.name()
+                elif r[i] < 0.14:
+                    tokens[i] = self.words[min(int(picks[i]), len(self.words) - 1)]
+        return "".join(tokens)
+
+    def perturb(self, text: str, spans: list[list[int]]) -> tuple[str, list[list[int]]]:
+        """``text`` perturbed sentence by sentence (:meth:`perturb_text`), with the new
+        sentence spans."""
         pieces, new_spans, pos = [], [], 0
         for s, e in spans:
-            tokens = _WORD.findall(text[s:e])
-            r = self.rng.random(len(tokens))
-            picks = np.searchsorted(self.cum, self.rng.random(len(tokens)))
-            for i, tok in enumerate(tokens):
-                if tok[0].isalnum() and len(tok) >= 3:
-                    if r[i] < 0.02:
-                        tokens[i] = self.name()
-                    elif r[i] < 0.14:
-                        tokens[i] = self.words[min(int(picks[i]), len(self.words) - 1)]
-            sentence = "".join(tokens)
+            sentence = self.perturb_text(text[s:e])
             if pieces:
                 pieces.append(" ")
                 pos += 1
