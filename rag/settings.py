@@ -178,12 +178,14 @@ class IndexSettings:
     #: Training vectors per list (k-means sample = nlist x this, at most all vectors).
     ann_train_per_list: int = 64
     ann_seed: int = 1234
-    #: Keyword store: ``bm25s`` (rebuilt from every chunk on each update; its vocabulary
-    #: drives the typo correction of query terms, which the retrieval figures were
-    #: measured with) or ``tantivy`` (segments: an update indexes only the changed
-    #: articles; the choice for large archives, no typo correction yet). Measured:
-    #: bench/keywords.py.
-    keyword_backend: str = "bm25s"
+    #: Keyword store: ``bm25s`` (a score matrix rebuilt from every chunk on each update,
+    #: scores every chunk per query; the retrieval figures were measured with it),
+    #: ``tantivy`` (segments: an update indexes only the changed articles, a query reads
+    #: only its terms' postings) or ``auto``: bm25s below ``keyword_auto_chunks`` chunks,
+    #: tantivy from there (at 1M chunks bm25s needs ~170 ms per query and a 5 GB
+    #: rebuild per update; bench/keywords.py, bench/ask_scale.py).
+    keyword_backend: str = "auto"
+    keyword_auto_chunks: int = 200_000
     #: Memory budget of the tantivy writer (MB; it flushes a segment when it is full).
     keyword_writer_mb: int = 100
     #: Chunk and embed on a Ray cluster (``rag index --ray``): empty = no Ray, ``local``

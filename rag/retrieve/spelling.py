@@ -9,31 +9,15 @@ correction: the German Snowball stemmer folds ä/ö/ü/ß already.
 
 from __future__ import annotations
 
-import threading
-import weakref
-
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from ..store.keywords import Bm25sKeywords, KeywordStore
+from ..store.keywords import KeywordStore
 
 #: Terms shorter than this are never corrected (too many near neighbours).
 MIN_LENGTH = 5
 #: Corrections kept per unknown term.
 MAX_CANDIDATES = 3
-
-_words: weakref.WeakKeyDictionary[Bm25sKeywords, list[str]] = weakref.WeakKeyDictionary()
-_lock = threading.Lock()
-
-
-def _candidates(index: Bm25sKeywords) -> list[str]:
-    with _lock:
-        words = _words.get(index)
-        if words is None:
-            words = [t for t in index.vocabulary if len(t) >= MIN_LENGTH - 1
-                     and not any(c.isdigit() for c in t)]
-            _words[index] = words
-        return words
 
 
 def max_edits(term: str) -> int:
@@ -44,17 +28,14 @@ def max_edits(term: str) -> int:
 def correct_terms(terms: list[str], index: KeywordStore) -> list[str]:
     """``terms`` with each unknown term (not in ``index``, at least :data:`MIN_LENGTH`
     letters, no digits) replaced by up to :data:`MAX_CANDIDATES` index terms within
-    :func:`max_edits` edits; unknown terms without a close index term are kept.
-    A store without a vocabulary (tantivy) gets the terms unchanged."""
-    if not isinstance(index, Bm25sKeywords):
-        return terms
-    vocabulary = index.vocabulary
+    :func:`max_edits` edits, looked for among ``index.similar_pool(term)``; unknown terms
+    without a close index term are kept."""
     out: list[str] = []
     for term in terms:
-        if term in vocabulary or len(term) < MIN_LENGTH or any(c.isdigit() for c in term):
+        if len(term) < MIN_LENGTH or any(c.isdigit() for c in term) or index.known(term):
             out.append(term)
             continue
-        matches = process.extract(term, _candidates(index), scorer=OSA.distance,
+        matches = process.extract(term, index.similar_pool(term), scorer=OSA.distance,
                                   score_cutoff=max_edits(term), limit=MAX_CANDIDATES)
         out.extend(m[0] for m in matches) if matches else out.append(term)
     return out

@@ -12,6 +12,7 @@ A version folder holds three stores, written together and published atomically
 
 from __future__ import annotations
 
+import logging
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +28,8 @@ from . import vectors as vector_store
 from .chunks import ChunkReader, ChunkWriter
 from .folder import current_version, new_version_folder, publish_version, read_manifest
 from .manifest import Manifest, check_compatible
+
+log = logging.getLogger(__name__)
 
 VECTORS = "vectors.faiss"
 CHUNKS = "chunks.sqlite"
@@ -110,7 +113,12 @@ class VersionWriter:
         self.index_dir = index_dir
         #: When the vectors become approximate, and which keyword store is written.
         self.ann = ann or IndexSettings()
-        self.keyword_backend = keyword_store.check_backend(self.ann.keyword_backend)
+        # ``auto`` writes into the previous version's backend (bm25s for a first build)
+        # and converts at publish time when the new size calls for the other one.
+        configured = keyword_store.check_backend(self.ann.keyword_backend)
+        self.keyword_backend = (configured if configured != "auto"
+                                else base.manifest.keyword_backend if base is not None
+                                else "bm25s")
         self.tmp = new_version_folder(index_dir)
         same_keywords = base is not None and base.manifest.keyword_backend == self.keyword_backend
         #: Every chunk goes to the keyword store at publish time: the previous version's
@@ -159,9 +167,20 @@ class VersionWriter:
         current."""
         n = self._chunks.commit()
         manifest.counts["chunks"] = n
-        manifest.keyword_backend = self.keyword_backend
         if self.vectors.ntotal != n:
             raise IndexCorrupt(f"internal error: {self.vectors.ntotal} vectors for {n} chunks")
+        wanted = keyword_store.resolve_backend(self.ann.keyword_backend, n,
+                                               self.ann.keyword_auto_chunks)
+        if wanted != self.keyword_backend:  # ``auto`` crossed its threshold: convert
+            log.info("Keyword store: %s -> %s (%d chunks)", self.keyword_backend, wanted, n)
+            self._keywords.abort()
+            shutil.rmtree(self.tmp / keyword_store.FOLDERS[self.keyword_backend],
+                          ignore_errors=True)
+            self.keyword_backend = wanted
+            self._keywords = keyword_store.open_writer(
+                self.tmp, wanted, None, heap_bytes=self.ann.keyword_writer_mb * 1_000_000)
+            self._refill = True
+        manifest.keyword_backend = self.keyword_backend
         if self._refill:
             self._keywords.add(self._chunks.keyword_rows())
         indexed = self._keywords.finish(self._chunks.keyword_rows)

@@ -1,13 +1,15 @@
 """Keyword search (BM25 over Snowball-stemmed German terms, :mod:`rag.text.terms`).
 
-Two stores, chosen by ``IndexSettings.keyword_backend`` and recorded in the manifest:
+Two stores, chosen by ``IndexSettings.keyword_backend`` and recorded in the manifest
+(``auto``, the default: bm25s up to ``keyword_auto_chunks`` chunks, tantivy from there;
+see :func:`resolve_backend`):
 
 ``tantivy``
     A tantivy index (Rust search engine, :mod:`rag.store.keywords_tantivy`): immutable
     segments, deletes as tombstones, background merges. An update that adds or removes
     an article writes one small segment on top of hard links to the previous version's
     segments; search visits only the postings of the query terms (block-max WAND).
-``bm25s`` (default)
+``bm25s``
     A bm25s sparse score matrix (:class:`Bm25sKeywords`), rebuilt from every chunk text
     on each update; scores every document per query.
 
@@ -17,7 +19,8 @@ and are keyed by chunk id. Measured in ``bench/keywords.py`` (bench/README.md).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from functools import cached_property
 from pathlib import Path
 from typing import Protocol
 
@@ -37,13 +40,24 @@ AllChunks = Callable[[], Iterable[tuple[int, str, str]]]
 
 
 def check_backend(name: str) -> str:
-    """``name`` if it is a known keyword backend, else a :class:`SettingsError`."""
-    if name not in BACKENDS:
+    """``name`` if it is a known keyword backend or ``auto``, else a
+    :class:`SettingsError`."""
+    if name != "auto" and name not in BACKENDS:
         raise SettingsError(
-            f"Unknown keyword backend {name!r} (RAG_KEYWORD_BACKEND): use one of "
+            f"Unknown keyword backend {name!r} (RAG_KEYWORD_BACKEND): use auto or one of "
             f"{', '.join(BACKENDS)}."
         )
     return name
+
+
+def resolve_backend(name: str, chunks: int, auto_chunks: int) -> str:
+    """The backend for a version of ``chunks`` chunks: ``name``, or for ``auto`` bm25s
+    below ``auto_chunks`` chunks and tantivy from there (bm25s scores every chunk per
+    query and is rebuilt on every update: at 1M chunks ~170 ms per query and a 5 GB
+    rebuild; tantivy ~1 ms and an update of the changed articles only)."""
+    if check_backend(name) != "auto":
+        return name
+    return "tantivy" if chunks >= auto_chunks else "bm25s"
 
 
 class KeywordStore(Protocol):
@@ -56,8 +70,24 @@ class KeywordStore(Protocol):
     ) -> tuple[np.ndarray, np.ndarray]:
         """Top ``k`` (chunk ids, scores > 0) for ``terms``, only among ``allowed`` ids."""
 
+    def known(self, term: str) -> bool:
+        """Whether ``term`` occurs in the index."""
+
+    def similar_pool(self, term: str) -> Sequence[str]:
+        """Indexed terms to look for corrections of the unknown ``term`` among (the
+        typo correction of :mod:`rag.retrieve.spelling` ranks them by edit distance)."""
+
     def close(self) -> None:
         """Release files."""
+
+
+#: Terms offered for typo correction have at least this many letters and no digits.
+POOL_MIN_LENGTH = 4
+
+
+def pool_term(term: str) -> bool:
+    """Whether an indexed term may be offered as a typo correction."""
+    return len(term) >= POOL_MIN_LENGTH and not any(c.isdigit() for c in term)
 
 
 class KeywordWriter(Protocol):
@@ -116,6 +146,18 @@ class Bm25sKeywords:
     def vocabulary(self) -> dict[str, int]:
         """The indexed terms (term -> term id); do not modify."""
         return self._vocab
+
+    def known(self, term: str) -> bool:
+        """Whether ``term`` occurs in the index."""
+        return term in self._vocab
+
+    @cached_property
+    def _pool(self) -> list[str]:
+        return [t for t in self._vocab if pool_term(t)]
+
+    def similar_pool(self, term: str) -> Sequence[str]:
+        """The whole vocabulary (fit for correction), built once."""
+        return self._pool
 
     @classmethod
     def build(cls, texts: list[str], ids: np.ndarray) -> Bm25sKeywords:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +24,7 @@ import tantivy
 
 from ..errors import IndexCorrupt
 from ..text.terms import tokenize
+from .keywords import pool_term
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,8 @@ log = logging.getLogger(__name__)
 _TERM_SET_MAX = 20_000
 _LOCKS = (".tantivy-writer.lock", ".tantivy-meta.lock")
 _EMPTY = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32))
+#: Letters a typo correction shares with the unknown term (:meth:`TantivyKeywords.similar_pool`).
+POOL_PREFIX = 2
 
 
 def schema() -> tantivy.Schema:
@@ -64,6 +67,17 @@ class TantivyKeywords:
         index = tantivy.Index.open(str(folder))
         index.config_reader(reload_policy="manual")
         return cls(index)
+
+    def known(self, term: str) -> bool:
+        """Whether ``term`` occurs in the index."""
+        return self._searcher.doc_freq("terms", term) > 0
+
+    def similar_pool(self, term: str) -> Sequence[str]:
+        """Indexed terms that share the first :data:`POOL_PREFIX` letters with ``term``
+        (read from the term dictionary: no vocabulary is held in memory; a typo within
+        those letters is not corrected)."""
+        found = self._searcher.terms_with_prefix("terms", term[:POOL_PREFIX])
+        return [t for t, _ in found if pool_term(t)]
 
     @property
     def segments(self) -> int:

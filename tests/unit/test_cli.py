@@ -20,7 +20,7 @@ from rag.cli import build_parser, format_answer, main, settings_from
 from rag.embed.fake import FakeEmbedder
 from rag.eval.metrics import METRIC_KEYS
 from rag.settings import Settings
-from rag.store.folder import current_version
+from rag.store.folder import current_version, read_manifest
 from rag.store.index import CHUNKS, VECTORS
 from rag.store.keywords import FOLDERS
 from rag.types import Answer, Source
@@ -160,7 +160,7 @@ def test_cli_on_a_damaged_index(paths: list[str], fake_model: list[FakeEmbedder]
 
     import shutil
 
-    shutil.rmtree(current_version(index_dir) / FOLDERS[Settings().index.keyword_backend])
+    shutil.rmtree(current_version(index_dir) / FOLDERS[read_manifest(index_dir).keyword_backend])
     assert main(["index", "--quiet", *paths]) == 0
     assert "Index rebuilt (the previous index was damaged)." in capsys.readouterr().out
 

@@ -39,6 +39,23 @@ def test_english_spelling_of_a_name_finds_the_german_one(keywords):
     assert "lukaschenko" in correct_terms(["lukashenko"], keywords)
 
 
+def test_tantivy_store_corrects_typos_from_its_term_dictionary(tmp_path: Path):
+    from rag.store.keywords_tantivy import TantivyKeywords, TantivyWriter
+
+    writer = TantivyWriter(tmp_path / "kw", None)
+    writer.add([(i, f"d{i}", t) for i, t in enumerate(TEXTS)])
+    assert writer.finish() == len(TEXTS)
+    store = TantivyKeywords.open(tmp_path / "kw")
+    terms = tokenize("Lukascchenko Videokonferrenz Telefnoat")
+    assert not any(store.known(t) for t in terms)
+    fixed = correct_terms(terms, store)
+    assert set(tokenize("Lukaschenko Videokonferenz Telefonat")) <= set(fixed)
+    assert "lukaschenko" in correct_terms(["lukashenko"], store)
+    # a typo in the first two letters is out of the tantivy store's reach
+    assert correct_terms(["ulkaschenko"], store) == ["ulkaschenko"]
+    store.close()
+
+
 def test_known_short_numeric_and_far_terms_are_kept(keywords):
     terms = ["putin", "eu", "2020", "quantenphysik"]
     assert correct_terms(terms, keywords) == terms

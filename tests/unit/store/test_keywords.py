@@ -153,6 +153,36 @@ def test_backend_change_converts_all_chunks(built, corpus: Path, tmp_path: Path)
     index.close()
 
 
+def test_auto_switches_to_tantivy_when_the_archive_grows(built, corpus: Path,
+                                                         tmp_path: Path) -> None:
+    index_dir = tmp_path / "idx-auto"
+    size = _open(built["bm25s"]).size
+    settings = Settings.from_env(corpus_dir=corpus, index_dir=index_dir,
+                                 keyword_backend="auto", keyword_auto_chunks=size + 1)
+    update_index(settings, FakeEmbedder(), progress=False)
+    small = _open(index_dir)
+    assert small.manifest.keyword_backend == "bm25s" and small.size == size
+    small.close()
+    (corpus / "zz_neu.txt").write_text(
+        "Quokkafest in Kleinhausen\n\nDas Quokkafest lockte 5000 Besucher nach "
+        "Kleinhausen.\n", encoding="utf-8")
+    update_index(settings, FakeEmbedder(), progress=False)  # one more article: tantivy
+    grown = _open(index_dir)
+    assert grown.manifest.keyword_backend == "tantivy"
+    assert (grown.folder / KEYWORDS_DIR / "meta.json").is_file()
+    assert not (grown.folder / "bm25").exists()
+    assert grown.keywords.size == grown.size == size + 1
+    ids, _ = grown.keywords.search(tokenize("Quokkafest Kleinhausen"), 5)
+    assert grown.row_docs[int(grown.rows_of(ids[:1])[0])] == "zz_neu.txt"
+    bm = _open(built["bm25s"])
+    for q in QUERIES:  # the converted store ranks the old articles as bm25s did
+        a, _ = grown.keywords.search(tokenize(q), 5)
+        b, _ = bm.keywords.search(tokenize(q), 5)
+        assert a[:1].tolist() == b[:1].tolist()
+    grown.close()
+    bm.close()
+
+
 def test_abort_leaves_previous_version(built, tmp_path: Path) -> None:
     index_dir = _copy(built, "tantivy", tmp_path)
     base = _open(index_dir)
