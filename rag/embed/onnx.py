@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from collections.abc import Sequence
-from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,7 +27,7 @@ from ..errors import ModelError
 from .base import pool_spans, prepare_text
 
 if TYPE_CHECKING:
-    from tokenizers import Tokenizer
+    pass
 
 logger = logging.getLogger(__name__)
 
@@ -110,6 +110,7 @@ class OnnxEmbedder:
         pad_token = tokenizer.id_to_token(pad_id) or "<pad>"
         tokenizer.enable_padding(pad_id=pad_id, pad_token=pad_token)
         self._tokenizer = tokenizer
+        self._tokenizer_lock = threading.Lock()
 
         options = ort.SessionOptions()
         if threads > 0:
@@ -146,27 +147,26 @@ class OnnxEmbedder:
         """``onnx-int8`` or ``onnx-fp32`` (recorded with an index)."""
         return f"onnx-{self._variant}"
 
-    @cached_property
-    def _counter(self) -> Tokenizer:
-        # A copy without truncation and padding, made when first needed (indexing): a
-        # question never needs it, and loading the 250k-piece vocabulary costs ~0.9 s CPU.
-        from tokenizers import Tokenizer
-
-        counter = Tokenizer.from_str(self._tokenizer.to_str())
-        counter.no_truncation()
-        counter.no_padding()
-        return counter
-
     def count_tokens(self, text: str) -> int:
         """Tokens the model sees for ``text`` as a passage (prompt and specials included),
         not truncated."""
-        return len(self._counter.encode(self._passage_prompt + prepare_text(text)).ids)
+        # The one tokenizer with its truncation lifted for the count (under the lock that
+        # every use of it holds): a second tokenizer for counting would cost ~0.9 s CPU
+        # to load its 250k-piece vocabulary (a tenth of a small build).
+        with self._tokenizer_lock:
+            self._tokenizer.no_truncation()
+            try:
+                encoding = self._tokenizer.encode(self._passage_prompt + prepare_text(text))
+            finally:
+                self._tokenizer.enable_truncation(self._max_tokens)
+        return len(encoding.ids)
 
     # ------------------------------------------------------------------ encoding
 
     def _run(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, list]:
         """Token states ``[n, tokens, dim]``, attention mask and encodings of ``texts``."""
-        encodings = self._tokenizer.encode_batch(texts)
+        with self._tokenizer_lock:
+            encodings = self._tokenizer.encode_batch(texts)
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
         feed = {"input_ids": ids, "attention_mask": mask}
