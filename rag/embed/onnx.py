@@ -19,15 +19,11 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import ModelError
 from .base import pool_spans, prepare_text
-
-if TYPE_CHECKING:
-    pass
 
 logger = logging.getLogger(__name__)
 
