@@ -188,6 +188,11 @@ class IndexSettings:
     keyword_auto_chunks: int = 200_000
     #: Memory budget of the tantivy writer (MB; it flushes a segment when it is full).
     keyword_writer_mb: int = 100
+    #: From this size of the chunk store (MB) an update links it into the new version and
+    #: writes a delta beside it instead of copying it (1M chunks: a 5.3 GB copy, 13.6 s);
+    #: the delta is merged into a new base once it holds this share of the base's chunks.
+    chunk_delta_min_mb: int = 64
+    chunk_delta_share: float = 0.1
     #: Chunk and embed on a Ray cluster (``rag index --ray``): empty = no Ray, ``local``
     #: = start a cluster in this process for the build, else its address (``auto``,
     #: ``HOST:PORT``, ``ray://HOST:10001``). See docs/deployment.md.

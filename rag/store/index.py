@@ -23,16 +23,17 @@ import numpy as np
 from ..errors import IndexCorrupt
 from ..settings import IndexSettings
 from ..types import DocMeta, StoredChunk
+from . import chunks as chunk_store
 from . import keywords as keyword_store
 from . import vectors as vector_store
-from .chunks import ChunkReader, ChunkWriter
+from .chunks import ChunkReader
 from .folder import current_version, new_version_folder, publish_version, read_manifest
 from .manifest import Manifest, check_compatible
 
 log = logging.getLogger(__name__)
 
 VECTORS = "vectors.faiss"
-CHUNKS = "chunks.sqlite"
+CHUNKS = chunk_store.BASE
 BM25_DIR = keyword_store.FOLDERS["bm25s"]
 KEYWORDS_DIR = keyword_store.FOLDERS["tantivy"]
 _REBUILD = "Rebuild it with: rag index --rebuild"
@@ -126,11 +127,13 @@ class VersionWriter:
         self._refill = base is not None and not same_keywords
         try:
             if base is not None:
-                shutil.copyfile(base.folder / CHUNKS, self.tmp / CHUNKS)
                 self.vectors: faiss.Index = vector_store.read(base.folder / VECTORS)
             else:
                 self.vectors = vector_store.new_exact(dim)
-            self._chunks = ChunkWriter(self.tmp / CHUNKS)
+            self._chunks = chunk_store.open_writer(
+                self.tmp, base.folder if base is not None else None,
+                delta_min_bytes=self.ann.chunk_delta_min_mb * 1_000_000,
+                delta_share=self.ann.chunk_delta_share)
             self._keywords = keyword_store.open_writer(
                 self.tmp, self.keyword_backend, base.folder if same_keywords else None,
                 heap_bytes=self.ann.keyword_writer_mb * 1_000_000,

@@ -60,6 +60,7 @@ def install(phase: str, marker: Path) -> None:
     import rag.files
     import rag.indexing.build as build
     import rag.pipeline
+    import rag.store.chunks as chunk_store
     import rag.store.folder as folder
     import rag.store.index as store_index
 
@@ -75,7 +76,7 @@ def install(phase: str, marker: Path) -> None:
 
         rag.pipeline.load_embedder = load_embedder
     elif phase == "chunk store":
-        store_index.ChunkWriter.add_chunks = after(store_index.ChunkWriter.add_chunks, marker)
+        chunk_store.ChunkWriter.add_chunks = after(chunk_store.ChunkWriter.add_chunks, marker)
     elif phase == "index files":
         store_index.faiss.write_index = after(store_index.faiss.write_index, marker)
     elif phase == "manifest":

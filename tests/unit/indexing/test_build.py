@@ -25,6 +25,7 @@ from shared_data import (
 
 import rag.indexing.build
 import rag.ingest.corpus
+import rag.store.chunks
 from rag.embed import model_signature
 from rag.embed.fake import FakeEmbedder
 from rag.indexing import chunking_signature, update_index
@@ -140,7 +141,7 @@ def test_failed_build_leaves_previous_index(tmp_path: Path,
     def boom(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("simulated crash while writing")
 
-    monkeypatch.setattr(rag.store.index.ChunkWriter, "add_chunks", boom)
+    monkeypatch.setattr(rag.store.chunks.ChunkWriter, "add_chunks", boom)
     with pytest.raises(RuntimeError, match="simulated"):
         update_index(settings, embedder, progress=False)
     assert (index_dir / CURRENT).read_text() == before
