@@ -5,7 +5,9 @@ A version folder holds three stores, written together and published atomically
 
     manifest.json    format, model, chunking, per-file hashes, counts (written last)
     vectors.faiss    the vector store (:mod:`rag.store.vectors`), ids = chunk ids
-    chunks.sqlite    the chunk store (:mod:`rag.store.chunks`)
+    chunks.sqlite    the chunk store (:mod:`rag.store.chunks`); for a large store after
+                     an update a hard link to the previous version's file, with
+    chunks-delta.sqlite  the chunks and articles added and removed since
     keywords/        the keyword store (:mod:`rag.store.keywords`: tantivy segments;
                      ``bm25/`` for the bm25s backend), keyed by chunk id
 """
