@@ -92,14 +92,25 @@ class ChunkReader:
             self._db.execute("ATTACH DATABASE ? AS delta", (_ro(delta),))
             self._delta = "delta"
         with self._lock:
+            # each part in id order (the base's is its row order); added chunks have
+            # higher ids than the base's, so the parts need no merge sort as a rule
             rows = self._db.execute(
-                _live("id, doc_id", "main", self._delta) + " ORDER BY id").fetchall()
+                "SELECT id, doc_id FROM main.chunks"
+                + (" WHERE id NOT IN (SELECT id FROM delta.removed)" if self._delta else "")
+                + " ORDER BY id").fetchall()
+            if self._delta:
+                rows += self._db.execute(
+                    "SELECT id, doc_id FROM delta.chunks ORDER BY id").fetchall()
             docs = self._db.execute(_live_docs("main", self._delta)).fetchall()
         #: Article metadata by doc id.
         self.docs: dict[str, DocMeta] = {d[0]: DocMeta(*d) for d in docs}
+        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        order = (np.argsort(ids, kind="stable") if len(ids) > 1 and np.any(np.diff(ids) < 0)
+                 else None)
         #: Chunk ids ascending, and the article of each.
-        self.ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-        self.doc_ids = [r[1] for r in rows]
+        self.ids = ids if order is None else ids[order]
+        self.doc_ids = ([r[1] for r in rows] if order is None
+                        else [rows[i][1] for i in order])
 
     def chunks(self, ids: list[int]) -> dict[int, StoredChunk]:
         """Fetch chunks by id."""

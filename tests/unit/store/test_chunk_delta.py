@@ -110,3 +110,35 @@ def test_previous_version_stays_readable_while_the_next_is_written(tmp_path: Pat
     fresh = Pipeline(settings, embedder=embedder, auto_index=False).index
     assert SEED_ARTICLES[0] not in fresh.docs and EXTRA in fresh.docs
     assert fresh.size == len(fresh.chunks(fresh.row_ids.tolist()))
+
+
+def test_reader_orders_ids_across_base_and_delta(tmp_path: Path) -> None:
+    import numpy as np
+
+    from rag.store.chunks import ChunkReader, ChunkWriter
+    from rag.types import DocMeta
+
+    def row(i: int, doc: str) -> tuple:
+        return (i, f"{doc}#{i}", doc, f"Text {i}.", 0, 8, [[0, 8]], np.ones((1, 4), np.float32))
+
+    base = ChunkWriter(tmp_path / BASE)
+    base.add_doc(DocMeta("a", "A", None, None, None, None), "h")
+    base.add_chunks([row(10, "a"), row(11, "a"), row(12, "a")])
+    base.commit()
+    base.close()
+    delta = ChunkWriter(tmp_path / DELTA, base=tmp_path / BASE)
+    delta.add_doc(DocMeta("b", "B", "2024", None, None, None), "h")
+    delta.add_chunks([row(5, "b")])  # a lower id than the base's (not how ids are given)
+    assert delta.doc_chunk_ids("a") == [10, 11, 12]
+    delta.remove_doc("a")
+    delta.add_doc(DocMeta("a", "A2", None, None, None, None), "h2")
+    delta.add_chunks([row(13, "a")])
+    assert delta.commit() == 2
+    assert [r[0] for r in delta.keyword_rows()] == [5, 13]
+    delta.close()
+    reader = ChunkReader(tmp_path / BASE, 4)
+    assert reader.ids.tolist() == [5, 13] and reader.doc_ids == ["b", "a"]
+    assert reader.docs["a"].title == "A2" and set(reader.docs) == {"a", "b"}
+    assert set(reader.chunks([5, 13, 10])) == {5, 13}  # a removed base row is not served
+    assert list(reader.texts()) == ["Text 5.", "Text 13."]
+    reader.close()
