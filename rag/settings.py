@@ -69,7 +69,11 @@ class ModelSettings:
     #: torch backend only: ``auto`` (bf16 autocast where the CPU has AMX/AVX-512 bf16),
     #: ``bf16`` or ``fp32``.
     precision: str = "auto"
-    batch_size: int = 32
+    #: Texts per forward pass. 8, measured with the ONNX int8 default (sorted lengths,
+    #: dynamic int8 scales per batch): `rag index` of xquad-de 7.4-7.6 s wall vs 8.4-9.3 s
+    #: with 32; quality within one or two questions on xquad-de, seed and Wikinews
+    #: (bench/README.md, section 14).
+    batch_size: int = 8
     #: Never contact a model hub for a user-named model (``HF_HUB_OFFLINE`` also sets it).
     hub_offline: bool = False
     #: OpenMP wait policy set before torch loads: ``PASSIVE`` measured 18-33 ms a query
