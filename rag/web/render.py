@@ -83,7 +83,7 @@ html[lang="en"] .rag-bilingual[lang="de"], html:not([lang="en"]) .rag-bilingual[
   padding: 0.6em 0.8em; margin-bottom: 0.7em; }
 .rag-source-head { font-weight: 600; }
 .rag-n { font-variant-numeric: tabular-nums; margin-right: 0.3em; }
-.rag-meta { font-size: 0.85em; opacity: 0.85; margin: 0.2em 0 0.4em 0; }
+.rag-meta { font-size: 0.85em; margin: 0.2em 0 0.4em 0; }
 .rag-meta > span + span::before { content: " · "; }
 .rag-passage { white-space: pre-wrap; margin: 0; padding-left: 0.7em;
   border-left: 3px solid var(--border-color-primary); }
