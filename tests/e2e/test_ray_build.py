@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -177,7 +178,10 @@ def test_ray_build_equals_local_build(cluster, embedder, corpora, tmp_path_facto
     with caplog.at_level(logging.INFO, logger="rag.indexing.ray_build"):
         report = update_index(on_ray, embedder, progress=False)
     assert report.rebuilt and report.articles == ARTICLES
-    assert "embedded on 2 node(s)" in caplog.text
+    # one actor per node (1 CPU each); which of them gets the batches is Ray's scheduling:
+    # when one actor is up before the other has loaded the model, it may take them all
+    assert "2 actor(s)" in caplog.text
+    assert re.search(r"embedded on [12] node\(s\)", caplog.text), caplog.text
 
     a, b = _open(local_dir), _open(ray_dir)
     assert sorted(_rows(a)) == sorted(_rows(b)) and len(_rows(a)) > 20
