@@ -26,7 +26,6 @@ import argparse
 import json
 import os
 import shutil
-import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -39,27 +38,11 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from keywords import fmt_n, load_avg, pct, peak_rss_mb, rss_mb  # noqa: E402
-from scale import TextPerturber  # noqa: E402
+from scale import TextPerturber, read_index_rows  # noqa: E402
 
 from rag.settings import Settings  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
-
-
-def base_rows(base: Path) -> tuple[list[tuple], list[tuple], dict[str, Any]]:
-    """Chunk rows, doc rows and manifest of the base index's current version."""
-    from rag.store.folder import current_version
-
-    folder = current_version(base)
-    if folder is None:
-        raise SystemExit(f"no index in {base}")
-    db = sqlite3.connect(folder / "chunks.sqlite")
-    rows = db.execute("SELECT id, chunk_id, doc_id, text, start, end, sentences, sent_vecs "
-                      "FROM chunks ORDER BY id").fetchall()
-    docs = db.execute("SELECT doc_id, content_hash, title, date, url, publisher, author "
-                      "FROM docs").fetchall()
-    db.close()
-    return rows, docs, json.loads((folder / "manifest.json").read_text())
 
 
 def write_index(base: Path, n: int, index_dir: Path, sigma: float,
@@ -78,7 +61,7 @@ def write_index(base: Path, n: int, index_dir: Path, sigma: float,
     from rag.store.manifest import Manifest
     from rag.store.vectors import all_vectors, read
 
-    rows, docs, manifest = base_rows(base)
+    rows, docs, manifest = read_index_rows(base)
     nb, dim = len(rows), int(manifest["model"]["dim"])
     ids, vecs = all_vectors(read(current_version(base) / "vectors.faiss"))
     base_vecs = vecs[np.argsort(ids)]

@@ -291,21 +291,27 @@ def base_vectors_path(args: argparse.Namespace) -> Path:
     return WORK / f"base-vectors-{fmt_n(args.base_chunks)}.npy"
 
 
-def base_rows(args: argparse.Namespace) -> dict[str, Any]:
-    """The base index's chunks: texts, sentence spans, sentence vectors, docs, vectors."""
+def read_index_rows(index_dir: Path) -> tuple[list[tuple], list[tuple], dict[str, Any]]:
+    """Chunk rows, doc rows and manifest of an index's current version (a whole chunk
+    store, as a fresh build writes it; raises SystemExit when there is no index)."""
     from rag.store.folder import current_version
 
-    _, index_dir = base_paths(args)
     folder = current_version(index_dir)
     if folder is None:
-        raise SystemExit("no base index: run the 'base' step first")
+        raise SystemExit(f"no index in {index_dir}")
     db = sqlite3.connect(folder / "chunks.sqlite")
     rows = db.execute("SELECT id, chunk_id, doc_id, text, start, end, sentences, sent_vecs "
                       "FROM chunks ORDER BY id").fetchall()
     docs = db.execute("SELECT doc_id, content_hash, title, date, url, publisher, author "
                       "FROM docs").fetchall()
     db.close()
-    manifest = json.loads((folder / "manifest.json").read_text())
+    return rows, docs, json.loads((folder / "manifest.json").read_text())
+
+
+def base_rows(args: argparse.Namespace) -> dict[str, Any]:
+    """The base index's chunks: texts, sentence spans, sentence vectors, docs, vectors."""
+    _, index_dir = base_paths(args)
+    rows, docs, manifest = read_index_rows(index_dir)
     return {"rows": rows, "docs": docs, "manifest": manifest,
             "vectors": np.load(base_vectors_path(args))}
 
