@@ -144,6 +144,12 @@ class AnswerSettings:
     strong_relevance_de: float = 0.83
     strong_relevance_en: float = 0.815
     max_question_chars: int = 1000
+    #: A German question whose best sentence scores below this must also share terms with
+    #: the best passage: at least ``min_term_support_de`` of its terms, weighted by their
+    #: rarity (IDF) in the index; 0 turns the check off. Chosen on the tune half of the
+    #: dev sets with other sets' questions as unanswerable ones (bench/term_support.py).
+    term_check_below_de: float = 0.86
+    min_term_support_de: float = 0.35
     #: Weight of the share of question terms found in a sentence (German questions only).
     lexical_weight_de: float = 0.1
     passage_weight: float = 0.5

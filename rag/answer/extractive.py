@@ -3,14 +3,17 @@ exactly with their citation numbers, both statements when sources disagree."""
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, replace
 
 import numpy as np
 
 from ..retrieve import Retriever
+from ..retrieve.spelling import correct_terms
 from ..settings import AnswerSettings
-from ..text.terms import tokenize
+from ..store.keywords import KeywordStore
+from ..text.terms import anchor_terms, question_terms, tokenize
 from ..types import Answer, DocMeta, Source, StoredChunk
 from .base import NOT_FOUND, Evidence
 from .metadata import asked_field, metadata_answer
@@ -59,6 +62,40 @@ def sentence_relevance(chunk: StoredChunk, qvec: np.ndarray) -> float:
     the "not found" decision; ``Hit.sentence`` for reranked hits)."""
     vecs = chunk.sentence_vectors
     return float((vecs @ qvec).max()) if len(vecs) else 0.0
+
+
+def _occurs(term: str, terms: set[str]) -> bool:
+    """Whether ``term`` is in ``terms``, or (from four letters on) is a prefix of one of
+    them or has one as its prefix: German compounds and inflected forms."""
+    return term in terms or (len(term) > 3 and any(
+        len(t) > 3 and (t.startswith(term) or term.startswith(t)) for t in terms))
+
+
+def term_support(question: str, passage: str, keywords: KeywordStore) -> float:
+    """The share of a German question's terms (:func:`~rag.text.terms.question_terms`)
+    that ``passage`` contains, each weighted by its rarity ``log((n + 1) / (df + 0.5))``
+    among the ``n`` chunks of ``keywords``; 1.0 for a question without terms.
+
+    A term the index does not know stands for its spelling corrections
+    (:func:`~rag.retrieve.spelling.correct_terms`; any of them in the passage counts).
+    An unknown term without a correction counts (as the rarest) only when the question
+    writes it as a name (:func:`~rag.text.terms.anchor_terms`: a name no indexed article
+    mentions); otherwise it is left out as a typo or a word of no article.
+    """
+    present = set(tokenize(passage))
+    names = set(anchor_terms(question))
+    size = keywords.size
+    total = shared = 0.0
+    for term in question_terms(question):
+        forms = [term] if keywords.known(term) else correct_terms([term], keywords)
+        frequency = max(keywords.doc_freq(f) for f in forms)
+        if frequency == 0 and term not in names:
+            continue
+        weight = math.log((size + 1) / (frequency + 0.5))
+        total += weight
+        if any(_occurs(f, present) for f in forms):
+            shared += weight
+    return shared / total if total > 0 else 1.0
 
 
 def make_source(
@@ -236,7 +273,9 @@ class ExtractiveAnswerer:
             for n, h in enumerate(hits, start=1)
         ]
         threshold = self.params.min_relevance_de if lang == "de" else self.params.min_relevance_en
-        if not hits or hits[0].sentence < threshold:
+        if not hits or hits[0].sentence < threshold or not self._shares_terms(
+            evidence, chunks[hits[0].id], index.docs[hits[0].doc_id], index.keywords
+        ):
             return Answer(text, lang, False, NOT_FOUND[lang], sources)
         field = asked_field(text)
         if field:
@@ -266,6 +305,22 @@ class ExtractiveAnswerer:
         cited = {int(n) for n in re.findall(r"\[(\d+)\]", answer_text)}
         sources = [s for s in sources if s.n <= evidence.k or s.n in cited]
         return Answer(text, lang, True, answer_text, sources)
+
+    def _shares_terms(
+        self, evidence: Evidence, best: StoredChunk, doc: DocMeta, keywords: KeywordStore
+    ) -> bool:
+        """Whether a German question that its best passage matches only moderately (below
+        ``term_check_below_de``) shares enough of its rarer terms with that passage and
+        its article's title, author and publisher (:func:`term_support`); other questions,
+        and questions about an article's author, date or link, pass."""
+        p = self.params
+        if (evidence.language != "de" or p.min_term_support_de <= 0
+                or evidence.hits[0].sentence >= p.term_check_below_de
+                or asked_field(evidence.question)):  # about the article's record
+            return True
+        text = " ".join(x for x in (doc.title, doc.author, doc.publisher, best.text) if x)
+        support = term_support(evidence.question, text, keywords)
+        return support >= p.min_term_support_de
 
     @staticmethod
     def _from_metadata(

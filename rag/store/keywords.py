@@ -73,6 +73,9 @@ class KeywordStore(Protocol):
     def known(self, term: str) -> bool:
         """Whether ``term`` occurs in the index."""
 
+    def doc_freq(self, term: str) -> int:
+        """Number of chunks that contain ``term``."""
+
     def similar_pool(self, term: str) -> Sequence[str]:
         """Indexed terms to look for corrections of the unknown ``term`` among (the
         typo correction of :mod:`rag.retrieve.spelling` ranks them by edit distance)."""
@@ -150,6 +153,14 @@ class Bm25sKeywords:
     def known(self, term: str) -> bool:
         """Whether ``term`` occurs in the index."""
         return term in self._vocab
+
+    def doc_freq(self, term: str) -> int:
+        """Number of chunks that contain ``term`` (its column of the score matrix)."""
+        column = self._vocab.get(term)
+        if column is None or not self._bm25.scores:
+            return 0
+        indptr = self._bm25.scores["indptr"]
+        return int(indptr[column + 1] - indptr[column])
 
     @cached_property
     def _pool(self) -> list[str]:

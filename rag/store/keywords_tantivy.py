@@ -72,6 +72,10 @@ class TantivyKeywords:
         """Whether ``term`` occurs in the index."""
         return self._searcher.doc_freq("terms", term) > 0
 
+    def doc_freq(self, term: str) -> int:
+        """Number of chunks that contain ``term`` (deleted ones until segments merge)."""
+        return int(self._searcher.doc_freq("terms", term))
+
     def similar_pool(self, term: str) -> Sequence[str]:
         """Indexed terms that share the first :data:`POOL_PREFIX` letters with ``term``
         (read from the term dictionary: no vocabulary is held in memory; a typo within

@@ -36,6 +36,19 @@ def tokenize(text: str) -> list[str]:
     return [s for s in _STEMMER.stemWords(words) if len(s) > 1 or s.isdigit()]
 
 
+#: Words that ask rather than name what the answer is about (stemmed like the terms).
+_DE_QUESTION_WORDS = frozenset(_STEMMER.stemWords([
+    "warum", "wieso", "weshalb", "weswegen", "wozu", "womit", "wodurch", "woher", "wohin",
+    "wann", "wer", "wen", "wem", "wessen", "wieviel", "wieviele", "viele", "inwiefern",
+]))
+
+
+def question_terms(question: str) -> list[str]:
+    """The terms of a German question that a passage answering it should share:
+    :func:`tokenize` without question words (warum, wann, wie viele, ...)."""
+    return [t for t in tokenize(question) if t not in _DE_QUESTION_WORDS]
+
+
 def anchor_terms(question: str) -> list[str]:
     """Terms of an English question that survive translation: numbers and names.
 

@@ -280,3 +280,14 @@ def test_damaged_tantivy_store_is_reported(built, tmp_path: Path, damage: str) -
         next(folder.glob("*.term")).write_bytes(b"xx")
     with pytest.raises(IndexCorrupt, match="damaged"):
         _open(index_dir)
+
+
+@pytest.mark.parametrize("backend", ["tantivy", "bm25s"])
+def test_document_frequencies(backend: str, tmp_path: Path) -> None:
+    store = _store(backend, tmp_path)
+    (armee,) = tokenize("Armee")
+    (putin,) = tokenize("Putin")
+    (tulpen,) = tokenize("Tulpen")
+    assert store.doc_freq(armee) == 2 and store.doc_freq(putin) == 2
+    assert store.doc_freq(tulpen) == 1
+    assert store.doc_freq("gibtsnicht") == 0

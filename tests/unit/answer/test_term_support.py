@@ -1,0 +1,85 @@
+"""The term-support part of "not found" (rag.answer.extractive.term_support): a German
+question that its best passage matches only moderately must share its rarer terms."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rag.answer import NOT_FOUND
+from rag.answer.extractive import term_support
+from rag.embed.fake import FakeEmbedder
+from rag.pipeline import Pipeline
+from rag.settings import Settings
+from rag.store.keywords import KeywordStore, open_store, open_writer
+from rag.text.terms import question_terms, tokenize
+
+PASSAGE = ("Der ehemalige SS-Lagerkommandant Josef Schwammberger starb im Alter von 92 Jahren "
+           "im Gefängniskrankenhaus Hohenasperg.")
+#: An index of 1000 chunks: the passage once, "Duisburg" three times, "Jahre", "Alter",
+#: "Menschen" and "starben" everywhere.
+TEXTS = [PASSAGE] + [f"Vor {n} Jahren starben im Alter Menschen" + (" in Duisburg." if n < 3
+                     else ".") for n in range(999)]
+
+
+@pytest.fixture(scope="module")
+def keywords(tmp_path_factory) -> KeywordStore:
+    """A real bm25s keyword store over :data:`TEXTS`."""
+    folder = tmp_path_factory.mktemp("kw")
+    ids = np.arange(len(TEXTS), dtype=np.int64)
+    rows = [(int(i), f"d{i}", t) for i, t in zip(ids, TEXTS, strict=True)]
+    writer = open_writer(folder, "bm25s", None)
+    writer.add(rows)
+    writer.finish(lambda: iter(rows))
+    return open_store(folder, "bm25s", ids)
+
+
+def test_question_words_are_not_terms() -> None:
+    terms = question_terms("Warum und wann starb Schwammberger, und wie viele Jahre alt?")
+    assert tokenize("Schwammberger")[0] in terms
+    assert not set(tokenize("warum wann viele")) & set(terms)
+
+
+def test_rare_shared_terms_count_most(keywords: KeywordStore) -> None:
+    assert term_support("Wo ist Josef Schwammberger gestorben?", PASSAGE, keywords) > 0.6
+    # Common words shared, but the places it asks about are not in the passage.
+    other = "Wie viele Menschen starben im Alter in Duisburg?"
+    assert term_support(other, PASSAGE, keywords) < 0.35
+    assert term_support("Warum?", PASSAGE, keywords) == 1.0  # nothing to check
+
+
+def test_unknown_names_count_and_typos_are_corrected(keywords: KeywordStore) -> None:
+    # A name no indexed text mentions is the rarest term of all: the passage lacks it.
+    assert term_support("Starb Schwammberger bei der Loveparade?", PASSAGE, keywords) < 0.5
+    # A lower-case unknown word is left out (a typo without correction, or no article's).
+    assert term_support("starb schwammberger bei der loveparade", PASSAGE, keywords) == 1.0
+    assert term_support("Wo starb Schwammbreger?", PASSAGE, keywords) == 1.0
+
+
+def test_compounds_and_inflections_match_by_prefix(keywords: KeywordStore) -> None:
+    assert term_support("Welches Gefängnis?", PASSAGE, keywords) == 1.0
+    assert term_support("Welche Lagerkommandanten?", PASSAGE, keywords) == 1.0
+
+
+@pytest.mark.parametrize(("question", "found"), [
+    ("Was brachte Lukaschenko seinem Gast Putin zum Flughafen mit?", True),
+    ("Wie viele Einwohner hat die Hauptstadt von Australien?", False),
+])
+def test_pipeline_refuses_questions_the_passage_shares_no_terms_with(
+    fake_settings: Settings, question: str, found: bool
+) -> None:
+    # The fake embedder's similarities are arbitrary: every German question is checked.
+    settings = fake_settings.replace(term_check_below_de=2.0, min_term_support_de=0.35,
+                                     min_relevance_de=-1.0)
+    answer = Pipeline(settings, embedder=FakeEmbedder()).ask(question)
+    assert answer.found is found
+    if not found:
+        assert answer.body == NOT_FOUND["de"]
+
+
+def test_check_off_or_strong_match_answers(fake_settings: Settings) -> None:
+    question = "Wie viele Einwohner hat die Hauptstadt von Australien?"
+    for changes in ({"min_term_support_de": 0.0, "term_check_below_de": 2.0},
+                    {"min_term_support_de": 0.35, "term_check_below_de": -1.0}):
+        settings = fake_settings.replace(min_relevance_de=-1.0, **changes)
+        assert Pipeline(settings, embedder=FakeEmbedder()).ask(question).found
