@@ -4,9 +4,11 @@ stopped afterwards (``served``; the session's ``python app.py`` with the real mo
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -97,6 +99,20 @@ def served(cmd: Sequence[str], ready_url: str, log: Path, env: dict[str, str] | 
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(10)
+
+
+def stop_group(proc: subprocess.Popen, wait: float = 30) -> None:
+    """Stop a process started with ``start_new_session=True`` and its whole process group
+    (SIGTERM, then SIGKILL after ``wait`` seconds; leftovers of the group are killed)."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(wait)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
 
 
 def app_command(port: int, *args: str) -> list[str]:

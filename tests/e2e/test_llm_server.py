@@ -28,7 +28,7 @@ from rag.answer.citecheck import citations, split_answer
 from rag.errors import LLMError
 from rag.settings import Settings
 
-from .conftest import CHROMIUM, app_command, open_page, served, wait_http
+from .conftest import CHROMIUM, app_command, open_page, served, stop_group, wait_http
 
 pytestmark = pytest.mark.slow
 
@@ -119,13 +119,7 @@ def llm_server(tmp_path_factory) -> Iterator[Server]:
         wait_http(base + "/models", proc, log, 600)
         yield Server(base, str(model), proc, log)
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(10)
+        stop_group(proc)
 
 
 @pytest.fixture(scope="module")

@@ -38,6 +38,8 @@ from rag.store.folder import current_version, read_manifest
 from rag.store.index import Index
 from rag.store.vectors import all_vectors
 
+from .conftest import stop_group
+
 # Not imported here: Ray reads its authentication mode from the environment once, when
 # it is first used, and the cluster fixture sets it. CI installs requirements-ray.txt,
 # so there a missing ray is a failure, not a skip.
@@ -83,7 +85,7 @@ def cluster():
         yield address
     finally:
         for proc in reversed(nodes):
-            _stop(proc)
+            stop_group(proc, wait=60)  # ``ray start --block`` stops its node
         shutil.rmtree(temp, ignore_errors=True)
         for k, v in saved.items():
             if v is None:
@@ -121,20 +123,6 @@ def _start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
 def _tail(proc: subprocess.Popen) -> str:
     """The end of a ``ray start`` process's output."""
     return _LOGS[proc.pid].read_text(errors="replace")[-2000:]
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    """Stop a ``ray start --block`` process group (it stops its node's processes)."""
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(60)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(10)
-    # Anything of the node's session that survived its ``ray start`` process.
-    with __import__("contextlib").suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
 
 
 @pytest.fixture(scope="module")
