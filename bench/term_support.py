@@ -4,9 +4,10 @@ Answerable: each dev set's questions over its own corpus. Unanswerable: each set
 ``no_answer`` questions over its own corpus, and every set's questions over the other
 corpora (xquad-de questions asked of the Wikinews archive, Wikinews and seed questions of
 the XQuAD paragraphs, ...; at most ``--cross`` per set and half). For each value of
-``min_term_support_de`` (the first is the baseline; 0 turns the check off) it prints per
-half (:func:`rag.eval.variants.split_half`) and language: answerable questions refused,
-answer_hit, own unanswerable questions refused and other sets' questions refused.
+``--param`` (default ``min_term_support_de``; the first value is the baseline, 0 turns
+the check off) it prints per half (:func:`rag.eval.variants.split_half`) and language:
+answerable questions refused, answer_hit, own unanswerable questions refused and other
+sets' questions refused.
 
     python bench/term_support.py --values 0 0.25 0.35 0.45 [--index-root DIR]
     python bench/term_support.py --values 0 0.35 --variant real   # typed like a search box
@@ -46,6 +47,8 @@ QUESTIONS = {
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--param", default="min_term_support_de",
+                        help="the setting to vary (default min_term_support_de)")
     parser.add_argument("--values", nargs="+", default=["0", "0.25", "0.35", "0.45"])
     parser.add_argument("--index-root", type=Path, default=ROOT / "bench" / "results" / "indexes")
     parser.add_argument("--variant", choices=VARIANTS,
@@ -73,7 +76,7 @@ def main() -> None:
                     asked += [(q, "cross") for q in some]
         for value in args.values:
             settings = Settings.from_env(corpus_dir=corpus, index_dir=args.index_root / corpus_name,
-                                         min_term_support_de=value)
+                                         **{args.param: value})
             pipeline = Pipeline(settings, embedder=embedder)
             embedder = pipeline.embedder
             for q, kind in asked:
@@ -92,7 +95,7 @@ def main() -> None:
                     row["answer_hit"][1] += 1
                 row[key][0] += hit
                 row[key][1] += 1
-    print("min_term_support_de: refused / asked (answerable: false refusals), answer_hit")
+    print(f"{args.param}: refused / asked (answerable: false refusals), answer_hit")
     print(f"{'value':>6s} {'half':4s} lang  {'answerable':>11s} {'answer_hit':>10s} "
           f"{'unanswerable':>12s} {'other sets':>11s}")
     for (value, half, lang), row in sorted(table.items(), key=lambda kv: (kv[0][1], kv[0][2],
