@@ -74,6 +74,9 @@ class ModelSettings:
     #: with 32; quality within one or two questions on xquad-de, seed and Wikinews
     #: (bench/README.md, section 14).
     batch_size: int = 8
+    #: ONNX backend: passage batches embedded side by side, each on one core (0 = one
+    #: per core; 1 = one batch at a time on all cores; questions always use all cores).
+    embed_workers: int = 0
     #: Never contact a model hub for a user-named model (``HF_HUB_OFFLINE`` also sets it).
     hub_offline: bool = False
     #: OpenMP wait policy set before torch loads: ``PASSIVE`` measured 18-33 ms a query

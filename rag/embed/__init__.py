@@ -73,7 +73,7 @@ def _load_onnx(settings: Settings, backend: str) -> Embedder:
     return OnnxEmbedder(
         model_dir, ensure_onnx_model(model_dir, variant), name=m.model, variant=variant,
         query_prompt=m.query_prompt, passage_prompt=m.passage_prompt, batch_size=m.batch_size,
-        spin=m.omp_wait_policy.strip().upper() == "ACTIVE",
+        spin=m.omp_wait_policy.strip().upper() == "ACTIVE", workers=m.embed_workers,
     )
 
 

@@ -15,15 +15,21 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..errors import ModelError
 from .base import pool_spans, prepare_text
+
+if TYPE_CHECKING:
+    import onnxruntime as ort
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +67,11 @@ class OnnxEmbedder:
     ``variant`` ``int8`` (dynamic int8, the default backend where measured faster) or
     ``fp32``. ``threads`` 0 = ONNX Runtime's default (one per core). ``spin`` lets
     idle worker threads spin (faster alone, slower when processes share the cores).
+    ``workers``: passage batches run this many at a time, each on one thread of a second
+    session made on first use (0 = one per core; 1 = one batch at a time on all cores).
+    Short batches gain more from running side by side than from splitting each matrix
+    product over the cores (bench/README.md section 16); a batch's vectors do not depend
+    on it. Questions always use the first session.
     """
 
     backend_prefix = "onnx"
@@ -77,9 +88,9 @@ class OnnxEmbedder:
         batch_size: int = 32,
         threads: int = 0,
         spin: bool = False,
+        workers: int = 0,
     ) -> None:
         """Load the tokenizer and configuration of ``model_dir`` and the ONNX model."""
-        import onnxruntime as ort
         from tokenizers import Tokenizer
 
         started = time.perf_counter()
@@ -108,18 +119,12 @@ class OnnxEmbedder:
         self._tokenizer = tokenizer
         self._tokenizer_lock = threading.Lock()
 
-        options = ort.SessionOptions()
-        if threads > 0:
-            options.intra_op_num_threads = int(threads)
-        options.inter_op_num_threads = 1
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
-        try:
-            self._session = ort.InferenceSession(
-                str(onnx_file), options, providers=["CPUExecutionProvider"]
-            )
-        except Exception as exc:
-            raise ModelError(f"ONNX model {onnx_file} cannot be loaded ({exc})") from exc
+        self._onnx_file = str(onnx_file)
+        self._spin = spin
+        self._session = self._new_session(threads)
+        self._workers = int(workers) if workers > 0 else len(os.sched_getaffinity(0))
+        self._batch_session: ort.InferenceSession | None = None
+        self._batch_session_lock = threading.Lock()
         inputs = {i.name for i in self._session.get_inputs()}
         self._wants_types = "token_type_ids" in inputs
         self._dim = int(self._session.get_outputs()[0].shape[-1])
@@ -129,6 +134,29 @@ class OnnxEmbedder:
         logger.info("Loaded ONNX embedding model %s (%s, dim %d) in %.2f s", name, variant,
                     self._dim, time.perf_counter() - started)
 
+    def _new_session(self, threads: int) -> ort.InferenceSession:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        if threads > 0:
+            options.intra_op_num_threads = int(threads)
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.add_session_config_entry(
+            "session.intra_op.allow_spinning", "1" if self._spin else "0")
+        try:
+            return ort.InferenceSession(self._onnx_file, options,
+                                        providers=["CPUExecutionProvider"])
+        except Exception as exc:
+            raise ModelError(f"ONNX model {self._onnx_file} cannot be loaded ({exc})") from exc
+
+    def _batches_session(self) -> ort.InferenceSession:
+        """The one-thread session that passage batches share (made on first use)."""
+        with self._batch_session_lock:
+            if self._batch_session is None:
+                self._batch_session = self._new_session(1)
+            return self._batch_session
+
     # ------------------------------------------------------------------ properties
 
     name = property(lambda self: self._name, doc="Model name as configured.")
@@ -136,6 +164,7 @@ class OnnxEmbedder:
     query_prompt = property(lambda self: self._query_prompt, doc="Prefix of questions.")
     passage_prompt = property(lambda self: self._passage_prompt, doc="Prefix of passages.")
     batch_size = property(lambda self: self._batch_size, doc="Passages per forward pass.")
+    workers = property(lambda self: self._workers, doc="Passage batches run side by side.")
     max_tokens = property(lambda self: self._max_tokens, doc="Longest input in tokens.")
 
     @property
@@ -159,8 +188,11 @@ class OnnxEmbedder:
 
     # ------------------------------------------------------------------ encoding
 
-    def _run(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, list]:
-        """Token states ``[n, tokens, dim]``, attention mask and encodings of ``texts``."""
+    def _run(
+        self, texts: list[str], session: ort.InferenceSession | None = None
+    ) -> tuple[np.ndarray, np.ndarray, list]:
+        """Token states ``[n, tokens, dim]``, attention mask and encodings of ``texts``
+        (on ``session``, by default the questions' session)."""
         with self._tokenizer_lock:
             encodings = self._tokenizer.encode_batch(texts)
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
@@ -168,28 +200,44 @@ class OnnxEmbedder:
         feed = {"input_ids": ids, "attention_mask": mask}
         if self._wants_types:
             feed["token_type_ids"] = np.zeros_like(ids)
-        states = self._session.run(None, feed)[0]
+        states = (session or self._session).run(None, feed)[0]
         return states, mask, encodings
 
-    def _encode(self, texts: Sequence[str], prompt: str) -> np.ndarray:
+    def _batched(self, texts: list[str], run: Callable[[list[str], Any], Any],
+                 parallel: bool) -> list:
+        """``run(batch, session)`` over ``texts`` in length-sorted batches: the batch
+        indexes and results, in batch order; side by side on :attr:`workers` one-thread
+        sessions when ``parallel`` and there is more than one batch."""
+        order = np.argsort([-len(t) for t in texts], kind="stable")
+        batches = [order[i : i + self._batch_size]
+                   for i in range(0, len(order), self._batch_size)]
+        if not parallel or self._workers < 2 or len(batches) < 2:
+            return [(idx, run([texts[i] for i in idx], None)) for idx in batches]
+        session = self._batches_session()
+        with ThreadPoolExecutor(self._workers, thread_name_prefix="rag-embed") as pool:
+            results = pool.map(lambda idx: run([texts[i] for i in idx], session), batches)
+            return list(zip(batches, results, strict=True))
+
+    def _encode(self, texts: Sequence[str], prompt: str, parallel: bool) -> np.ndarray:
         full = [prompt + prepare_text(t) for t in texts]
         out = np.zeros((len(full), self._dim), np.float32)
-        order = np.argsort([-len(t) for t in full], kind="stable")
-        for start in range(0, len(order), self._batch_size):
-            idx = order[start : start + self._batch_size]
-            states, mask, _ = self._run([full[i] for i in idx])
+
+        def mean_pooled(batch: list[str], session: ort.InferenceSession | None) -> np.ndarray:
+            states, mask, _ = self._run(batch, session)
             weights = mask[..., None].astype(np.float32)
-            summed = (states * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
-            out[idx] = summed
+            return (states * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+
+        for idx, pooled in self._batched(full, mean_pooled, parallel):
+            out[idx] = pooled
         return _l2_normalize(out)
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         """Embed questions (query prompt added): float32 ``[n, dim]``, L2-normalised."""
-        return self._encode(texts, self._query_prompt)
+        return self._encode(texts, self._query_prompt, parallel=False)
 
     def encode_passages(self, texts: list[str]) -> np.ndarray:
         """Embed passages (passage prompt added): float32 ``[n, dim]``, L2-normalised."""
-        return self._encode(texts, self._passage_prompt)
+        return self._encode(texts, self._passage_prompt, parallel=True)
 
     def encode_passage_spans(
         self, texts: list[str], spans: list[Sequence[tuple[int, int]]]
@@ -206,10 +254,7 @@ class OnnxEmbedder:
         full = [self._passage_prompt + t for t in texts]
         vectors = np.zeros((len(full), self._dim), np.float32)
         span_vectors: list[np.ndarray] = [np.zeros((0, self._dim), np.float32)] * len(full)
-        order = np.argsort([-len(t) for t in full], kind="stable")
-        for start in range(0, len(order), self._batch_size):
-            idx = order[start : start + self._batch_size]
-            states, mask, encodings = self._run([full[i] for i in idx])
+        for idx, (states, mask, encodings) in self._batched(full, self._run, parallel=True):
             for row, i in enumerate(idx):
                 n = int(mask[row].sum())
                 token_states = states[row, :n]

@@ -142,3 +142,17 @@ def test_seed_answers_hold(tmp_path, int8, scheme: str) -> None:
     assert overall["hit@5"] >= 0.95, overall
     assert overall["hit@1"] >= 0.85, overall
     assert overall["no_answer_recall"] >= 0.5, overall
+
+
+def test_batches_side_by_side_give_the_same_vectors(int8: OnnxEmbedder) -> None:
+    """Passage batches on two one-thread sessions at once equal one batch at a time (the
+    batches are the same; only their scheduling differs); questions are unaffected."""
+    one = load_embedder(Settings.from_env(embed_backend="onnx-int8", embed_workers=1))
+    two = load_embedder(Settings.from_env(embed_backend="onnx-int8", embed_workers=2))
+    assert one.workers == 1 and two.workers == 2
+    texts = [f"{t} ({n})" for n in range(6) for t in TEXTS]  # several batches of 8
+    assert np.array_equal(one.encode_passages(texts), two.encode_passages(texts))
+    assert np.array_equal(int8.encode_queries(TEXTS[:2]), two.encode_queries(TEXTS[:2]))
+    spans = [[(0, 10), (10, len(t))] for t in texts]
+    (v1, s1), (v2, s2) = (e.encode_passage_spans(texts, spans) for e in (one, two))
+    assert np.array_equal(v1, v2) and all(np.array_equal(a, b) for a, b in zip(s1, s2))
