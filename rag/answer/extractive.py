@@ -255,7 +255,9 @@ class ExtractiveAnswerer:
     """Quotes the answering sentence(s) exactly, or says that nothing was found.
 
     "Not found" when the best passage's best sentence is below the calibrated
-    per-language threshold (``min_relevance_de``/``_en``). A "when" question is checked
+    per-language threshold (``min_relevance_de``/``_en``), or, for a German question it
+    matches only moderately, when the passage lacks the question's rarer terms
+    (:meth:`_shares_terms`). A "when" question is checked
     against what other articles say about the same thing, so that a disagreement on the
     date is shown, not hidden.
     """
