@@ -122,7 +122,7 @@ class OnnxEmbedder:
         self._onnx_file = str(onnx_file)
         self._spin = spin
         self._session = self._new_session(threads)
-        self._workers = int(workers) if workers > 0 else len(os.sched_getaffinity(0))
+        self._workers = int(workers) if workers > 0 else _usable_cores()
         self._batch_session: ort.InferenceSession | None = None
         self._batch_session_lock = threading.Lock()
         inputs = {i.name for i in self._session.get_inputs()}
@@ -262,6 +262,13 @@ class OnnxEmbedder:
                 shifted = [(a + offset, b + offset) for a, b in spans[i]]
                 span_vectors[i] = pool_spans(token_states, encodings[row].offsets[:n], shifted)
         return _l2_normalize(vectors), span_vectors
+
+
+def _usable_cores() -> int:
+    """Cores this process may run on (its CPU affinity where the OS has one)."""
+    if hasattr(os, "sched_getaffinity"):  # Linux; not macOS or Windows
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def _l2_normalize(x: np.ndarray) -> np.ndarray:
