@@ -87,7 +87,7 @@ def term_support(question: str, passage: str, keywords: KeywordStore) -> float:
     size = keywords.size
     total = shared = 0.0
     for term in question_terms(question):
-        forms = [term] if keywords.known(term) else correct_terms([term], keywords)
+        forms = correct_terms([term], keywords)  # a known term stays itself
         frequency = max(keywords.doc_freq(f) for f in forms)
         if frequency == 0 and term not in names:
             continue

@@ -92,15 +92,9 @@ class ChunkReader:
             self._db.execute("ATTACH DATABASE ? AS delta", (_ro(delta),))
             self._delta = "delta"
         with self._lock:
-            # each part in id order (the base's is its row order); added chunks have
-            # higher ids than the base's, so the parts need no merge sort as a rule
-            rows = self._db.execute(
-                "SELECT id, doc_id FROM main.chunks"
-                + (" WHERE id NOT IN (SELECT id FROM delta.removed)" if self._delta else "")
-                + " ORDER BY id").fetchall()
-            if self._delta:
-                rows += self._db.execute(
-                    "SELECT id, doc_id FROM delta.chunks ORDER BY id").fetchall()
+            # base, then delta, each in its row (= id) order: added chunks have higher ids
+            # than the base's, so the union needs no sort as a rule (checked below)
+            rows = self._db.execute(_live("id, doc_id", "main", self._delta)).fetchall()
             docs = self._db.execute(_live_docs("main", self._delta)).fetchall()
         #: Article metadata by doc id.
         self.docs: dict[str, DocMeta] = {d[0]: DocMeta(*d) for d in docs}

@@ -70,7 +70,7 @@ class TantivyKeywords:
 
     def known(self, term: str) -> bool:
         """Whether ``term`` occurs in the index."""
-        return self._searcher.doc_freq("terms", term) > 0
+        return self.doc_freq(term) > 0
 
     def doc_freq(self, term: str) -> int:
         """Number of chunks that contain ``term`` (deleted ones until segments merge)."""
