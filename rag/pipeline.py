@@ -330,7 +330,8 @@ class Pipeline:
                 preferred = retriever.search(followup.search_text, lang, k, rows, qvec)
                 hits = merge_hits(hits, preferred, bonus, k)
         svec = followup.query_vector(vectors, for_sentences=True)
-        evidence = Evidence(followup.question, lang, svec, hits, k, allowed)
+        evidence = Evidence(followup.question, lang, svec, hits, k, allowed,
+                            said=followup.previous_answer)
         answer = self._answer(evidence, retriever, on_draft)
         floor = self.settings.chat.followup_min_relevance
         if answer.found and floor > 0:

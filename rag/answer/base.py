@@ -29,6 +29,9 @@ class Evidence:
     k: int
     #: Index rows retrieval was restricted to (``None``: the whole index).
     allowed_rows: np.ndarray | None = None
+    #: What the conversation's previous answer already said (a follow-up is answered by
+    #: a sentence not said before, when there is one).
+    said: str = ""
 
 
 class Answerer(Protocol):

@@ -154,6 +154,14 @@ def rank_sentences(
     return out
 
 
+def not_said_first(candidates: list[Candidate], said: str) -> list[Candidate]:
+    """``candidates`` with the sentences that ``said`` (an earlier answer) already quotes
+    moved behind the others, order otherwise kept: a follow-up asks for something new,
+    though a sentence said before may still join the new one as its context."""
+    said = " ".join(said.split())
+    return sorted(candidates, key=lambda c: " ".join(c.text.split()) in said)
+
+
 def asks_number(question: str) -> bool:
     """True for questions that ask for a number or a date (how many, when, wie viele)."""
     return bool(_ASKS_NUMBER.search(question))
@@ -303,6 +311,8 @@ class ExtractiveAnswerer:
                     qvec, text, lang, [chunks[h.id] for h in hits],
                     [min(h.score, floor) for h in hits], self.params,
                 )
+        if evidence.said:
+            candidates = not_said_first(candidates, evidence.said)
         answer_text = compose(text, candidates, sources, lang, self.params)
         cited = {int(n) for n in re.findall(r"\[(\d+)\]", answer_text)}
         sources = [s for s in sources if s.n <= evidence.k or s.n in cited]

@@ -105,3 +105,27 @@ def test_previous_article_bonus_ranks_the_quoted_article_first(pipeline):
     assert answer.understood_as is not None
     assert answer.sources[0].doc_id == "zoo.txt"
     assert len(answer.sources) <= 2
+
+
+def test_follow_up_is_answered_with_something_not_said_before(pipeline):
+    p = Pipeline(pipeline.settings.replace(min_relevance_de=-1.0, min_term_support_de=0.0,
+                                           max_sentences=1),
+                 embedder=pipeline.embedder, auto_index=False)
+    question = "Wann wurde die Brücke in Linz eröffnet?"
+    fresh = p.ask("Und was noch?", 2, history=conversation(question, "Weiß ich nicht."))
+    said = fresh.body.rsplit(" [", 1)[0]
+    assert fresh.found and said
+    again = p.ask("Und was noch?", 2, history=conversation(question, fresh.body))
+    assert again.understood_as is not None and again.found
+    assert said not in again.body
+    assert again.sources[0].doc_id == fresh.sources[0].doc_id
+
+
+def test_not_said_first_keeps_the_order_otherwise():
+    from rag.answer.extractive import Candidate, not_said_first
+
+    cands = [Candidate(0, (0, 5), t, s) for t, s in (("A  ist eins.", 0.9), ("B zwei.", 0.8),
+                                                   ("C drei.", 0.7))]
+    out = not_said_first(cands, "Schon gesagt: A ist\neins. [1]")
+    assert [c.text for c in out] == ["B zwei.", "C drei.", "A  ist eins."]
+    assert not_said_first(cands, "") == cands
