@@ -43,8 +43,7 @@ class FollowUp:
     #: Why the question was taken as a follow-up (:func:`rag.chat.followup.decide`).
     reason: str
     #: Texts whose query vectors are mixed: the question first, then the earlier
-    #: questions (the newest that stands alone first, then the others newest first),
-    #: then the previous answer when it has a weight.
+    #: questions (newest first), then the previous answer when it has a weight.
     texts: tuple[str, ...]
     weights: tuple[float, ...]
     #: Weights of the same texts for choosing the answer sentence.
@@ -103,10 +102,6 @@ def resolve(
     if detect is not None and len(question.split()) < 3:
         language = detect(recent[0].question)
     previous_answer = recent[0].answer
-    # A chain of follow-ups ("How much was it?", then "Why did they do that?") is about
-    # the newest earlier question that stands alone: it comes first (topic and weight).
-    topic = next((i for i, t in enumerate(recent) if not decide(t.question).dependent), 0)
-    recent.insert(0, recent.pop(topic))
     asked = {w.lower() for t in recent for w in _WORD.findall(t.question)}
     answer_names = [n for n in names(previous_answer)
                     if not {w.lower() for w in _WORD.findall(n)} <= asked][:3]

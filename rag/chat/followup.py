@@ -14,7 +14,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_WORD = re.compile(r"\w+", re.UNICODE)
+#: A word; hyphenated compounds ("deutsch-österreichische") are one word.
+_WORD = re.compile(r"\w+(?:-\w+)*", re.UNICODE)
 
 #: Words that point back to something said before (lower case; German ``sie``/``es``
 #: and ``das``/``that``/``this`` need context and are handled in :func:`decide`).
@@ -68,6 +69,28 @@ _EXPLETIVE_ES = frozenset({"gibt", "gab"})
 _BE = frozenset({"is", "are", "was", "were", "be", "been", "will", "'s"})
 
 
+#: Endings of an inflected German adjective ("das neue ...", "das deutsch-österreichische ...").
+_ADJECTIVE_ENDINGS = ("e", "en", "er", "es", "em")
+#: Words after "das" that make it a pronoun although they end like an adjective.
+_NOT_ADJECTIVES = frozenset({
+    "ein", "eine", "einen", "einem", "einer", "eines", "kein", "keine", "keinen", "keinem",
+    "keiner", "keines", "denn", "schon", "wieder", "immer", "eher", "sehr", "aber", "oder",
+    "später", "früher", "wer", "wie", "wo", "was",
+})
+
+
+def _before_noun(words: list[str], i: int) -> bool:
+    """Whether ``words[i]`` (an article such as "das") is followed by its noun: a
+    capitalised word, directly or after inflected adjectives ("das neue Stadion")."""
+    for word in words[i + 1 : i + 4]:
+        if word[:1].isupper():
+            return True
+        low = word.lower()
+        if low in _NOT_ADJECTIVES or not low.endswith(_ADJECTIVE_ENDINGS):
+            return False
+    return False
+
+
 @dataclass(frozen=True)
 class Decision:
     """Whether a question depends on the conversation, and why (for logs and tests)."""
@@ -112,7 +135,7 @@ def decide(question: str) -> Decision:
             return Decision(True, "refers back ('sie')")
         if low == "es" and not _EXPLETIVE_ES & set(lower[max(0, i - 1): i + 2]):
             return Decision(True, "refers back ('es')")
-        if low == "das" and (following is None or following[:1].islower()):
+        if low == "das" and not _before_noun(words, i):
             return Decision(True, "refers back ('das' without a noun)")
         if low in ("that", "this") and (following is None
                                          or following.lower() not in _CLAUSE_STARTS):

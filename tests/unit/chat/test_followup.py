@@ -17,6 +17,9 @@ from rag.chat import decide, without_announcement
         "What did they decide?",
         "Where was his office?",
         "Ist das bestätigt?",                      # das without a noun
+        "Und was bedeutet das faktisch?",
+        "Warum war das eine gute Idee?",           # das, then an article: a pronoun
+        "Wie lange hat das gedauert?",
         "Was bedeutet dies für die Bauern?",
         "Why did the mayor say that?",             # that at the end
         "How was that decision received?",         # that + noun
@@ -38,6 +41,8 @@ def test_follow_ups_depend_on_the_conversation(question):
         "How many people live in Graz?",
         "Gibt es in Bremen eine U-Bahn?",          # expletive es
         "Was ist das Ziel der Reform?",            # das + noun
+        "Wer streifte 2006 durch das deutsch-österreichische Grenzgebiet?",  # das + adj + noun
+        "Was kostete das neue große Stadion?",
         "Who said that the bridge is unsafe?",     # that starts a clause
         "Wie hoch ist der Fernsehturm?",           # short, but names its topic
         "Sie haben eine Frage: Wie alt ist der Kölner Dom?",  # formal Sie
