@@ -246,6 +246,59 @@ def _tidy_body(text: str) -> str:
     return _MANY_BLANK_LINES.sub("\n\n", text).strip()
 
 
+#: Lines that are structure, not wrapped prose: list items, headings, quotes, tables, code.
+_STRUCTURE = re.compile(r"^(?:[-*+•–]\s|\d{1,3}[.)]\s|#|>|\||```|\s)")
+#: A line that ends a sentence (or a clause that may stand at a line end).
+_ENDS_SENTENCE = re.compile(r"[.!?…:;][\"'“”»«’)\]]*$")
+#: Words after a line-end hyphen that follow a space ("Nord- und Süddeutschland").
+_KEEPS_HYPHEN = frozenset({"und", "oder", "bzw", "sowie", "bis", "als", "and", "or", "to"})
+
+
+def _unwrap(text: str) -> str:
+    """Sentences broken over lines joined again, so that a line break inside a sentence
+    does not end it (the sentence splitter ends a sentence at every line break).
+
+    A block (the lines between blank lines) hard-wrapped at a fixed width (wire copy,
+    e-mail, plain-text archives: the longest line has 50-120 characters, every line but
+    the last is at least half as long, one of them ends inside a sentence) becomes one
+    line; a short first line (a headline right above the text) stays its own line. In
+    other blocks a line that ends inside a sentence is joined with the next line when that
+    one goes on in lower case. Lines of lists, headings, quotes, tables and indented lines
+    are never joined.
+    """
+    return "\n\n".join(_unwrap_block(block) for block in text.split("\n\n"))
+
+
+def _unwrap_block(block: str) -> str:
+    lines = block.split("\n")
+    if len(lines) < 2:
+        return block
+    head: list[str] = []
+    if len(lines) > 2 and len(lines[0]) < 0.5 * max(len(x) for x in lines[1:]):
+        head, lines = lines[:1], lines[1:]
+    width = max(len(x) for x in lines)
+    structured = _STRUCTURE.match(lines[0]) or 3 * sum(
+        bool(_STRUCTURE.match(x)) for x in lines) > len(lines)
+    wrapped = (50 <= width <= 120 and not structured
+               and all(len(x) >= 0.5 * width for x in lines[:-1])
+               and not all(_ENDS_SENTENCE.search(x) for x in lines[:-1]))
+    if not wrapped:
+        head, lines = [], head + lines
+    out = [lines[0]]
+    for line in lines[1:]:
+        prev = out[-1]
+        if not wrapped and (_STRUCTURE.match(prev) or _STRUCTURE.match(line)
+                            or _ENDS_SENTENCE.search(prev) or not line[:1].islower()):
+            out.append(line)
+            continue
+        first = line.split(" ", 1)[0].lower().strip(",.;")
+        if prev.endswith("-") and prev[-2:-1].isalpha() and first not in _KEEPS_HYPHEN:
+            out[-1] = prev + line  # a compound broken at its hyphen: "PCR-" + "Test"
+        else:
+            out[-1] = prev + " " + line
+    return "\n".join([*head, *out])
+
+
 # --------------------------------------------------------------------------- dates
 
 _MONTHS = {
@@ -536,7 +589,7 @@ def parse_article(raw: bytes, doc_id: str) -> Article:
                           "text or remove the file.")
     data, body = _split_front_matter(text, doc_id)
     front = _front_matter_meta(data, doc_id)
-    body, found = _extract(body)
+    body, found = _extract(_unwrap(_tidy_body(body)))
     body = _tidy_body(body)
     if not body:
         raise CorpusError(f"{doc_id}: has metadata but no article text. Add the text or "

@@ -174,9 +174,9 @@ def test_mostly_utf8_with_a_stray_byte(tmp_path: Path) -> None:
 
 
 def test_normalisation(tmp_path: Path) -> None:
-    raw = "\ufeffGro\u0308ße  \r\nzwei\u00ad\u200bte Zeile\t\r\n\r\n\r\n\r\nDritte\r\n   \n"
+    raw = "\ufeffGro\u0308ße  \r\nZwei\u00ad\u200bte Zeile\t\r\n\r\n\r\n\r\nDritte\r\n   \n"
     a = _one(tmp_path, "a.txt", raw)
-    assert a.text == "Größe\nzweite Zeile\n\nDritte"
+    assert a.text == "Größe\nZweite Zeile\n\nDritte"
 
 
 # --------------------------------------------------------------------------- bad files
@@ -448,3 +448,71 @@ def test_unreadable_file_is_listed_not_fatal(tmp_path: Path) -> None:
     assert articles == ["a.txt"] == scanned
     assert skipped[0][0] == "secret.txt" and "permission denied" in skipped[0][1]
     assert "chmod" in skipped[0][1]
+
+
+# --------------------------------------------------------------------------- line breaks
+
+
+def _wrapped(text: str, width: int = 72) -> str:
+    import textwrap
+
+    return "\n\n".join(textwrap.fill(p, width, break_on_hyphens=False, break_long_words=False)
+                       for p in text.split("\n\n"))
+
+
+@pytest.mark.parametrize("width", [60, 72, 100])
+def test_hard_wrapped_seed_articles_read_as_the_originals(seed, width):
+    from rag.ingest.corpus import parse_article
+    from rag.text.sentences import sentences
+
+    for doc_id, article in seed.items():
+        raw = (SEED / doc_id).read_text(encoding="utf-8")
+        again = parse_article(_wrapped(raw, width).encode("utf-8"), doc_id)
+        assert again.text == article.text, doc_id
+        assert (again.title, again.date, again.url, again.author) == (
+            article.title, article.date, article.url, article.author), doc_id
+        assert sentences(again.text) == sentences(article.text)
+
+
+def _body(text: str) -> str:
+    from rag.ingest.corpus import parse_article
+
+    return parse_article(text.encode("utf-8"), "a.txt").text
+
+
+def test_a_sentence_broken_over_two_lines_is_joined():
+    text = ("Bär wieder in Bayern\n\nDer Bär war vor zwei Wochen in Deutschland und hält "
+            "sich seitdem im\ndeutsch-österreichischen Grenzgebiet auf. Er riss Schafe.")
+    assert "hält sich seitdem im deutsch-österreichischen Grenzgebiet auf." in _body(text)
+
+
+def test_a_wrapped_paragraph_under_its_headline_becomes_one_line():
+    text = ("Neue Brücke in Linz eröffnet\n"
+            "Die neue Brücke über die Donau wurde am Montag nach drei Jahren Bauzeit\n"
+            "für den Verkehr freigegeben. Sie kostete 40 Millionen Euro und ersetzt die\n"
+            "alte Eisenbahnbrücke aus dem Jahr 1900, die 2016 abgerissen wurde.")
+    lines = _body(text).split("\n")
+    assert lines[0] == "Neue Brücke in Linz eröffnet"
+    assert lines[1].startswith("Die neue Brücke") and lines[1].endswith("abgerissen wurde.")
+    assert "Bauzeit für den Verkehr" in lines[1] and "ersetzt die alte" in lines[1]
+
+
+def test_hyphens_at_line_ends():
+    text = ("Die Regierung hat am Montag das neue Gesetz zur Stärkung der PCR-\n"
+            "Test-Kapazitäten beschlossen, das für Nord- und Süddeutschland und für Nord-\n"
+            "und Ostsee gleichermaßen gilt, wie der Sprecher mitteilte.")
+    body = _body(text)
+    assert "der PCR-Test-Kapazitäten beschlossen" in body
+    assert "für Nord- und Ostsee" in body
+
+
+@pytest.mark.parametrize("block", [
+    "Die Ergebnisse:\n- Hertha BSC Berlin gegen Kaiserslautern 3:0\n- Leverkusen gegen "
+    "Dortmund 2:1\n- Bremen gegen Hamburg 1:1",
+    "Anschrift der Redaktion\nMusterstraße 12\n10115 Berlin\nTelefon 030 1234567",
+    "Erster Absatz als eine lange Zeile, wie Nachrichtenseiten ihn speichern, mit Punkt.\n"
+    "Zweiter Absatz, ebenfalls eine Zeile, ebenfalls mit einem Punkt am Ende.",
+])
+def test_lists_addresses_and_one_paragraph_per_line_stay_as_they_are(block):
+    text = "Eine Überschrift\n\n" + block
+    assert _body(text).endswith(block)
