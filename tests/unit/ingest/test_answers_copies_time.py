@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 
@@ -71,6 +72,25 @@ def test_timeline_in_date_order(pipeline):
     answer = pipeline.ask("Wie hat sich die Lage an der Mosel und beim Gas entwickelt?", 5)
     dates = [s.date for s in answer.sources]
     assert dates == sorted(dates)
+    # numbered 1, 2, ... again in that order, and the citations follow the new numbers
+    assert [s.n for s in answer.sources] == list(range(1, len(answer.sources) + 1))
+    by_n = {s.n: s for s in answer.sources}
+    for quote, n in re.findall(r"([^\n\[\]]+?) \[(\d+)\]", answer.body):
+        assert " ".join(quote.split()[-4:]) in " ".join(by_n[int(n)].text.split())
+
+
+def test_renumbering_changes_sources_and_citations_together():
+    from rag.pipeline import _renumbered
+    from rag.types import Answer, Source
+
+    sources = [Source(n, f"{n}.md", "T", d, None, None, f"Satz {n}.", 0.5)
+               for n, d in ((1, "2023-05-01"), (2, "2021-01-01"), (3, None))]
+    answer = Answer("Wie entwickelte sich das?", "de", True,
+                    "The sources disagree on this:\n- Satz 1. [1]\n- Satz 2. [2]", sources)
+    out = _renumbered(answer, [sources[1], sources[0], sources[2]])
+    assert [(s.n, s.doc_id) for s in out.sources] == [(1, "2.md"), (2, "1.md"), (3, "3.md")]
+    assert out.text.endswith("- Satz 1. [2]\n- Satz 2. [1]")
+    assert _renumbered(answer, sources) is answer
 
 
 def test_time_off(pipeline):
