@@ -239,8 +239,8 @@ class ChatSettings:
     answer_weight: float = 0.0
     #: Added to the score of passages from the articles the previous answer quoted
     #: (a follow-up is often answered by the same article; 0 = off). Tune halves: 0.05,
-    #: 0.1 and 0.2 gain alike (follow-up hit@3 seed 0.67 -> 0.83, Wikinews 0.78 -> 0.89);
-    #: the middle was taken (bench/chat_followups.py, bench/README.md section 17).
+    #: 0.1 and 0.2 gain alike (follow-up hit@3 seed 0.67 -> 0.83, Wikinews answer_hit
+    #: 0.56 -> 0.67); the middle was taken (bench/chat_followups.py, bench/README.md 17).
     previous_article_bonus: float = 0.1
     #: A follow-up is answered only when a retrieved sentence is this similar to the
     #: follow-up alone (0 = off), so that it does not just inherit the previous answer.
