@@ -38,12 +38,13 @@ from .retrieve.timefilter import (
     apply_time,
     by_date,
     parse_time,
+    renumbered,
 )
 from .settings import Settings
 from .store.folder import current_version
 from .store.index import Index, load_index
 from .text.language import detect_language
-from .types import Answer, Message, Source
+from .types import Answer, Message
 
 log = logging.getLogger(__name__)
 
@@ -366,27 +367,13 @@ def _time_and_copies(answer: Answer, intent: TimeIntent, index: Index,
     if answer.found:  # "gestern" in a quoted sentence: the day before the article's date
         answer.text = annotate_answer(answer.text, {s.n: s.date for s in answer.sources})
     if intent.timeline:
-        answer = _renumbered(answer, by_date(answer.sources, lambda s: s.date))
+        answer = renumbered(answer, by_date(answer.sources, lambda s: s.date))
     if intent.label:
         answer.period = intent.label
         if answer.found:
             label = _PERIOD.get(answer.language, _PERIOD["en"])
             answer.text = f"{answer.text}\n\n({label}: {intent.label})"
     return answer
-
-
-_CITATION = re.compile(r"\[(\d+)\]")
-
-
-def _renumbered(answer: Answer, ordered: list[Source]) -> Answer:
-    """``answer`` with its sources in the order ``ordered``, numbered 1, 2, ... again, and
-    the citations in its text changed to match."""
-    new = {s.n: i for i, s in enumerate(ordered, start=1)}
-    if all(old == n for old, n in new.items()):
-        return answer
-    text = _CITATION.sub(
-        lambda m: f"[{new.get(int(m.group(1)), int(m.group(1)))}]", answer.text)
-    return replace(answer, text=text, sources=[replace(s, n=new[s.n]) for s in ordered])
 
 
 _default: Pipeline | None = None

@@ -273,30 +273,42 @@ def _unwrap_block(block: str) -> str:
     lines = block.split("\n")
     if len(lines) < 2:
         return block
-    head: list[str] = []
-    if len(lines) > 2 and len(lines[0]) < 0.5 * max(len(x) for x in lines[1:]):
-        head, lines = lines[:1], lines[1:]
+    # a short first line above a hard-wrapped paragraph is its headline
+    short_first = len(lines) > 2 and len(lines[0]) < 0.5 * max(len(x) for x in lines[1:])
+    body = lines[1:] if short_first else lines
+    if _hard_wrapped(body):
+        return "\n".join([*lines[:len(lines) - len(body)], _joined(body)])
+    out = [lines[0]]
+    for line in lines[1:]:
+        if (_STRUCTURE.match(out[-1]) or _STRUCTURE.match(line)
+                or _ENDS_SENTENCE.search(out[-1]) or not line[:1].islower()):
+            out.append(line)
+        else:  # a sentence goes on in lower case on the next line
+            out[-1] = _joined([out[-1], line])
+    return "\n".join(out)
+
+
+def _hard_wrapped(lines: list[str]) -> bool:
+    """Whether ``lines`` are one paragraph wrapped at a fixed width (see :func:`_unwrap`)."""
     width = max(len(x) for x in lines)
     structured = _STRUCTURE.match(lines[0]) or 3 * sum(
         bool(_STRUCTURE.match(x)) for x in lines) > len(lines)
-    wrapped = (50 <= width <= 120 and not structured
-               and all(len(x) >= 0.5 * width for x in lines[:-1])
-               and not all(_ENDS_SENTENCE.search(x) for x in lines[:-1]))
-    if not wrapped:
-        head, lines = [], head + lines
-    out = [lines[0]]
+    return (50 <= width <= 120 and not structured
+            and all(len(x) >= 0.5 * width for x in lines[:-1])
+            and not all(_ENDS_SENTENCE.search(x) for x in lines[:-1]))
+
+
+def _joined(lines: list[str]) -> str:
+    """``lines`` as one line: a space between them, none after a compound's hyphen
+    ("PCR-" + "Test"; but "Nord-" + " und Süd...")."""
+    out = lines[0]
     for line in lines[1:]:
-        prev = out[-1]
-        if not wrapped and (_STRUCTURE.match(prev) or _STRUCTURE.match(line)
-                            or _ENDS_SENTENCE.search(prev) or not line[:1].islower()):
-            out.append(line)
-            continue
-        first = line.split(" ", 1)[0].lower().strip(",.;")
-        if prev.endswith("-") and prev[-2:-1].isalpha() and first not in _KEEPS_HYPHEN:
-            out[-1] = prev + line  # a compound broken at its hyphen: "PCR-" + "Test"
+        hyphen = out.endswith("-") and out[-2:-1].isalpha()
+        if hyphen and line.split(" ", 1)[0].lower().strip(",.;") not in _KEEPS_HYPHEN:
+            out += line
         else:
-            out[-1] = prev + " " + line
-    return "\n".join([*head, *out])
+            out += " " + line
+    return out
 
 
 # --------------------------------------------------------------------------- dates

@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
-from ..types import Hit
+from ..types import Answer, Hit, Source
 
 _MONTHS = {
     "januar": 1, "jänner": 1, "january": 1, "jan": 1, "februar": 2, "february": 2, "feb": 2,
@@ -313,3 +313,14 @@ def annotate_answer(text: str, dates: dict[int, str | None]) -> str:
             line = annotate_in_article(line, dates.get(cited.pop()))
         out.append(line)
     return "\n".join(out)
+
+
+def renumbered(answer: Answer, ordered: list[Source]) -> Answer:
+    """``answer`` with its sources in the order ``ordered`` (e.g. :func:`by_date`),
+    numbered 1, 2, ... again, and the citations in its text changed to match."""
+    new = {s.n: i for i, s in enumerate(ordered, start=1)}
+    if all(old == n for old, n in new.items()):
+        return answer
+    text = _CITATION.sub(
+        lambda m: f"[{new.get(int(m.group(1)), int(m.group(1)))}]", answer.text)
+    return replace(answer, text=text, sources=[replace(s, n=new[s.n]) for s in ordered])

@@ -80,17 +80,17 @@ def test_timeline_in_date_order(pipeline):
 
 
 def test_renumbering_changes_sources_and_citations_together():
-    from rag.pipeline import _renumbered
+    from rag.retrieve.timefilter import renumbered
     from rag.types import Answer, Source
 
     sources = [Source(n, f"{n}.md", "T", d, None, None, f"Satz {n}.", 0.5)
                for n, d in ((1, "2023-05-01"), (2, "2021-01-01"), (3, None))]
     answer = Answer("Wie entwickelte sich das?", "de", True,
                     "The sources disagree on this:\n- Satz 1. [1]\n- Satz 2. [2]", sources)
-    out = _renumbered(answer, [sources[1], sources[0], sources[2]])
+    out = renumbered(answer, [sources[1], sources[0], sources[2]])
     assert [(s.n, s.doc_id) for s in out.sources] == [(1, "2.md"), (2, "1.md"), (3, "3.md")]
     assert out.text.endswith("- Satz 1. [2]\n- Satz 2. [1]")
-    assert _renumbered(answer, sources) is answer
+    assert renumbered(answer, sources) is answer
 
 
 def test_time_off(pipeline):
