@@ -23,12 +23,19 @@ DISAGREE = {
     "en": "The sources disagree on this:",
 }
 _NUMBER = re.compile(r"\d[\d'’.]*\d|\d")
+#: "When" that asks for a time: German "wann" anywhere; English "when" as the question's
+#: first word (after "and", "but", "since", "until", ...) or after a verb that embeds a
+#: question ("Do you know when ...", "Tell me when ..."), not as a conjunction ("Which
+#: countries abstained when the council voted?"); "which year", "in welchem Jahr".
+_WHEN = (r"\bwann\b|(?:^|[,;:]\s*)(?:(?:and|but|so|or|since|until|till)\s+)?when\b"
+         r"|\b(?:know|knows|tell(?:\s+(?:me|us))?|say|remember|find\s+out|ask|asked)\s+when\b"
+         r"|\b(?:what|which)\s+year\b|\bwelche[mns]?\s+jahr")
 _ASKS_NUMBER = re.compile(
-    r"\b(how (many|much|old|far|long|often)|when|what year|which year|wie (viele?|alt|weit|"
-    r"lange|oft|hoch)|wann|welchem jahr|seit wann|bis wann)\b",
+    rf"\b(?:how (?:many|much|old|far|long|often)|wie (?:viele?|alt|weit|lange|oft|hoch))\b"
+    rf"|{_WHEN}",
     re.IGNORECASE,
 )
-_ASKS_YEAR = re.compile(r"\b(when|wann|year|jahr)\b", re.IGNORECASE)
+_ASKS_YEAR = re.compile(_WHEN, re.IGNORECASE)
 #: Questions for a reason or a purpose, and sentences that give one.
 _ASKS_REASON = re.compile(
     r"\b(warum|wieso|weshalb|weswegen|wozu|aus welchem grund|why|how come|for what reason|"

@@ -3,6 +3,7 @@ with citations and highlights, disagreeing sources, question types."""
 
 from __future__ import annotations
 
+import pytest
 from shared_data import SEED
 
 from rag.answer import NOT_FOUND
@@ -66,6 +67,26 @@ def test_asks_year_and_not_found_texts():
     assert asks_year("In which year was it signed?")
     assert not asks_year("Wie nennt Lukaschenko Putin?")
     assert set(NOT_FOUND) == {"de", "en"}
+
+
+@pytest.mark.parametrize("question", [
+    "When did the union come about?", "And when was that?", "Since when has he ruled?",
+    "Do you know when the plane crashed?", "Can you tell me when it opened?",
+    "What year did it open?", "Seit wann regiert Lukaschenko?", "Welches Jahr?",
+])
+def test_asks_when(question: str) -> None:
+    assert asks_year(question) and asks_number(question)
+
+
+@pytest.mark.parametrize("question", [
+    # "when" as a conjunction, a year that only dates the event: not asking for a time
+    "Which countries abstained when the Security Council voted?",
+    "Where was Putin when it happened?",
+    "Wer gewann im Jahr 2006 die Wahl?",
+    "Who won the election last year?",
+])
+def test_a_when_clause_does_not_ask_when(question: str) -> None:
+    assert not asks_year(question)
 
 
 def _params() -> AnswerSettings:
