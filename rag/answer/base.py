@@ -32,6 +32,9 @@ class Evidence:
     #: What the conversation's previous answer already said (a follow-up is answered by
     #: a sentence not said before, when there is one).
     said: str = ""
+    #: Retrieved with earlier turns of a conversation (``qvec`` mixes the question with
+    #: them, so it resembles the whole earlier topic).
+    with_context: bool = False
 
 
 class Answerer(Protocol):

@@ -270,7 +270,8 @@ class ExtractiveAnswerer:
     """Quotes the answering sentence(s) exactly, or says that nothing was found.
 
     "Not found" when the best passage's best sentence is below the calibrated
-    per-language threshold (``min_relevance_de``/``_en``), or, for a German question it
+    per-language threshold (``min_relevance_de``/``_en``; the English one moves with the
+    question's background similarity, :meth:`_threshold`), or, for a German question it
     matches only moderately, when the passage lacks the question's rarer terms
     (:meth:`_shares_terms`). A "when" question is checked
     against what other articles say about the same thing, so that a disagreement on the
@@ -289,10 +290,9 @@ class ExtractiveAnswerer:
             make_source(n, chunks[h.id], index.docs[h.doc_id], h.score, qvec)
             for n, h in enumerate(hits, start=1)
         ]
-        threshold = self.params.min_relevance_de if lang == "de" else self.params.min_relevance_en
-        if not hits or hits[0].sentence < threshold or not self._shares_terms(
-            evidence, chunks[hits[0].id], index.docs[hits[0].doc_id], index.keywords
-        ):
+        if (not hits or hits[0].sentence < self._threshold(evidence, retriever)
+                or not self._shares_terms(evidence, chunks[hits[0].id],
+                                          index.docs[hits[0].doc_id], index.keywords)):
             return Answer(text, lang, False, NOT_FOUND[lang], sources)
         field = asked_field(text)
         if field:
@@ -324,6 +324,20 @@ class ExtractiveAnswerer:
         cited = {int(n) for n in re.findall(r"\[(\d+)\]", answer_text)}
         sources = [s for s in sources if s.n <= evidence.k or s.n in cited]
         return Answer(text, lang, True, answer_text, sources)
+
+    def _threshold(self, evidence: Evidence, retriever: Retriever) -> float:
+        """The similarity the best sentence needs for an answer: ``min_relevance_de``, or
+        for English questions ``min_relevance_en`` moved with the question's background
+        similarity (``background_weight_en``; not for a follow-up retrieved with its
+        conversation, whose mixed vector resembles the whole earlier topic)."""
+        p = self.params
+        if evidence.language == "de":
+            return p.min_relevance_de
+        if p.background_weight_en <= 0 or evidence.with_context:
+            return p.min_relevance_en
+        background = retriever.background(evidence.qvec, p.background_rank,
+                                          p.background_depth, evidence.allowed_rows)
+        return p.min_relevance_en + p.background_weight_en * (background - p.background_ref_en)
 
     def _shares_terms(
         self, evidence: Evidence, best: StoredChunk, doc: DocMeta, keywords: KeywordStore

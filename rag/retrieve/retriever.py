@@ -8,7 +8,7 @@ from ..embed import Embedder
 from ..settings import RetrievalSettings
 from ..store.index import Index
 from ..types import Hit
-from .search import search
+from .search import background_similarity, search
 
 
 class Retriever:
@@ -35,3 +35,8 @@ class Retriever:
         if qvec is None:
             qvec = self.embed(question)
         return search(self.index, qvec, question, lang, k, self.params, allowed_rows)
+
+    def background(self, qvec: np.ndarray, rank: int, depth: int,
+                   allowed_rows: np.ndarray | None = None) -> float:
+        """The question's background similarity (:func:`.search.background_similarity`)."""
+        return background_similarity(self.index, qvec, rank, depth, allowed_rows)

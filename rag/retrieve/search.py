@@ -81,6 +81,26 @@ def search(
     return diversify(index, hits, k, params)
 
 
+def background_similarity(
+    index: Index, qvec: np.ndarray, rank: int, depth: int,
+    allowed_rows: np.ndarray | None = None,
+) -> float:
+    """How similar the archive is to the question in general: the ``rank``-th highest
+    best-sentence similarity among the ``depth`` passages nearest to ``qvec`` (fewer
+    passages: the lowest of them; none: 0). A question that resembles many passages
+    (a common topic, generic wording) has a high background, one about a specific
+    matter a low one; the "not found" decision of English questions moves with it."""
+    if index.size == 0 or (allowed_rows is not None and len(allowed_rows) == 0):
+        return 0.0
+    allowed_ids = None if allowed_rows is None else index.row_ids[allowed_rows]
+    q = np.ascontiguousarray(qvec.reshape(1, -1), dtype=np.float32)
+    _, ids = index.vectors.search(q, min(depth, index.size), allowed=allowed_ids)
+    chunks = index.chunks([int(i) for i in ids[0] if i >= 0])
+    best = sorted((float((c.sentence_vectors @ qvec).max()) for c in chunks.values()
+                   if len(c.sentence_vectors)), reverse=True)
+    return best[min(rank, len(best)) - 1] if best else 0.0
+
+
 def rerank_by_sentences(
     index: Index, qvec: np.ndarray, hits: list[Hit], params: RetrievalSettings
 ) -> list[Hit]:

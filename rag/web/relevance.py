@@ -7,7 +7,10 @@ similar to the question than ``settings.answer.min_relevance_<lang>`` (calibrate
 
 - at or above ``strong_relevance_<lang>``: *sehr relevant* / *highly relevant* (almost no
   unanswerable question reaches it; calibrated with ``bench/relevance_labels.py``);
-- at or above ``min_relevance_<lang>``: *relevant* (answers are given from here on);
+- at or above ``min_relevance_<lang>``: *relevant* (answers are given from here on; an
+  English question's own threshold moves with its background similarity around this
+  level, so an English answer may rest on a *possibly relevant* source - with the
+  warning below);
 - below: *möglicherweise relevant* / *possibly relevant*.
 
 An answer whose best source is only *relevant* gets a low-relevance warning.

@@ -3,11 +3,20 @@ with citations and highlights, disagreeing sources, question types."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import numpy as np
 import pytest
 from shared_data import SEED
 
-from rag.answer import NOT_FOUND
-from rag.answer.extractive import Candidate, asks_number, asks_year, compose
+from rag.answer import NOT_FOUND, Evidence
+from rag.answer.extractive import (
+    Candidate,
+    ExtractiveAnswerer,
+    asks_number,
+    asks_year,
+    compose,
+)
 from rag.settings import AnswerSettings
 from rag.text.sentences import split_sentences
 from rag.types import Source
@@ -98,3 +107,40 @@ def test_asks_number() -> None:
     assert asks_number("How many professional soldiers does the army have?")
     assert asks_number("Seit wann regiert Lukaschenko?")
     assert not asks_number("Wer ist Prigoschin?")
+
+
+class _Background:
+    """A retriever stand-in that reports a fixed background similarity."""
+
+    def __init__(self, value: float) -> None:
+        self.value = value
+        self.asked = 0
+
+    def background(self, qvec, rank, depth, allowed_rows=None) -> float:
+        self.asked += 1
+        return self.value
+
+
+@pytest.mark.parametrize("background, expected", [(0.777, 0.80), (0.817, 0.82), (0.737, 0.78)])
+def test_the_english_threshold_moves_with_the_background(background, expected) -> None:
+    """A question that resembles much of the archive needs a closer match, one about a
+    specific matter less (min_relevance_en 0.80 at the reference background 0.777)."""
+    params = replace(AnswerSettings(), background_weight_en=0.5, background_ref_en=0.777)
+    evidence = Evidence("Who visited Minsk?", "en", np.zeros(4, np.float32), [], 5)
+    retriever = _Background(background)
+    threshold = ExtractiveAnswerer(params)._threshold(evidence, retriever)
+    assert threshold == pytest.approx(expected)
+    assert retriever.asked == 1
+
+
+def test_german_questions_and_follow_ups_keep_the_fixed_threshold() -> None:
+    params = replace(AnswerSettings(), background_weight_en=0.5)
+    answerer = ExtractiveAnswerer(params)
+    retriever = _Background(0.9)
+    german = Evidence("Wer besuchte Minsk?", "de", np.zeros(4, np.float32), [], 5)
+    follow_up = Evidence("Why?", "en", np.zeros(4, np.float32), [], 5, with_context=True)
+    assert answerer._threshold(german, retriever) == params.min_relevance_de
+    assert answerer._threshold(follow_up, retriever) == params.min_relevance_en
+    off = ExtractiveAnswerer(replace(params, background_weight_en=0.0))
+    assert off._threshold(Evidence("Who?", "en", np.zeros(4), [], 5), retriever) == 0.80
+    assert retriever.asked == 0

@@ -17,7 +17,13 @@ from shared_data import MINSK_VISIT, SEWASTOPOL
 from synthetic import DIM, add_docs, clustered, load, publish, topic_centers
 
 from rag.retrieve import Retriever, allowed_rows
-from rag.retrieve.search import diversify, keyword_terms, rerank_by_sentences, search
+from rag.retrieve.search import (
+    background_similarity,
+    diversify,
+    keyword_terms,
+    rerank_by_sentences,
+    search,
+)
 from rag.settings import IndexSettings, RetrievalSettings
 from rag.store.index import Index, VersionWriter
 from rag.types import DocMeta, Hit
@@ -130,6 +136,21 @@ def test_search_finds_the_chunk_and_respects_filters(small_index: Index) -> None
     hits = search(small_index, q, "Absatz", "de", 3, PARAMS, rows)
     assert hits and {h.doc_id for h in hits} == {"c"}
     assert search(small_index, q, "Absatz", "de", 3, PARAMS, np.empty(0, np.int64)) == []
+
+
+def test_background_similarity(small_index: Index) -> None:
+    """The ``rank``-th best sentence match among the ``depth`` nearest passages (here one
+    sentence per passage, its vector the passage's)."""
+    q = small_index.vectors.reconstruct(8)
+    sims = np.sort(np.stack([small_index.vectors.reconstruct(i) for i in range(18)]) @ q)[::-1]
+    assert background_similarity(small_index, q, 1, 20) == pytest.approx(sims[0], abs=1e-3)
+    assert background_similarity(small_index, q, 3, 18) == pytest.approx(sims[2], abs=1e-3)
+    # fewer passages than the rank: the lowest of them
+    assert background_similarity(small_index, q, 10, 4) == pytest.approx(sims[3], abs=1e-3)
+    rows = allowed_rows(small_index, None, None, ["c"])
+    own = np.sort(np.stack([small_index.vectors.reconstruct(i) for i in range(12, 18)]) @ q)
+    assert background_similarity(small_index, q, 2, 20, rows) == pytest.approx(own[-2], abs=1e-3)
+    assert background_similarity(small_index, q, 2, 20, np.empty(0, np.int64)) == 0.0
 
 
 def test_keyword_terms_by_language() -> None:
