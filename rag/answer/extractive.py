@@ -78,10 +78,14 @@ def _occurs(term: str, terms: set[str]) -> bool:
         len(t) > 3 and (t.startswith(term) or term.startswith(t)) for t in terms))
 
 
-def term_support(question: str, passage: str, keywords: KeywordStore) -> float:
-    """The share of a German question's terms (:func:`~rag.text.terms.question_terms`)
-    that ``passage`` contains, each weighted by its rarity ``log((n + 1) / (df + 0.5))``
-    among the ``n`` chunks of ``keywords``; 1.0 for a question without terms.
+def term_support(
+    question: str, passage: str, keywords: KeywordStore, lang: str = "de"
+) -> float:
+    """The share of a question's terms that ``passage`` contains (German: its
+    :func:`~rag.text.terms.question_terms`; English: its names and numbers,
+    :func:`~rag.text.terms.anchor_terms`, the words that survive translation), each
+    weighted by its rarity ``log((n + 1) / (df + 0.5))`` among the ``n`` chunks of
+    ``keywords``; 1.0 for a question without terms.
 
     A term the index does not know stands for its spelling corrections
     (:func:`~rag.retrieve.spelling.correct_terms`; any of them in the passage counts).
@@ -93,7 +97,7 @@ def term_support(question: str, passage: str, keywords: KeywordStore) -> float:
     names = set(anchor_terms(question))
     size = keywords.size
     total = shared = 0.0
-    for term in question_terms(question):
+    for term in question_terms(question) if lang == "de" else sorted(names):
         forms = correct_terms([term], keywords)  # a known term stays itself
         frequency = max(keywords.doc_freq(f) for f in forms)
         if frequency == 0 and term not in names:
@@ -347,13 +351,14 @@ class ExtractiveAnswerer:
         its article's title, author and publisher (:func:`term_support`); other questions,
         and questions about an article's author, date or link, pass."""
         p = self.params
-        if (evidence.language != "de" or p.min_term_support_de <= 0
-                or evidence.hits[0].sentence >= p.term_check_below_de
+        below, least = ((p.term_check_below_de, p.min_term_support_de)
+                        if evidence.language == "de"
+                        else (p.min_relevance_en, p.min_name_support_en))
+        if (least <= 0 or evidence.hits[0].sentence >= below
                 or asked_field(evidence.question)):  # about the article's record
             return True
         text = " ".join(x for x in (doc.title, doc.author, doc.publisher, best.text) if x)
-        support = term_support(evidence.question, text, keywords)
-        return support >= p.min_term_support_de
+        return term_support(evidence.question, text, keywords, evidence.language) >= least
 
     @staticmethod
     def _from_metadata(

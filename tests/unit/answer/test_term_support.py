@@ -83,3 +83,30 @@ def test_check_off_or_strong_match_answers(fake_settings: Settings) -> None:
                     {"min_term_support_de": 0.35, "term_check_below_de": -1.0}):
         settings = fake_settings.replace(min_relevance_de=-1.0, **changes)
         assert Pipeline(settings, embedder=FakeEmbedder()).ask(question).found
+
+
+def test_english_questions_are_checked_on_their_names(keywords: KeywordStore) -> None:
+    """English words are not in German text; names and numbers are (spelling corrected)."""
+    assert term_support("Did Josef Schwammberger die in Hohenasperg?", PASSAGE, keywords,
+                        "en") == 1.0
+    assert term_support("Did Schwammberger die at the Love Parade in Duisburg?", PASSAGE,
+                        keywords, "en") < 0.5
+    assert term_support("Why did he die so old?", PASSAGE, keywords, "en") == 1.0
+
+
+@pytest.mark.parametrize(("question", "found"), [
+    ("What did Lukashenko bring his guest Putin at the airport?", True),
+    ("How many people live in the capital of Australia?", False),
+])
+def test_an_english_answer_below_the_fixed_level_needs_its_names(
+    fake_settings: Settings, question: str, found: bool
+) -> None:
+    """An English question whose background lowered its threshold below
+    ``min_relevance_en`` is answered only when the best passage holds its names."""
+    # every answer falls below the fixed level, and the background lowers the threshold
+    settings = fake_settings.replace(min_relevance_en=2.0, background_weight_en=0.5,
+                                     background_ref_en=100.0, min_name_support_en=0.3)
+    answer = Pipeline(settings, embedder=FakeEmbedder()).ask(question)
+    assert answer.found is found
+    unguarded = settings.replace(min_name_support_en=0.0)
+    assert Pipeline(unguarded, embedder=FakeEmbedder()).ask(question).found
