@@ -275,9 +275,9 @@ class ExtractiveAnswerer:
 
     "Not found" when the best passage's best sentence is below the calibrated
     per-language threshold (``min_relevance_de``/``_en``; the English one moves with the
-    question's background similarity, :meth:`_threshold`), or, for a German question it
-    matches only moderately, when the passage lacks the question's rarer terms
-    (:meth:`_shares_terms`). A "when" question is checked
+    question's background similarity, :meth:`_threshold`), or, for a question it matches
+    only moderately, when the passage lacks the question's rarer terms (English: names
+    and numbers; :meth:`_shares_terms`). A "when" question is checked
     against what other articles say about the same thing, so that a disagreement on the
     date is shown, not hidden.
     """
@@ -346,10 +346,11 @@ class ExtractiveAnswerer:
     def _shares_terms(
         self, evidence: Evidence, best: StoredChunk, doc: DocMeta, keywords: KeywordStore
     ) -> bool:
-        """Whether a German question that its best passage matches only moderately (below
-        ``term_check_below_de``) shares enough of its rarer terms with that passage and
-        its article's title, author and publisher (:func:`term_support`); other questions,
-        and questions about an article's author, date or link, pass."""
+        """Whether a question that its best passage matches only moderately shares enough
+        of its rarer terms with that passage and its article's title, author and publisher
+        (:func:`term_support`): German below ``term_check_below_de``, English (names and
+        numbers) below ``min_relevance_en``, i.e. answered only because its background
+        lowered the threshold. Questions about an article's author, date or link pass."""
         p = self.params
         below, least = ((p.term_check_below_de, p.min_term_support_de)
                         if evidence.language == "de"
