@@ -146,13 +146,13 @@ class AnswerSettings:
     #: reference so that the refusals of other sets' questions stay as they were
     #: (bench/term_support.py; bench/README.md 19).
     background_weight_en: float = 0.5
+    background_ref_en: float = 0.777
+    background_rank: int = 10
+    background_depth: int = 20
     #: An English question answered below ``min_relevance_en`` (its background lowered
     #: the threshold) must find this share of its names and numbers, weighted by rarity,
     #: in the best passage (:func:`rag.answer.extractive.term_support`).
     min_name_support_en: float = 0.3
-    background_ref_en: float = 0.777
-    background_rank: int = 10
-    background_depth: int = 20
     #: From this similarity on a source is labelled "very relevant" in the web chat, and
     #: an answer whose best source stays below it gets a low-relevance warning. The
     #: not-found level plus 0.015, the margin that only 1% of unanswerable dev questions
