@@ -19,12 +19,15 @@ import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-from datasketch import MinHash, MinHashLSHEnsemble
 
 from ..settings import IngestSettings
 from ..types import Article
+
+if TYPE_CHECKING:
+    from datasketch import MinHash
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +76,10 @@ class Signatures:
 
 
 def _minhash(words: set[str], num_perm: int) -> MinHash:
+    # datasketch (which imports scipy, ~0.45 s) only where signatures are made: answering
+    # a question needs the duplicate groups stored with the index, not this.
+    from datasketch import MinHash
+
     m = MinHash(num_perm=num_perm, seed=_SEED, scheme=_SCHEME)
     m.update_batch([w.encode("utf-8") for w in words])
     return m
@@ -128,6 +135,8 @@ def _candidates(sig: Signatures, eligible: list[int], opts: IngestSettings
             out += [(int(idx[start + r]), int(idx[c])) for r, c in zip(rows, cols)
                     if start + r < c]
         return out
+    from datasketch import MinHash, MinHashLSHEnsemble
+
     mh = {i: MinHash(num_perm=sig.values.shape[1], seed=_SEED, hashvalues=sig.values[i],
                      scheme=_SCHEME) for i in eligible}
     lsh = MinHashLSHEnsemble(threshold=opts.dedup_containment * 0.9,

@@ -88,3 +88,16 @@ def test_collapse_shows_each_group_once():
     kept = collapse(hits, dupes, 3)
     assert [h.doc_id for h in kept] == ["ostsee.md", "ostsee.md", "anderes.md"]
     assert [h.doc_id for h in collapse(hits, {}, 2)] == ["ostsee.md", "ostsee.md"]
+
+
+def test_answering_does_not_import_datasketch() -> None:
+    """datasketch (and the scipy it imports, ~0.45 s) loads only where signatures are made,
+    not on the question path (`rag ask`, the app's start)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, rag.pipeline, rag.ingest.dedup; "
+            "print(sorted(m for m in ('datasketch', 'scipy.integrate') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, check=True)
+    assert done.stdout.strip() == "[]"
