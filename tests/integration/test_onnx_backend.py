@@ -163,7 +163,8 @@ def test_batches_group_texts_of_similar_token_counts(int8: OnnxEmbedder) -> None
     text: a batch pads little, and a text's vector is the one it gets alone (fp32 model:
     no per-batch int8 scales)."""
     fp32 = load_embedder(Settings.from_env(embed_backend="onnx-fp32", embed_workers=1))
-    words = "Die Regierung in Minsk kündigte am Montag neue Gespräche mit Moskau an".split()
+    words = ["Die", "Regierung", "in", "Minsk", "kündigte", "am", "Montag", "neue",
+             "Gespräche", "mit", "Moskau", "an"]
     texts = [" ".join(words[: 1 + (7 * i) % len(words)]) for i in range(24)]
     widths: list[tuple[int, list[int]]] = []
 
