@@ -72,8 +72,7 @@ class ModelSettings:
     #: Texts per forward pass. 8, measured with the ONNX int8 default (sorted lengths,
     #: dynamic int8 scales per batch): `rag index` of xquad-de 7.4-7.6 s wall vs 8.4-9.3 s
     #: with 32; quality within one or two questions on xquad-de, seed and Wikinews
-    #: (bench/README.md, section 14); still the fastest with batches by token count
-    #: (section 20: 4 / 8 / 16 / 32 -> 20.2 / 19.6 / 22.9 / 24.3 s).
+    #: (bench/README.md, section 14).
     batch_size: int = 8
     #: ONNX backend: passage batches embedded side by side, each on one core (0 = one
     #: per core; 1 = one batch at a time on all cores; questions always use all cores).

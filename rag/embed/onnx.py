@@ -188,47 +188,41 @@ class OnnxEmbedder:
 
     # ------------------------------------------------------------------ encoding
 
-    def _tokenized(self, texts: list[str]) -> list:
-        """The encodings of ``texts`` (padded to the longest of them, on the right)."""
-        with self._tokenizer_lock:
-            return self._tokenizer.encode_batch(texts)
-
     def _run(
-        self, encodings: list, session: ort.InferenceSession | None = None
+        self, texts: list[str], session: ort.InferenceSession | None = None
     ) -> tuple[np.ndarray, np.ndarray, list]:
-        """Token states ``[n, tokens, dim]``, attention mask and ``encodings`` (cut to their
-        longest unpadded length; on ``session``, by default the questions' session)."""
-        width = max(sum(e.attention_mask) for e in encodings)
-        ids = np.array([e.ids[:width] for e in encodings], dtype=np.int64)
-        mask = np.array([e.attention_mask[:width] for e in encodings], dtype=np.int64)
+        """Token states ``[n, tokens, dim]``, attention mask and encodings of ``texts``
+        (on ``session``, by default the questions' session)."""
+        with self._tokenizer_lock:
+            encodings = self._tokenizer.encode_batch(texts)
+        ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
         feed = {"input_ids": ids, "attention_mask": mask}
         if self._wants_types:
             feed["token_type_ids"] = np.zeros_like(ids)
         states = (session or self._session).run(None, feed)[0]
         return states, mask, encodings
 
-    def _batched(self, texts: list[str], run: Callable[[list, Any], Any],
+    def _batched(self, texts: list[str], run: Callable[[list[str], Any], Any],
                  parallel: bool) -> list:
-        """``run(encodings, session)`` over ``texts`` tokenized once, in batches of similar
-        token counts (little padding): the batch indexes and results, in batch order; side
-        by side on :attr:`workers` one-thread sessions when ``parallel`` and there is more
-        than one batch."""
-        encodings = self._tokenized(texts)
-        order = np.argsort([-sum(e.attention_mask) for e in encodings], kind="stable")
+        """``run(batch, session)`` over ``texts`` in length-sorted batches: the batch
+        indexes and results, in batch order; side by side on :attr:`workers` one-thread
+        sessions when ``parallel`` and there is more than one batch."""
+        order = np.argsort([-len(t) for t in texts], kind="stable")
         batches = [order[i : i + self._batch_size]
                    for i in range(0, len(order), self._batch_size)]
         if not parallel or self._workers < 2 or len(batches) < 2:
-            return [(idx, run([encodings[i] for i in idx], None)) for idx in batches]
+            return [(idx, run([texts[i] for i in idx], None)) for idx in batches]
         session = self._batches_session()
         with ThreadPoolExecutor(self._workers, thread_name_prefix="rag-embed") as pool:
-            results = pool.map(lambda idx: run([encodings[i] for i in idx], session), batches)
+            results = pool.map(lambda idx: run([texts[i] for i in idx], session), batches)
             return list(zip(batches, results, strict=True))
 
     def _encode(self, texts: Sequence[str], prompt: str, parallel: bool) -> np.ndarray:
         full = [prompt + prepare_text(t) for t in texts]
         out = np.zeros((len(full), self._dim), np.float32)
 
-        def mean_pooled(batch: list, session: ort.InferenceSession | None) -> np.ndarray:
+        def mean_pooled(batch: list[str], session: ort.InferenceSession | None) -> np.ndarray:
             states, mask, _ = self._run(batch, session)
             weights = mask[..., None].astype(np.float32)
             return (states * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)

@@ -156,28 +156,3 @@ def test_batches_side_by_side_give_the_same_vectors(int8: OnnxEmbedder) -> None:
     spans = [[(0, 10), (10, len(t))] for t in texts]
     (v1, s1), (v2, s2) = (e.encode_passage_spans(texts, spans) for e in (one, two))
     assert np.array_equal(v1, v2) and all(np.array_equal(a, b) for a, b in zip(s1, s2))
-
-
-def test_batches_group_texts_of_similar_token_counts(int8: OnnxEmbedder) -> None:
-    """Texts are tokenized once and batched by token count, each batch cut to its longest
-    text: a batch pads little, and a text's vector is the one it gets alone (fp32 model:
-    no per-batch int8 scales)."""
-    fp32 = load_embedder(Settings.from_env(embed_backend="onnx-fp32", embed_workers=1))
-    words = ["Die", "Regierung", "in", "Minsk", "kündigte", "am", "Montag", "neue",
-             "Gespräche", "mit", "Moskau", "an"]
-    texts = [" ".join(words[: 1 + (7 * i) % len(words)]) for i in range(24)]
-    widths: list[tuple[int, list[int]]] = []
-
-    def run(encodings, session):
-        states, mask, _ = fp32._run(encodings, session)
-        widths.append((mask.shape[1], [int(m.sum()) for m in mask]))
-        return states
-
-    batches = fp32._batched(texts, run, parallel=False)
-    assert sum(len(idx) for idx, _ in batches) == len(texts)
-    counts = [n for _, ns in widths for n in ns]
-    assert counts == sorted(counts, reverse=True)  # batched in order of token count
-    assert all(width == max(ns) for width, ns in widths)  # no padding beyond the longest
-    together = fp32.encode_passages(texts)
-    alone = np.vstack([fp32.encode_passages([t]) for t in texts[:5]])
-    assert _cos(together[:5], alone).min() > 0.99999
