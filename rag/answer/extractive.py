@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..retrieve import Retriever
+from ..retrieve.search import sentence_relevance
 from ..retrieve.spelling import correct_terms
 from ..settings import AnswerSettings
 from ..store.keywords import KeywordStore
@@ -62,13 +63,6 @@ class Candidate:
     score: float
     #: From one of the passages the answer is taken from (not only checked for conflicts).
     primary: bool = True
-
-
-def sentence_relevance(chunk: StoredChunk, qvec: np.ndarray) -> float:
-    """Similarity of the chunk's best-matching sentence to the question (the measure of
-    the "not found" decision; ``Hit.sentence`` for reranked hits)."""
-    vecs = chunk.sentence_vectors
-    return float((vecs @ qvec).max()) if len(vecs) else 0.0
 
 
 def _occurs(term: str, terms: set[str]) -> bool:

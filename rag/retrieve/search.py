@@ -22,7 +22,7 @@ import numpy as np
 from ..settings import RetrievalSettings
 from ..store.index import Index
 from ..text.terms import anchor_terms, tokenize
-from ..types import Hit
+from ..types import Hit, StoredChunk
 from .spelling import correct_terms
 
 
@@ -81,6 +81,13 @@ def search(
     return diversify(index, hits, k, params)
 
 
+def sentence_relevance(chunk: StoredChunk, qvec: np.ndarray) -> float:
+    """Similarity of the chunk's best-matching sentence to the question (the measure of
+    the "not found" decision; ``Hit.sentence`` for reranked hits)."""
+    vecs = chunk.sentence_vectors
+    return float((vecs @ qvec).max()) if len(vecs) else 0.0
+
+
 def background_similarity(
     index: Index, qvec: np.ndarray, rank: int, depth: int,
     allowed_rows: np.ndarray | None = None,
@@ -96,7 +103,7 @@ def background_similarity(
     q = np.ascontiguousarray(qvec.reshape(1, -1), dtype=np.float32)
     _, ids = index.vectors.search(q, min(depth, index.size), allowed=allowed_ids)
     chunks = index.chunks([int(i) for i in ids[0] if i >= 0])
-    best = sorted((float((c.sentence_vectors @ qvec).max()) for c in chunks.values()
+    best = sorted((sentence_relevance(c, qvec) for c in chunks.values()
                    if len(c.sentence_vectors)), reverse=True)
     return best[min(rank, len(best)) - 1] if best else 0.0
 
