@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 from rag.eval.metrics import first_answering_rank  # noqa: E402
 from rag.eval.questions import load_questions  # noqa: E402
 from rag.pipeline import Pipeline  # noqa: E402
-from rag.retrieve.timefilter import in_period, parse_time  # noqa: E402
+from rag.retrieve.timefilter import announces_period, in_period, parse_time  # noqa: E402
 from rag.settings import Settings  # noqa: E402
 
 _SHARED = next((p for p in (ROOT.parent / "shared", ROOT.parent.parent / "shared")
@@ -43,14 +43,16 @@ CONFIGS = {
 
 def hits(pipeline: Pipeline, questions: list) -> tuple[float, float, list[int | None], float]:
     """hit@1, hit@3, the first answering rank of each question, and the share of the top
-    3 sources dated in the period the question names (within 31 days after it)."""
+    3 sources about the period the question names: dated in it (within 31 days after
+    it), or from before it and writing a date in it (an announcement, a plan)."""
     ranks, in_time = [], []
     for q in questions:
         answer = pipeline.ask(q.question, 10)
         ranks.append(first_answering_rank(q, answer.sources))
         intent = parse_time(q.question)
         if intent.period:
-            in_time += [in_period(s.date, intent, 31) for s in answer.sources[:3]]
+            in_time += [in_period(s.date, intent, 31) or announces_period(s.text, s.date, intent)
+                        for s in answer.sources[:3]]
     n = max(1, len(ranks))
     return (sum(r is not None and r <= 1 for r in ranks) / n,
             sum(r is not None and r <= 3 for r in ranks) / n, ranks,

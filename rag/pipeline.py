@@ -35,10 +35,12 @@ from .retrieve import Retriever, allowed_rows
 from .retrieve.timefilter import (
     TimeIntent,
     annotate_answer,
+    announces_period,
     apply_time,
     by_date,
     parse_time,
     renumbered,
+    without_period,
 )
 from .settings import Settings
 from .store.folder import current_version
@@ -258,17 +260,27 @@ class Pipeline:
         intent = parse_time(text, today) if when.time_mode != "off" else TimeIntent()
         by_time = (intent.period and when.time_mode == "filter" and lo is None
                    and hi is None)
-        allowed = (allowed_rows(index, intent.lo, _plus_days(intent.hi, when.time_slack_days),
-                                doc_ids) if by_time else allowed_rows(index, lo, hi, doc_ids))
+        qvec = self._questions.encode([text], self.embedder.encode_queries)[0]
+        if by_time:
+            allowed = allowed_rows(index, intent.lo,
+                                   _plus_days(intent.hi, when.time_slack_days), doc_ids)
+            older = (allowed_rows(index, None, _plus_days(intent.lo, -1), doc_ids)
+                     if intent.lo else None)
+            if older is not None and len(older):
+                announced = self._announcing(retriever, search_text, search_lang, qvec, older,
+                                             intent, k * when.time_depth_factor)
+                allowed = np.union1d(allowed, announced).astype(np.int64)
+        else:
+            allowed = allowed_rows(index, lo, hi, doc_ids)
         duplicates = index.manifest.duplicates
         if followup is not None:
             answer = self._ask_followup(followup, k, retriever, allowed, on_draft)
             return _time_and_copies(answer, intent, index, duplicates)
-        qvec = self._questions.encode([text], self.embedder.encode_queries)[0]
         rescore = intent.latest or (when.time_mode == "boost" and intent.period)
         depth = k * when.time_depth_factor if rescore or duplicates else k
         hits = retriever.search(search_text, search_lang, depth, allowed, qvec)
         if by_time and not hits:  # nothing from that period: search everything, say so
+            by_time = False
             intent = replace(intent, label=f"{intent.label} – {_NONE_IN_PERIOD[lang]}")
             allowed = allowed_rows(index, lo, hi, doc_ids)
             hits = retriever.search(search_text, search_lang, depth, allowed, qvec)
@@ -277,13 +289,33 @@ class Pipeline:
             hits = apply_time(hits, dates, intent, boost=when.time_boost,
                               recency=when.time_recency, slack_days=when.time_slack_days)
         hits = dedup.collapse(hits, duplicates, k)
-        evidence = Evidence(text, lang, qvec, hits, k, allowed)
+        evidence = Evidence(text, lang, qvec, hits, k, allowed,
+                            topic=self._topic(text) if by_time else None)
         answer = self._answer(evidence, retriever, on_draft)
         if condensed is not None and text != asked:
             understood = f"{UNDERSTOOD.get(lang, UNDERSTOOD['en'])} {text}"
             answer = replace(answer, understood_as=understood,
                              text=f"{understood}\n\n{answer.text}")
         return _time_and_copies(answer, intent, index, duplicates)
+
+    def _topic(self, question: str) -> tuple[str, np.ndarray] | None:
+        """The question without its period, and its vector (``None``: nothing left)."""
+        rest = without_period(question)
+        if rest == question:
+            return None
+        return rest, self._questions.encode([rest], self.embedder.encode_queries)[0]
+
+    def _announcing(self, retriever: Retriever, text: str, lang: str, qvec: np.ndarray,
+                    allowed: np.ndarray | None, intent: TimeIntent, depth: int) -> np.ndarray:
+        """Rows of the top ``depth`` passages of the older articles (``allowed``: dated
+        before the period) that write a date within it
+        (:func:`~rag.retrieve.timefilter.announces_period`): they join the articles dated
+        in the period."""
+        hits = retriever.search(text, lang, depth, allowed, qvec)
+        chunks = retriever.index.chunks([h.id for h in hits])
+        docs = retriever.index.docs
+        return np.array([h.row for h in hits if h.id in chunks and announces_period(
+            chunks[h.id].text, docs[h.doc_id].date, intent)], np.int64)
 
     def _answer(self, evidence: Evidence, retriever: Retriever,
                 on_draft: Callable[[str], None] | None) -> Answer:

@@ -323,8 +323,9 @@ class TimeSettings:
     """Questions that name a time (:mod:`rag.retrieve.timefilter`); measured with
     bench/time_questions.py on wikinews-de."""
 
-    #: ``filter`` (only articles dated in the period, plus ``time_slack_days``; all when
-    #: none is), ``boost`` (prefer them) or ``off``. Chosen on the tuning half of the
+    #: ``filter`` (only articles dated in the period, plus ``time_slack_days``, and
+    #: passages of older articles that write a date in it; all when none is), ``boost``
+    #: (prefer them) or ``off``. Chosen on the tuning half of the
     #: wikinews-de questions naming a time: hit@1/hit@3 equal for all modes (1.00/1.00),
     #: in-period share of the top 3 sources 1.00 with a filter, 0.47-0.80 with boosts,
     #: 0.40 off (held-back half: 1.00 filter, 0.67-0.80 boost, 0.60 off).

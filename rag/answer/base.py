@@ -35,6 +35,10 @@ class Evidence:
     #: Retrieved with earlier turns of a conversation (``qvec`` mixes the question with
     #: them, so it resembles the whole earlier topic).
     with_context: bool = False
+    #: The question without the period it names and that vector, for the "not found"
+    #: decision (``None``: the question itself): when a period chose the passages, a
+    #: year they share with the question is no sign that they answer it.
+    topic: tuple[str, np.ndarray] | None = None
 
 
 class Answerer(Protocol):

@@ -288,9 +288,7 @@ class ExtractiveAnswerer:
             make_source(n, chunks[h.id], index.docs[h.doc_id], h.score, qvec)
             for n, h in enumerate(hits, start=1)
         ]
-        if (not hits or hits[0].sentence < self._threshold(evidence, retriever)
-                or not self._shares_terms(evidence, chunks[hits[0].id],
-                                          index.docs[hits[0].doc_id], index.keywords)):
+        if not hits or not self._relevant(evidence, retriever, chunks[hits[0].id]):
             return Answer(text, lang, False, NOT_FOUND[lang], sources)
         field = asked_field(text)
         if field:
@@ -323,7 +321,20 @@ class ExtractiveAnswerer:
         sources = [s for s in sources if s.n <= evidence.k or s.n in cited]
         return Answer(text, lang, True, answer_text, sources)
 
-    def _threshold(self, evidence: Evidence, retriever: Retriever) -> float:
+    def _relevant(self, evidence: Evidence, retriever: Retriever, best: StoredChunk) -> bool:
+        """Whether the best passage answers at all: its best sentence reaches the
+        threshold (:meth:`_threshold`) and it shares the question's rarer terms
+        (:meth:`_shares_terms`), both judged on :attr:`Evidence.topic` when set."""
+        question, qvec = evidence.topic or (evidence.question, evidence.qvec)
+        similarity = (evidence.hits[0].sentence if evidence.topic is None
+                      else sentence_relevance(best, qvec))
+        doc = retriever.index.docs[evidence.hits[0].doc_id]
+        return (similarity >= self._threshold(evidence, retriever, qvec)
+                and self._shares_terms(evidence, question, similarity, best, doc,
+                                       retriever.index.keywords))
+
+    def _threshold(self, evidence: Evidence, retriever: Retriever,
+                   qvec: np.ndarray | None = None) -> float:
         """The similarity the best sentence needs for an answer: ``min_relevance_de``, or
         for English questions ``min_relevance_en`` moved with the question's background
         similarity (``background_weight_en``; not for a follow-up retrieved with its
@@ -333,12 +344,14 @@ class ExtractiveAnswerer:
             return p.min_relevance_de
         if p.background_weight_en <= 0 or evidence.with_context:
             return p.min_relevance_en
-        background = retriever.background(evidence.qvec, p.background_rank,
-                                          p.background_depth, evidence.allowed_rows)
+        background = retriever.background(evidence.qvec if qvec is None else qvec,
+                                          p.background_rank, p.background_depth,
+                                          evidence.allowed_rows)
         return p.min_relevance_en + p.background_weight_en * (background - p.background_ref_en)
 
     def _shares_terms(
-        self, evidence: Evidence, best: StoredChunk, doc: DocMeta, keywords: KeywordStore
+        self, evidence: Evidence, question: str, similarity: float, best: StoredChunk,
+        doc: DocMeta, keywords: KeywordStore,
     ) -> bool:
         """Whether a question that its best passage matches only moderately shares enough
         of its rarer terms with that passage and its article's title, author and publisher
@@ -349,11 +362,10 @@ class ExtractiveAnswerer:
         below, least = ((p.term_check_below_de, p.min_term_support_de)
                         if evidence.language == "de"
                         else (p.min_relevance_en, p.min_name_support_en))
-        if (least <= 0 or evidence.hits[0].sentence >= below
-                or asked_field(evidence.question)):  # about the article's record
+        if least <= 0 or similarity >= below or asked_field(question):  # about the record
             return True
         text = " ".join(x for x in (doc.title, doc.author, doc.publisher, best.text) if x)
-        return term_support(evidence.question, text, keywords, evidence.language) >= least
+        return term_support(question, text, keywords, evidence.language) >= least
 
     @staticmethod
     def _from_metadata(

@@ -8,7 +8,10 @@ whether it asks for the latest state or a development over time. :func:`apply_ti
 prefers passages of articles dated in that period (a boost, not a hard filter: the
 period a question names is the event's, and reports often appear days later; chosen by
 measurement on wikinews-de, bench/time_questions.py), prefers recent articles for
-"neueste/latest", and orders sources by date for a timeline.
+"neueste/latest", and orders sources by date for a timeline. With the date filter, a
+passage of an older article that writes a date in the period (:func:`announces_period`:
+a plan, a schedule) counts as in it, and whether a passage answers is judged on the
+question without its period (:func:`without_period`).
 
 Relative dates *inside* an article (``gestern``, ``am Samstag``) refer to the article's
 own date, never to today: :func:`resolve_in_article` resolves them against it.
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import calendar
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
@@ -31,7 +35,7 @@ _MONTHS = {
     "dezember": 12, "december": 12, "dez": 12, "dec": 12,
 }
 _MON = "|".join(sorted(_MONTHS, key=len, reverse=True))
-_YEAR = r"(?<![\d.,'’])((?:19|20)\d{2})(?![\d'’]|\.\d)"
+_YEAR = r"(?<![\d.,'’])((?:19|20)\d{2})(?![\d'’]|[.,]\d)"
 _NUMBERS = {"einem": 1, "einer": 1, "ein": 1, "one": 1, "a": 1, "zwei": 2, "two": 2,
             "drei": 3, "three": 3, "vier": 4, "four": 4, "fünf": 5, "five": 5, "sechs": 6,
             "six": 6, "zehn": 10, "ten": 10}
@@ -219,6 +223,74 @@ def in_period(doc_date: str | None, intent: TimeIntent, slack_days: int = 0) -> 
     if hi and slack_days:
         hi = (date.fromisoformat(hi) + timedelta(days=slack_days)).isoformat()
     return not ((intent.lo and b[1] < intent.lo) or (hi and b[0] > hi))
+
+
+#: Dates, months and years written in a text, each with the span it names.
+_TEXT_DATES = (
+    (re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b"), "ymd"),
+    (re.compile(r"\b(\d{1,2})\.\s?(\d{1,2})\.\s?((?:19|20)\d{2})\b"), "dmy"),
+    (re.compile(rf"\b(\d{{1,2}})\.?\s+({_MON})\.?\s+((?:19|20)\d{{2}})\b", re.IGNORECASE),
+     "d_month_y"),
+    (re.compile(rf"\b({_MON})\.?\s+{_YEAR}", re.IGNORECASE), "month_y"),
+    (re.compile(_YEAR), "y"),
+)
+
+
+def _spans_in(text: str) -> Iterator[tuple[date, date]]:
+    """(first, last) day of every date, month and year written in ``text``."""
+    for pattern, kind in _TEXT_DATES:
+        for m in pattern.finditer(text):
+            try:
+                if kind == "ymd":
+                    d = date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+                    yield d, d
+                elif kind == "dmy":
+                    d = date(int(m.group(3)), int(m.group(2)), int(m.group(1)))
+                    yield d, d
+                elif kind == "d_month_y":
+                    d = date(int(m.group(3)), _MONTHS[m.group(2).lower()], int(m.group(1)))
+                    yield d, d
+                elif kind == "month_y":
+                    yield _month_range(int(m.group(2)), _MONTHS[m.group(1).lower()])
+                else:
+                    y = int(m.group(1))
+                    yield date(y, 1, 1), date(y, 12, 31)
+            except ValueError:
+                continue
+
+
+#: A written date, month or year with the preposition before it ("im Dezember 2022",
+#: "in 2023", "on December 19, 2022", "am 19.12.2022", "seit 2020").
+_PERIOD_WORDS = re.compile(
+    r"(?:\b(?:in|im|am|an|on|of|from|for|during|seit|since|vor|before|ab|bis|until|"
+    r"zwischen|between|von|und|and|to|des\s+jahres|im\s+jahre?|in\s+the\s+year)\s+)?"
+    rf"(?:\d{{4}}-\d{{2}}-\d{{2}}|\d{{1,2}}\.\s?\d{{1,2}}\.\s?(?:19|20)\d{{2}}"
+    rf"|(?:\d{{1,2}}\.?\s+)?(?:{_MON})\.?\s+(?:\d{{1,2}}(?:st|nd|rd|th)?,?\s+)?(?:19|20)\d{{2}}"
+    rf"|{_YEAR})",
+    re.IGNORECASE)
+
+
+def without_period(question: str) -> str:
+    """``question`` without the dates, months and years it names (and their
+    prepositions): "What was the inflation in 2023?" -> "What was the inflation?". The
+    period has chosen the articles; whether a passage answers is judged on the rest."""
+    rest = _PERIOD_WORDS.sub(" ", question)
+    rest = re.sub(r"\s+([?.!,;:])", r"\1", re.sub(r"\s{2,}", " ", rest)).strip()
+    return rest if any(c.isalpha() for c in rest) else question
+
+
+def announces_period(text: str, doc_date: str | None, intent: TimeIntent) -> bool:
+    """True when a passage of an article dated *before* the period writes a date, month or
+    year within it: a plan, a schedule or an announcement ("für das Jahr 2007
+    vorgesehen" in an article of 2005 answers "... in 2007"). Reports during and after
+    the period are the date filter's; undated articles never count. A year does not lie
+    within a month, so a month asked for needs that month (or a day of it) written out."""
+    doc = _bounds(doc_date)
+    if not intent.period or intent.lo is None or doc is None or doc[1] >= intent.lo:
+        return False
+    lo = date.fromisoformat(intent.lo)
+    hi = date.fromisoformat(intent.hi) if intent.hi else date.max
+    return any(lo <= first and last <= hi for first, last in _spans_in(text))
 
 
 def apply_time(hits: list[Hit], dates: dict[str, str | None], intent: TimeIntent, *,

@@ -144,3 +144,31 @@ def test_german_questions_and_follow_ups_keep_the_fixed_threshold() -> None:
     off = ExtractiveAnswerer(replace(params, background_weight_en=0.0))
     assert off._threshold(Evidence("Who?", "en", np.zeros(4), [], 5), retriever) == 0.80
     assert retriever.asked == 0
+
+
+def test_a_period_that_chose_the_passages_is_no_sign_that_they_answer() -> None:
+    """The "not found" decision of a question whose period filtered the passages is taken
+    on the question without it (``Evidence.topic``): a sentence that resembles the
+    question only through the year it shares with it does not answer."""
+    from types import SimpleNamespace
+
+    from rag.types import DocMeta, Hit, StoredChunk
+
+    dated, undated = np.eye(4, dtype=np.float32)[0], np.eye(4, dtype=np.float32)[1]
+    sentence = (dated * 0.9 + undated * 0.1) / np.linalg.norm([0.9, 0.1])  # shares the year
+    chunk = StoredChunk(7, "a#0", "a.md", "Manöver für 2023.", 0, 17, [(0, 17)],
+                        sentence[None, :])
+    index = SimpleNamespace(chunks=lambda ids: {7: chunk},
+                            docs={"a.md": DocMeta("a.md", "Manöver", "2022-12-19", None,
+                                                  None, None)},
+                            keywords=None)
+    retriever = SimpleNamespace(index=index)
+    hit = Hit(7, 0, "a.md", 1.0, 0.99, 0.0, sentence=float(sentence @ dated))
+    answerer = ExtractiveAnswerer(replace(AnswerSettings(), min_term_support_de=0.0))
+    question = "Wie hoch war die Inflation 2023?"
+    plain = Evidence(question, "de", dated, [hit], 5)
+    assert answerer.answer(plain, retriever).found
+    topic = Evidence(question, "de", dated, [hit], 5,
+                     topic=("Wie hoch war die Inflation?", undated))
+    assert not answerer.answer(topic, retriever).found
+

@@ -68,6 +68,15 @@ def test_period_without_articles_searches_all_and_says_so(pipeline):
     assert answer.period == "2019-05 – keine Artikel aus diesem Zeitraum, alle durchsucht"
 
 
+def test_articles_before_the_period_that_announce_it_count_as_in_it(pipeline):
+    # no article is dated 2030, but the Bahn's press release (2024) announces its plan
+    answer = pipeline.ask("Wie viele Bahnhöfe sollen 2030 modernisiert sein?", 3,
+                          today=date(2024, 6, 1))
+    assert answer.period == "2030"
+    assert answer.sources
+    assert all("2030" in s.text for s in answer.sources)
+
+
 def test_timeline_in_date_order(pipeline):
     answer = pipeline.ask("Wie hat sich die Lage an der Mosel und beim Gas entwickelt?", 5)
     dates = [s.date for s in answer.sources]

@@ -9,11 +9,13 @@ import pytest
 from rag.retrieve.timefilter import (
     annotate_answer,
     annotate_in_article,
+    announces_period,
     apply_time,
     by_date,
     in_period,
     parse_time,
     resolve_in_article,
+    without_period,
 )
 from rag.types import Hit
 
@@ -104,3 +106,51 @@ def test_answer_lines_dated_by_the_cited_article():
     assert "gestern (18.12.2022) mit. [1]" in out
     assert "Am Samstag (30.12.2023) stieg" in out  # 2024-01-05 is a Friday
     assert "Heute beides. [1] [2]" in out  # two articles: left as it is
+
+
+@pytest.mark.parametrize("question, text, expected", [
+    # a year asked for: any date, month or year written inside it
+    ("Was plant China 2007?", "Der Start ist für das Jahr 2007 vorgesehen.", True),
+    ("Was plant China 2007?", "Am 12.10.2007 soll die Rakete starten.", True),
+    ("Was plant China 2007?", "Seit 2005 wird geplant, 2008 soll es losgehen.", False),
+    # a month asked for: that month or a day of it, not just the year
+    ("Was geschah im Januar 2007?", "Im Januar 2007 tritt er zurück.", True),
+    ("Was geschah im Januar 2007?", "Er tritt am 31. Januar 2007 zurück.", True),
+    ("Was geschah im Januar 2007?", "Er tritt (31.1.2007) zurück.", True),
+    ("Was geschah im Januar 2007?", "Er tritt 2007 zurück.", False),
+    ("Was geschah im Januar 2007?", "Er tritt im Februar 2007 zurück.", False),
+    ("What happened in March 2011?", "On 11 March 2011 the vote is held.", True),
+    # open periods, and numbers that are not years
+    ("Was ist seit 2020 passiert?", "Im Jahr 2021 beginnt der Bau.", True),
+    ("Was ist seit 2020 passiert?", "Im Jahr 2019 begann der Bau.", False),
+    ("Was geschah 2007?", "Es kostet 2007,50 Euro und 12.2007 Tonnen.", False),
+    ("Was geschah 2007?", "Nichts mit Jahreszahlen.", False),
+])
+def test_article_before_the_period_announcing_it(question, text, expected):
+    assert announces_period(text, "2005-08-12", parse_time(question, TODAY)) is expected
+
+
+@pytest.mark.parametrize("doc_date", ["2007-03-01", "2008-01-05", "2007", None])
+def test_only_articles_dated_before_the_period_announce_it(doc_date):
+    # reports during and after the period are the date filter's; undated ones never count
+    intent = parse_time("Was geschah 2007?", TODAY)
+    assert not announces_period("Im Jahr 2007 wird gebaut.", doc_date, intent)
+    assert announces_period("Im Jahr 2007 wird gebaut.", "2006-12", intent)
+
+
+def test_announcing_needs_a_period():
+    assert not announces_period("Im Jahr 2007.", "2005-01-01", parse_time("Was ist neu?", TODAY))
+
+
+@pytest.mark.parametrize("question, rest", [
+    ("What was the inflation rate in Germany in 2023?", "What was the inflation rate in Germany?"),
+    ("Was geschah im Dezember 2022 in Minsk?", "Was geschah in Minsk?"),
+    ("Was passierte am 19.12.2022 in Minsk?", "Was passierte in Minsk?"),
+    ("What happened on December 19, 2022 in Minsk?", "What happened in Minsk?"),
+    ("Wer gewann 2021 die Wahl?", "Wer gewann die Wahl?"),
+    ("Was geschah zwischen 2019 und 2021 in Minsk?", "Was geschah in Minsk?"),
+    ("Wie viele Soldaten hat die Armee?", "Wie viele Soldaten hat die Armee?"),
+    ("2023?", "2023?"),  # nothing would be left
+])
+def test_without_period(question: str, rest: str) -> None:
+    assert without_period(question) == rest
