@@ -32,7 +32,9 @@ _WHEN = (r"\bwann\b|(?:^|[,;:]\s*)(?:(?:and|but|so|or|since|until|till)\s+)?when
          r"|\b(?:know|knows|tell(?:\s+(?:me|us))?|say|remember|find\s+out|ask|asked)\s+when\b"
          r"|\b(?:what|which)\s+year\b|\bwelche[mns]?\s+jahr")
 _ASKS_NUMBER = re.compile(
-    rf"\b(?:how (?:many|much|old|far|long|often)|wie (?:viele?|alt|weit|lange|oft|hoch))\b"
+    rf"\b(?:how (?:many|much|old|far|long|often|high|large|big|strong|heavy|expensive)"
+    rf"|wie (?:viele?|alt|weit|lange|oft|hoch|groß|stark|schwer|teuer)"
+    rf"|what (?:share|percentage|proportion)|welche[nrs]? (?:anteil|prozentsatz))\b"
     rf"|{_WHEN}",
     re.IGNORECASE,
 )

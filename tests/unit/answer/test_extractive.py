@@ -107,6 +107,12 @@ def test_asks_number() -> None:
     assert asks_number("How many professional soldiers does the army have?")
     assert asks_number("Seit wann regiert Lukaschenko?")
     assert not asks_number("Wer ist Prigoschin?")
+    # shares and measures are numbers too
+    assert asks_number("What share of the vote did she win?")
+    assert asks_number("Welchen Anteil hat die Kohle am Strommix?")
+    assert asks_number("How high was the damage?")
+    assert asks_number("Wie stark waren die Böen?")
+    assert not asks_number("How did the White House react?")
 
 
 class _Background:
