@@ -136,22 +136,39 @@ def _relative(q: str, today: date) -> tuple[date, date] | None:
     return None
 
 
+#: Written days, months and years, each with the (first, last) day it names; shared by
+#: the question parser, the scan of article text and the removal of a period.
+_ISO_DAY = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+_DMY = re.compile(r"\b(\d{1,2})\.\s?(\d{1,2})\.\s?((?:19|20)\d{2})\b")
+_D_MONTH_Y = re.compile(rf"\b(\d{{1,2}})\.?\s+({_MON})\.?\s+((?:19|20)\d{{2}})\b",
+                        re.IGNORECASE)
+_MONTH_D_Y = re.compile(
+    rf"\b({_MON})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+((?:19|20)\d{{2}})\b", re.IGNORECASE)
+_MONTH_Y = re.compile(rf"\b({_MON})\.?\s+{_YEAR}", re.IGNORECASE)
+_YEAR_RE = re.compile(_YEAR)
+
+
+def _day(y: str, month: int, d: str) -> tuple[date, date]:
+    day = date(int(y), month, int(d))
+    return day, day
+
+
+_DAYS = (
+    (_ISO_DAY, lambda m: _day(m[1], int(m[2]), m[3])),
+    (_DMY, lambda m: _day(m[3], int(m[2]), m[1])),
+    (_D_MONTH_Y, lambda m: _day(m[3], _MONTHS[m[2].lower()], m[1])),
+    (_MONTH_D_Y, lambda m: _day(m[3], _MONTHS[m[1].lower()], m[2])),
+)
+_MONTH = (_MONTH_Y, lambda m: _month_range(int(m[2]), _MONTHS[m[1].lower()]))
+_YEAR_SPAN = (_YEAR_RE, lambda m: (date(int(m[1]), 1, 1), date(int(m[1]), 12, 31)))
+
+
 def _absolute(q: str) -> tuple[date, date] | None:
     """Periods named by dates, months and years."""
     try:
-        if m := re.search(r"\b(\d{4})-(\d{2})-(\d{2})\b", q):
-            d = date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-            return d, d
-        if m := re.search(r"\b(\d{1,2})\.\s?(\d{1,2})\.\s?((?:19|20)\d{2})\b", q):
-            d = date(int(m.group(3)), int(m.group(2)), int(m.group(1)))
-            return d, d
-        if m := re.search(rf"\b(\d{{1,2}})\.?\s+({_MON})\.?\s+((?:19|20)\d{{2}})\b", q):
-            d = date(int(m.group(3)), _MONTHS[m.group(2)], int(m.group(1)))
-            return d, d
-        if m := re.search(rf"\b({_MON})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+((?:19|20)\d{{2}})\b",
-                          q):
-            d = date(int(m.group(3)), _MONTHS[m.group(1)], int(m.group(2)))
-            return d, d
+        for pattern, span_of in _DAYS:
+            if m := pattern.search(q):
+                return span_of(m)
     except ValueError:
         return None
     span = rf"(?:({_MON})\.?\s+)?{_YEAR}"
@@ -170,11 +187,9 @@ def _absolute(q: str) -> tuple[date, date] | None:
         hi = _month_range(int(m.group(2)), _MONTHS[m.group(1)])[0] if m.group(1) else \
             date(int(m.group(2)), 1, 1)
         return date.min, hi - timedelta(days=1)
-    if m := re.search(rf"\b({_MON})\.?\s+{_YEAR}", q):
-        return _month_range(int(m.group(2)), _MONTHS[m.group(1)])
-    if m := re.search(_YEAR, q):
-        y = int(m.group(1))
-        return date(y, 1, 1), date(y, 12, 31)
+    for pattern, span_of in (_MONTH, _YEAR_SPAN):
+        if m := pattern.search(q):
+            return span_of(m)
     return None
 
 
@@ -225,36 +240,12 @@ def in_period(doc_date: str | None, intent: TimeIntent, slack_days: int = 0) -> 
     return not ((intent.lo and b[1] < intent.lo) or (hi and b[0] > hi))
 
 
-#: Dates, months and years written in a text, each with the span it names.
-_TEXT_DATES = (
-    (re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b"), "ymd"),
-    (re.compile(r"\b(\d{1,2})\.\s?(\d{1,2})\.\s?((?:19|20)\d{2})\b"), "dmy"),
-    (re.compile(rf"\b(\d{{1,2}})\.?\s+({_MON})\.?\s+((?:19|20)\d{{2}})\b", re.IGNORECASE),
-     "d_month_y"),
-    (re.compile(rf"\b({_MON})\.?\s+{_YEAR}", re.IGNORECASE), "month_y"),
-    (re.compile(_YEAR), "y"),
-)
-
-
 def _spans_in(text: str) -> Iterator[tuple[date, date]]:
     """(first, last) day of every date, month and year written in ``text``."""
-    for pattern, kind in _TEXT_DATES:
+    for pattern, span_of in (*_DAYS[:3], _MONTH, _YEAR_SPAN):
         for m in pattern.finditer(text):
             try:
-                if kind == "ymd":
-                    d = date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-                    yield d, d
-                elif kind == "dmy":
-                    d = date(int(m.group(3)), int(m.group(2)), int(m.group(1)))
-                    yield d, d
-                elif kind == "d_month_y":
-                    d = date(int(m.group(3)), _MONTHS[m.group(2).lower()], int(m.group(1)))
-                    yield d, d
-                elif kind == "month_y":
-                    yield _month_range(int(m.group(2)), _MONTHS[m.group(1).lower()])
-                else:
-                    y = int(m.group(1))
-                    yield date(y, 1, 1), date(y, 12, 31)
+                yield span_of(m)
             except ValueError:
                 continue
 
@@ -263,10 +254,9 @@ def _spans_in(text: str) -> Iterator[tuple[date, date]]:
 #: "in 2023", "on December 19, 2022", "am 19.12.2022", "seit 2020").
 _PERIOD_WORDS = re.compile(
     r"(?:\b(?:in|im|am|an|on|of|from|for|during|seit|since|vor|before|ab|bis|until|"
-    r"zwischen|between|von|und|and|to|des\s+jahres|im\s+jahre?|in\s+the\s+year)\s+)?"
-    rf"(?:\d{{4}}-\d{{2}}-\d{{2}}|\d{{1,2}}\.\s?\d{{1,2}}\.\s?(?:19|20)\d{{2}}"
-    rf"|(?:\d{{1,2}}\.?\s+)?(?:{_MON})\.?\s+(?:\d{{1,2}}(?:st|nd|rd|th)?,?\s+)?(?:19|20)\d{{2}}"
-    rf"|{_YEAR})",
+    r"zwischen|between|von|und|and|to|des\s+jahres|im\s+jahre?|in\s+the\s+year)\s+)?(?:"
+    + "|".join(p.pattern for p in (_MONTH_D_Y, _D_MONTH_Y, _DMY, _ISO_DAY, _MONTH_Y, _YEAR_RE))
+    + ")",
     re.IGNORECASE)
 
 
