@@ -173,6 +173,10 @@ class AnswerSettings:
     #: Passages considered for the answer sentence per question language.
     passages_de: int = 1
     passages_en: int = 3
+    #: Also answer from the other passages of the best passage's article among the
+    #: first ``same_article_depth`` retrieved (a fact is often a paragraph or two below the
+    #: one that matches the question best; bench/README.md section 22); 0 turns this off.
+    same_article_depth: int = 5
     #: Further sentences of the same passage are added when they score within this margin.
     extra_margin: float = 0.1
     max_sentences: int = 3

@@ -121,6 +121,7 @@ def rank_sentences(
     chunks: list[StoredChunk],
     passage_scores: list[float],
     params: AnswerSettings,
+    retrieved: int | None = None,
 ) -> list[Candidate]:
     """Sentences of the retrieved passages, best answer first.
 
@@ -130,16 +131,21 @@ def rank_sentences(
     it asks why, for quoted words when it asks what something is called, minus a penalty
     for an article's first line (its headline or teaser: evidence only when nothing
     else is as good). Sentences of the first ``passages_de`` /
-    ``passages_en`` passages are ``primary`` (answer candidates); the others are only
-    used to find disagreeing statements.
+    ``passages_en`` passages, and of the other passages of the first passage's article
+    among the first ``same_article_depth`` (and the first ``retrieved``, default all:
+    the rest were added only for a cross-check), are ``primary`` (answer candidates);
+    the others are only used to find disagreeing statements.
     """
     q_terms = set(tokenize(question)) if lang == "de" else set()
     number_bonus = params.number_bonus if asks_number(question) else 0.0
     reason_bonus = params.reason_bonus if _ASKS_REASON.search(question) else 0.0
     quote_bonus = params.quote_bonus if _ASKS_TERM.search(question) else 0.0
     depth = params.passages_de if lang == "de" else params.passages_en
+    same_article = min(params.same_article_depth,
+                       len(chunks) if retrieved is None else retrieved)
     out: list[Candidate] = []
     for i, chunk in enumerate(chunks):
+        primary = i < depth or (i < same_article and chunk.doc_id == chunks[0].doc_id)
         if not chunk.sentences:
             continue
         sims = chunk.sentence_vectors @ qvec
@@ -156,7 +162,7 @@ def rank_sentences(
                 score += quote_bonus
             if chunk.start == 0 and a == 0:
                 score -= params.headline_penalty
-            out.append(Candidate(i, (a, b), text, score, i < depth))
+            out.append(Candidate(i, (a, b), text, score, primary))
     out.sort(key=lambda c: -c.score)
     return out
 
@@ -315,6 +321,7 @@ class ExtractiveAnswerer:
                 candidates = rank_sentences(
                     qvec, text, lang, [chunks[h.id] for h in hits],
                     [min(h.score, floor) for h in hits], self.params,
+                    retrieved=len(hits) - len(more),
                 )
         if evidence.said:
             candidates = not_said_first(candidates, evidence.said)

@@ -16,10 +16,11 @@ from rag.answer.extractive import (
     asks_number,
     asks_year,
     compose,
+    rank_sentences,
 )
 from rag.settings import AnswerSettings
 from rag.text.sentences import split_sentences
-from rag.types import Source
+from rag.types import Source, StoredChunk
 
 SENT_1997 = "1997 wurde die Union besiegelt."
 SENT_1996 = "bereits 1996 beschlossenen «Unionsstaat Weissrussland-Russland»"
@@ -158,7 +159,7 @@ def test_a_period_that_chose_the_passages_is_no_sign_that_they_answer() -> None:
     question only through the year it shares with it does not answer."""
     from types import SimpleNamespace
 
-    from rag.types import DocMeta, Hit, StoredChunk
+    from rag.types import DocMeta, Hit
 
     dated, undated = np.eye(4, dtype=np.float32)[0], np.eye(4, dtype=np.float32)[1]
     sentence = (dated * 0.9 + undated * 0.1) / np.linalg.norm([0.9, 0.1])  # shares the year
@@ -178,3 +179,29 @@ def test_a_period_that_chose_the_passages_is_no_sign_that_they_answer() -> None:
                      topic=("Wie hoch war die Inflation?", undated))
     assert not answerer.answer(topic, retriever).found
 
+
+
+def _chunk(n: int, doc_id: str, start: int, vec: list[float]) -> StoredChunk:
+    text = f"Satz {n}."
+    return StoredChunk(n, f"{doc_id}#{n}", doc_id, text, start, start + len(text),
+                       [(0, len(text))], np.asarray([vec], dtype=np.float32))
+
+
+def test_a_german_answer_may_come_from_a_lower_passage_of_the_best_article() -> None:
+    """The best passage's article is searched for the answer within the first
+    ``same_article_depth`` passages; other articles' passages only for disagreement."""
+    q = np.asarray([1.0, 0.0], dtype=np.float32)
+    chunks = [_chunk(0, "a.md", 100, [0.5, 0.87]), _chunk(1, "b.md", 100, [0.95, 0.3]),
+              _chunk(2, "a.md", 900, [0.9, 0.44]), _chunk(3, "a.md", 1800, [0.99, 0.1])]
+    scores = [2.3, 2.29, 2.28, 2.27]
+    params = AnswerSettings(passages_de=1, same_article_depth=3)
+    ranked = rank_sentences(q, "Wie lang ist es?", "de", chunks, scores, params)
+    primary = [c.source for c in ranked if c.primary]
+    assert primary == [2, 0]  # the sibling within depth 3 leads; b.md and a.md#3 do not
+    assert ranked[0].source == 3 and not ranked[0].primary
+    off = rank_sentences(q, "Wie lang ist es?", "de", chunks, scores,
+                         replace(params, same_article_depth=0))
+    assert [c.source for c in off if c.primary] == [0]
+    # passages appended for a cross-check (beyond ``retrieved``) never answer
+    cut = rank_sentences(q, "Wie lang ist es?", "de", chunks, scores, params, retrieved=2)
+    assert [c.source for c in cut if c.primary] == [0]
