@@ -175,7 +175,8 @@ class AnswerSettings:
     passages_en: int = 3
     #: Also answer from the other passages of the best passage's article among the
     #: first ``same_article_depth`` retrieved (a fact is often a paragraph or two below the
-    #: one that matches the question best; bench/README.md section 22); 0 turns this off.
+    #: one that matches the question best; not for follow-ups; bench/README.md section
+    #: 22); 0 turns this off.
     same_article_depth: int = 5
     #: Further sentences of the same passage are added when they score within this margin.
     extra_margin: float = 0.1

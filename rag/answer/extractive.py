@@ -121,7 +121,7 @@ def rank_sentences(
     chunks: list[StoredChunk],
     passage_scores: list[float],
     params: AnswerSettings,
-    retrieved: int | None = None,
+    same_article: int | None = None,
 ) -> list[Candidate]:
     """Sentences of the retrieved passages, best answer first.
 
@@ -132,17 +132,15 @@ def rank_sentences(
     for an article's first line (its headline or teaser: evidence only when nothing
     else is as good). Sentences of the first ``passages_de`` /
     ``passages_en`` passages, and of the other passages of the first passage's article
-    among the first ``same_article_depth`` (and the first ``retrieved``, default all:
-    the rest were added only for a cross-check), are ``primary`` (answer candidates);
-    the others are only used to find disagreeing statements.
+    among the first ``same_article`` (default ``same_article_depth``), are ``primary``
+    (answer candidates); the others are only used to find disagreeing statements.
     """
     q_terms = set(tokenize(question)) if lang == "de" else set()
     number_bonus = params.number_bonus if asks_number(question) else 0.0
     reason_bonus = params.reason_bonus if _ASKS_REASON.search(question) else 0.0
     quote_bonus = params.quote_bonus if _ASKS_TERM.search(question) else 0.0
     depth = params.passages_de if lang == "de" else params.passages_en
-    same_article = min(params.same_article_depth,
-                       len(chunks) if retrieved is None else retrieved)
+    same_article = params.same_article_depth if same_article is None else same_article
     out: list[Candidate] = []
     for i, chunk in enumerate(chunks):
         primary = i < depth or (i < same_article and chunk.doc_id == chunks[0].doc_id)
@@ -303,8 +301,12 @@ class ExtractiveAnswerer:
             answer = self._from_metadata(field, evidence, index.docs[hits[0].doc_id], sources)
             if answer is not None:
                 return answer
+        # Not for a follow-up: its passages were found with the conversation's topic, so
+        # the best article's other passages match the topic, not the question (measured).
+        same_article = 0 if evidence.with_context else self.params.same_article_depth
         candidates = rank_sentences(
-            qvec, text, lang, [chunks[h.id] for h in hits], [h.score for h in hits], self.params
+            qvec, text, lang, [chunks[h.id] for h in hits], [h.score for h in hits],
+            self.params, same_article,
         )
         if asks_year(text) and candidates:
             more = self._cross_check(retriever, text, candidates[0].text, hits,
@@ -321,7 +323,7 @@ class ExtractiveAnswerer:
                 candidates = rank_sentences(
                     qvec, text, lang, [chunks[h.id] for h in hits],
                     [min(h.score, floor) for h in hits], self.params,
-                    retrieved=len(hits) - len(more),
+                    min(same_article, len(hits) - len(more)),  # not the cross-check's
                 )
         if evidence.said:
             candidates = not_said_first(candidates, evidence.said)
