@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,6 +21,11 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+# ONNX Runtime 1.29+ uploads usage telemetry on Linux too (to events.data.microsoft.com)
+# unless this is set before it starts; the product contacts nothing but its own endpoints.
+# Every import of onnxruntime in rag goes through this package.
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
 #: Values of ``settings.model.embed_backend``.
 BACKENDS = ("auto", "onnx-int8", "onnx-fp32", "torch")

@@ -9,6 +9,7 @@ int8 cosine to torch fp32 min 0.995, fp32 export 0.99999.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -156,3 +157,35 @@ def test_batches_side_by_side_give_the_same_vectors(int8: OnnxEmbedder) -> None:
     spans = [[(0, 10), (10, len(t))] for t in texts]
     (v1, s1), (v2, s2) = (e.encode_passage_spans(texts, spans) for e in (one, two))
     assert np.array_equal(v1, v2) and all(np.array_equal(a, b) for a, b in zip(s1, s2))
+
+
+def test_onnx_runtime_sends_nothing_out(tmp_path) -> None:
+    """ONNX Runtime 1.29+ uploads telemetry from Linux too (to events.data.microsoft.com)
+    unless ``ORT_DISABLE_TELEMETRY`` is set before it starts: loading the embedder sets it,
+    so embedding connects to no address but loopback (checked with ``strace``)."""
+    strace = shutil.which("strace")
+    if strace is None:
+        pytest.skip("strace is not available")
+    code = textwrap.dedent("""
+        import time
+        from rag.embed import load_embedder
+        from rag.settings import Settings
+        e = load_embedder(Settings.from_env(embed_backend="onnx-int8"))
+        e.encode_queries(["Wer ist Prigoschin?"])
+        e.encode_passages(["Prigoschin führte die Wagner-Gruppe."])
+        time.sleep(30)  # the uploader sends its first batch after about 20 s
+    """)
+    env = {k: v for k, v in os.environ.items() if k != "ORT_DISABLE_TELEMETRY"}
+    env.update(HF_HUB_OFFLINE="1", PYTHONPATH=str(ROOT))
+    log = tmp_path / "connect.log"
+    done = subprocess.run([strace, "-f", "-qq", "-e", "trace=connect,sendto,sendmmsg",
+                           "-o", str(log), sys.executable, "-c", code],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    if done.returncode != 0 and "ptrace" in done.stderr:
+        pytest.skip(f"strace may not trace here: {done.stderr[-300:]}")
+    assert done.returncode == 0, done.stderr[-2000:]
+    calls = [line for line in log.read_text(errors="replace").splitlines()
+             if "AF_INET" in line or "AF_INET6" in line]
+    outside = [c for c in calls if "127.0.0.1" not in c and '"::1"' not in c]
+    assert not outside, outside[:5]
+    assert "events.data.microsoft" not in log.read_text(errors="replace")
