@@ -10,10 +10,12 @@ scripts/setup.sh dev
 # Ray for the distributed-build tests (tests/e2e/test_ray_build.py): optional at run time,
 # installed for the tests (~50 s; it does not pull torch).
 .venv/bin/python -m pip install -q -r requirements-ray.txt
-# A real headless browser for the UI tests: Debian's chromium (never a downloaded one).
-if [ ! -x /usr/bin/chromium ]; then
+# A real headless browser for the UI tests: Debian's chromium (never a downloaded one);
+# strace for the tests that check which files and addresses the app touches.
+if [ ! -x /usr/bin/chromium ] || ! command -v strace >/dev/null; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
-  $SUDO apt-get update -qq && $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq chromium chromium-driver strace >/dev/null
 fi
 .venv/bin/ruff check .
 # The layers of docs/architecture.md: imports only downward (pyproject.toml).
