@@ -94,4 +94,3 @@ def test_a_time_planned_in_older_articles_is_found(wikinews):
     ranks = [first_answering_rank(q, pipeline.ask(q.question, 5).sources) for q in announced]
     print(f"announced periods (n={len(announced)}): hit@3 {_hit(ranks, 3):.3f}")
     assert _hit(ranks, 3) >= 0.9
-

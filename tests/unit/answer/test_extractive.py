@@ -180,7 +180,6 @@ def test_a_period_that_chose_the_passages_is_no_sign_that_they_answer() -> None:
     assert not answerer.answer(topic, retriever).found
 
 
-
 def _chunk(n: int, doc_id: str, start: int, vec: list[float]) -> StoredChunk:
     text = f"Satz {n}."
     return StoredChunk(n, f"{doc_id}#{n}", doc_id, text, start, start + len(text),
