@@ -126,8 +126,8 @@ class RetrievalSettings:
     dominance_margin: float = 0.03
     #: Passages of one article overlapping by more than this share are duplicates.
     duplicate_overlap: float = 0.5
-    #: Correct query terms that are not in the corpus vocabulary (German typos, English
-    #: spellings of names) to the vocabulary's closest terms (rapidfuzz, 1-2 edits).
+    #: Correct German query terms that are not in the corpus vocabulary (typos) to the
+    #: vocabulary's closest terms (rapidfuzz, 1-2 edits).
     correct_spelling: bool = True
 
 

@@ -4,8 +4,7 @@ BM25 over German text is strong for German questions but adds noise for English 
 whose words mostly do not occur in the articles. The fusion therefore weighs the keyword
 signal by language: German questions use all their stemmed terms (typos corrected against
 the corpus vocabulary, :mod:`.spelling`); English questions only the terms that survive
-translation (names, numbers), with a smaller weight, their English spelling corrected
-to the corpus's (Lukashenko -> Lukaschenko) like a German typo.
+translation (names, numbers), with a smaller weight.
 
 Passages of one article are not near-duplicates of each other: every sentence is embedded
 under the article's headline, so sibling passages have very similar vectors although
@@ -30,10 +29,11 @@ from .spelling import correct_terms
 def keyword_terms(
     question: str, lang: str, index: Index | None = None, correct: bool = True
 ) -> list[str]:
-    """The BM25 query terms for a question in ``lang`` (German: its stemmed terms;
-    English: its names and numbers), corrected against ``index``'s vocabulary when
-    ``correct`` (typos, and English spellings of names: Lukashenko -> Lukaschenko)."""
-    terms = tokenize(question) if lang == "de" else anchor_terms(question)
+    """The BM25 query terms for a question in ``lang`` (German terms corrected against
+    ``index``'s vocabulary when ``correct``)."""
+    if lang != "de":
+        return anchor_terms(question)
+    terms = tokenize(question)
     return correct_terms(terms, index.keywords) if correct and index is not None else terms
 
 
