@@ -53,6 +53,21 @@ _ASKS_TERM = re.compile(
     r"call(?:s|ed)?|term|describe[sd]?|word)\b", re.IGNORECASE)
 _QUOTE = re.compile(r"[„“”\"»«‚‘]")
 _YEAR = re.compile(r"(?<!\d)(?:1[5-9]\d\d|20\d\d)(?!\d)")
+#: Questions for a count of things, or for a year, and what an answer to them must hold:
+#: a number (digits or a number word), a year.
+_ASKS_COUNT = re.compile(r"\b(?:how many|wie viele)\b", re.IGNORECASE)
+_ASKS_YEAR_ONLY = re.compile(r"\b(?:what|which) year\b|\bwelche[mns]? jahr", re.IGNORECASE)
+_COUNT = re.compile(
+    r"\d|\b(?:zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn|elf|zwölf|(?:drei|vier|fünf"
+    r"|sech|sieb|acht|neun)zehn|zwanzig|dreißig|(?:vier|fünf|sech|sieb|acht|neun)zig"
+    r"|\w*hundert\w*|\w*tausend\w*|dutzend\w*|\w*million\w*|\w*milliard\w*|beide[n]?"
+    r"|mehrere[n]?|zahlreiche[n]?|hälfte|\w+drittel|\w*viertel|\w+fache[n]?|prozent"
+    r"|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|(?:thir|four|fif|six"
+    r"|seven|eigh|nine)teen|(?:twen|thir|for|fif|six|seven|eigh|nine)ty"
+    r"|hundreds?|thousands?|millions?|billions?|dozens?|both|several|half)\b",
+    re.IGNORECASE,
+)
+_CITED = re.compile(r"\s*\[\d+\]")
 
 
 @dataclass(frozen=True)
@@ -181,6 +196,15 @@ def asks_number(question: str) -> bool:
 def asks_year(question: str) -> bool:
     """True for questions that ask when something happened (wann, when, welches Jahr)."""
     return bool(_ASKS_YEAR.search(question))
+
+
+def lacks_asked_type(question: str, answer: str) -> bool:
+    """Whether ``answer`` (without its citation numbers) cannot be what ``question`` asks
+    for: no number for "how many" / "wie viele", no year for "which year" / "welches
+    Jahr". Such a sentence matches the question's topic, not its question."""
+    text = _CITED.sub("", answer)
+    return bool((_ASKS_COUNT.search(question) and not _COUNT.search(text))
+                or (_ASKS_YEAR_ONLY.search(question) and not _YEAR.search(text)))
 
 
 def _numbers(text: str) -> set[str]:
@@ -328,6 +352,8 @@ class ExtractiveAnswerer:
         if evidence.said:
             candidates = not_said_first(candidates, evidence.said)
         answer_text = compose(text, candidates, sources, lang, self.params)
+        if lacks_asked_type(text, answer_text):
+            return Answer(text, lang, False, NOT_FOUND[lang], sources)
         cited = {int(n) for n in re.findall(r"\[(\d+)\]", answer_text)}
         sources = [s for s in sources if s.n <= evidence.k or s.n in cited]
         return Answer(text, lang, True, answer_text, sources)

@@ -74,6 +74,18 @@ def test_unanswerable_questions_refused(seed_pipeline: Pipeline,
         assert expected in answer.text
 
 
+@pytest.mark.parametrize("question", [
+    "How many people live in Minsk?",
+    "How many tanks did Russia send to Belarus?",
+])
+def test_a_count_the_archive_does_not_give_is_refused(seed_pipeline: Pipeline,
+                                                      question: str) -> None:
+    """The seed articles are about Minsk and Russia's troops in Belarus, but give neither
+    number: a sentence on the topic without one is no answer."""
+    answer = seed_pipeline.ask(question)
+    assert not answer.found, answer.text
+
+
 def test_date_filter(seed_pipeline: Pipeline) -> None:
     answer = seed_pipeline.ask("Wie nennt Lukaschenko Putin?", date_from="2022", date_to="2023-12")
     assert answer.sources

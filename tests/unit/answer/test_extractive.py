@@ -16,6 +16,7 @@ from rag.answer.extractive import (
     asks_number,
     asks_year,
     compose,
+    lacks_asked_type,
     rank_sentences,
 )
 from rag.settings import AnswerSettings
@@ -204,3 +205,24 @@ def test_a_german_answer_may_come_from_a_lower_passage_of_the_best_article() -> 
     # fewer passages looked at (a follow-up: none; a cross-check's extra ones: not them)
     cut = rank_sentences(q, "Wie lang ist es?", "de", chunks, scores, params, same_article=2)
     assert [c.source for c in cut if c.primary] == [0]
+
+
+@pytest.mark.parametrize(("question", "answer", "lacks"), [
+    ("How many inhabitants does the city have?", "In der Stadt tagte der Rat. [1]", True),
+    ("How many inhabitants does the city have?", "Die Stadt hat 2 Millionen Einwohner. [1]",
+     False),
+    ("Wie viele Staaten?", "Staaten in vier Nationen tragen den Namen. [2]", False),
+    ("Wie viele Opfer gab es?", "Mehrere Tausend Menschen starben. [1]", False),
+    ("Wie viele Spiele gab es in Leipzig?", "Das Turnier fand in Leipzig statt. [3]", True),
+    ("How many people came?", "Twenty-five people came. [1]", False),
+    ("How many members does the party have?", "The party's authority grew. [1]", True),
+    ("In which year was he elected?", "Er wurde zum Präsidenten gewählt. [1]", True),
+    ("In welchem Jahr wurde er gewählt?", "Er wurde am 10. Juli 1994 gewählt. [1]", False),
+    ("Wann wurde er gewählt?", "Er wurde nach der Krise gewählt. [1]", False),  # not a year
+    ("Wie viele Menschen starben?", "Die Quellen machen dazu unterschiedliche Angaben:\n"
+     "- Es starben 90 Menschen. [1]\n- Es starben 95 Menschen. [2]", False),
+    ("Who won?", "Der Verein gewann. [1]", False),
+])
+def test_an_answer_without_the_asked_number_or_year_is_none(question, answer, lacks) -> None:
+    """A count question needs a number, a year question a year; citations do not count."""
+    assert lacks_asked_type(question, answer) is lacks
