@@ -161,8 +161,6 @@ def launch_options(settings: Settings | None = None) -> dict[str, Any]:
             "share": False, "ssr_mode": False, "show_error": False, "max_file_size": size}
 
 
-
-
 def serve(settings: Settings, service: Service | None = None) -> None:
     """Serve the web chat on ``settings.web.host``/``port`` (blocks until interrupted),
     loading the index first unless ``service`` is already started."""

@@ -27,11 +27,9 @@ def row(qid: str, lang: str = "de", *, rank=None, found=True, answer_hit=None,
     return QuestionResult(qid, lang, "?", no_answer, found, rank, "text", answer_hit, latency)
 
 
-
 def write_lines(path, *lines: str):
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
-
 
 
 def small_report() -> Report:
