@@ -63,7 +63,7 @@ def test_compounds_and_inflections_match_by_prefix(keywords: KeywordStore) -> No
 
 @pytest.mark.parametrize(("question", "found"), [
     ("Was brachte Lukaschenko seinem Gast Putin zum Flughafen mit?", True),
-    ("Wie viele Einwohner hat die Hauptstadt von Australien?", False),
+    ("Wer regiert in der Hauptstadt von Australien?", False),
 ])
 def test_pipeline_refuses_questions_the_passage_shares_no_terms_with(
     fake_settings: Settings, question: str, found: bool
@@ -78,7 +78,7 @@ def test_pipeline_refuses_questions_the_passage_shares_no_terms_with(
 
 
 def test_check_off_or_strong_match_answers(fake_settings: Settings) -> None:
-    question = "Wie viele Einwohner hat die Hauptstadt von Australien?"
+    question = "Wer regiert in der Hauptstadt von Australien?"
     for changes in ({"min_term_support_de": 0.0, "term_check_below_de": 2.0},
                     {"min_term_support_de": 0.35, "term_check_below_de": -1.0}):
         settings = fake_settings.replace(min_relevance_de=-1.0, **changes)
@@ -96,7 +96,7 @@ def test_english_questions_are_checked_on_their_names(keywords: KeywordStore) ->
 
 @pytest.mark.parametrize(("question", "found"), [
     ("What did Lukashenko bring his guest Putin at the airport?", True),
-    ("How many people live in the capital of Australia?", False),
+    ("Who governs the capital of Australia?", False),
 ])
 def test_an_english_answer_below_the_fixed_level_needs_its_names(
     fake_settings: Settings, question: str, found: bool
