@@ -68,6 +68,12 @@ _COUNT = re.compile(
     re.IGNORECASE,
 )
 _CITED = re.compile(r"\s*\[\d+\]")
+#: A sentence that starts by pointing back at the one before it (a pronoun, a
+#: demonstrative, "daher", "dabei"): read alone it does not say what it is about.
+_POINTS_BACK = re.compile(
+    r"^(?:Er|Sie|Ihr\w*|Sein\w*|Dies\w*|Jene[mnrs]?|Dort|Damals|Damit|Dabei|Dadurch|Dafür"
+    r"|Dagegen|Daher|Darauf|Daraufhin|Darin|Darum|Davor|Danach|Deshalb|Deswegen|Trotzdem"
+    r"|He|She|They|His|Her|Its|Their|This|These|Those|There|Then)\b")
 
 
 @dataclass(frozen=True)
@@ -183,9 +189,17 @@ def rank_sentences(
 def not_said_first(candidates: list[Candidate], said: str) -> list[Candidate]:
     """``candidates`` with the sentences that ``said`` (an earlier answer) already quotes
     moved behind the others, order otherwise kept: a follow-up asks for something new,
-    though a sentence said before may still join the new one as its context."""
+    though a sentence said before may still join the new one as its context. A sentence
+    that ``said`` quoted only as the context of the next one (:func:`_antecedent`) does
+    not count as said."""
     said = " ".join(said.split())
-    return sorted(candidates, key=lambda c: " ".join(c.text.split()) in said)
+
+    def was_said(c: Candidate) -> bool:
+        text = " ".join(c.text.split())
+        at = said.find(text)
+        return at >= 0 and not _POINTS_BACK.match(said[at + len(text):].lstrip())
+
+    return sorted(candidates, key=was_said)
 
 
 def asks_number(question: str) -> bool:
@@ -259,14 +273,18 @@ def compose(
     sources: list[Source],
     lang: str,
     params: AnswerSettings,
+    said: str = "",
 ) -> str:
     """The answer text: the best sentence(s) with their citation, or disagreeing ones.
 
     The best primary sentence is joined (in text order) by the next best sentences of
-    the same passage that score almost as well (up to ``max_sentences``). When articles
+    the same passage that score almost as well (up to ``max_sentences``), and by the
+    sentence before them when the first points back at it (:func:`_antecedent`; not
+    when ``said``, the previous answer of a conversation, quoted it). When articles
     disagree on the number asked for (see :func:`disagreement`), both statements are
     shown with their citations instead.
     """
+    said = " ".join(said.split())
     primary = [c for c in candidates if c.primary]
     if not primary:
         return ""
@@ -285,6 +303,10 @@ def compose(
     parts = []
     for group in statements:
         group.sort(key=lambda c: c.span)
+        before = _antecedent(group[0], candidates, sources)
+        if (before is not None and before not in group
+                and not (said and " ".join(before.text.split()) in said)):
+            group.insert(0, before)
         source = sources[group[0].source]
         source.highlights.extend(c.span for c in group)
         source.highlights.sort()
@@ -292,6 +314,24 @@ def compose(
     if len(parts) > 1:
         return DISAGREE[lang] + "\n" + "\n".join(f"- {p}" for p in parts)
     return parts[0]
+
+
+def _antecedent(
+    sentence: Candidate, candidates: list[Candidate], sources: list[Source]
+) -> Candidate | None:
+    """The sentence just before ``sentence`` in its paragraph when ``sentence`` starts by
+    pointing back at it (:data:`_POINTS_BACK`: "Dieses Unternehmen wird ...", "Daher
+    ..."), else ``None``: the answer then names what it is about."""
+    if not _POINTS_BACK.match(sentence.text):
+        return None
+    text = sources[sentence.source].text
+    earlier = [c for c in candidates
+               if c.source == sentence.source and c.span[1] <= sentence.span[0]]
+    if not earlier:
+        return None
+    before = max(earlier, key=lambda c: c.span)
+    between = text[before.span[1]:sentence.span[0]]
+    return before if not between.strip() and "\n\n" not in between else None
 
 
 class ExtractiveAnswerer:
@@ -351,7 +391,7 @@ class ExtractiveAnswerer:
                 )
         if evidence.said:
             candidates = not_said_first(candidates, evidence.said)
-        answer_text = compose(text, candidates, sources, lang, self.params)
+        answer_text = compose(text, candidates, sources, lang, self.params, evidence.said)
         if lacks_asked_type(text, answer_text):
             return Answer(text, lang, False, NOT_FOUND[lang], sources)
         cited = {int(n) for n in re.findall(r"\[(\d+)\]", answer_text)}

@@ -100,8 +100,8 @@ def test_a_when_clause_does_not_ask_when(question: str) -> None:
     assert not asks_year(question)
 
 
-def _params() -> AnswerSettings:
-    return AnswerSettings()
+def _params(**changes) -> AnswerSettings:
+    return AnswerSettings(**changes)
 
 
 def test_asks_number() -> None:
@@ -226,3 +226,33 @@ def test_a_german_answer_may_come_from_a_lower_passage_of_the_best_article() -> 
 def test_an_answer_without_the_asked_number_or_year_is_none(question, answer, lacks) -> None:
     """A count question needs a number, a year question a year; citations do not count."""
     assert lacks_asked_type(question, answer) is lacks
+
+
+def _sentences(text: str) -> list[Candidate]:
+    spans = split_sentences(text)
+    return [Candidate(0, s, text[s[0]:s[1]], 1.0 - 0.2 * i) for i, s in enumerate(spans)]
+
+
+@pytest.mark.parametrize(("text", "said", "joined"), [
+    ("Die Firma Nordbau plant den Hafen. Dieses Unternehmen baut ab 2008. Mehr folgt.", "",
+     True),
+    ("Die Firma Nordbau plant den Hafen.\n\nDieses Unternehmen baut ab 2008. Mehr folgt.", "",
+     False),  # another paragraph: no antecedent looked for
+    ("Die Firma Nordbau plant den Hafen. Dieses Unternehmen baut ab 2008. Mehr folgt.",
+     "Die Firma Nordbau plant den Hafen. [1]", False),  # the previous answer said it
+    ("Die Firma Nordbau plant den Hafen. Das Unternehmen baut ab 2008. Mehr folgt.", "",
+     False),  # an article, not a pointer back
+])
+def test_an_answer_that_points_back_brings_the_sentence_before(text, said, joined) -> None:
+    """"Dieses Unternehmen baut ..." alone does not say which company: the sentence before
+    joins the answer (and its highlights), in text order."""
+    source = Source(1, "a.md", "a", None, None, None, text, 1.0)
+    first, second, third = _sentences(text)
+    best = replace(second, score=2.0)
+    answer = compose("Wer baut ab 2008?", [best, first, third], [source], "de",
+                     _params(max_sentences=1), said)
+    assert answer.endswith("[1]") and best.text in answer
+    assert (first.text in answer) is joined
+    assert (first.span in source.highlights) is joined
+    if joined:
+        assert answer.index(first.text) < answer.index(best.text)

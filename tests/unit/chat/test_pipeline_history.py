@@ -129,3 +129,17 @@ def test_not_said_first_keeps_the_order_otherwise():
     out = not_said_first(cands, "Schon gesagt: A ist\neins. [1]")
     assert [c.text for c in out] == ["B zwei.", "C drei.", "A  ist eins."]
     assert not_said_first(cands, "") == cands
+
+
+def test_a_sentence_said_only_as_context_counts_as_not_said():
+    """The previous answer "A. Dieses B." quoted A only because B points back at it."""
+    from rag.answer.extractive import Candidate, not_said_first
+
+    cands = [Candidate(0, (0, 5), t, s) for t, s in (("Dieses Amt hat er.", 0.9),
+                                                   ("Lena wurde Ministerin.", 0.8),
+                                                   ("Sie ist 40.", 0.7))]
+    said = "Lena wurde Ministerin. Dieses Amt hat er. [1]"
+    assert [c.text for c in not_said_first(cands, said)] == [
+        "Lena wurde Ministerin.", "Sie ist 40.", "Dieses Amt hat er."]
+    said = "Lena wurde Ministerin. Mehr nicht. [1]"
+    assert [c.text for c in not_said_first(cands, said)][-1] == "Lena wurde Ministerin."
