@@ -69,11 +69,12 @@ _COUNT = re.compile(
 )
 _CITED = re.compile(r"\s*\[\d+\]")
 #: A sentence that starts by pointing back at the one before it (a pronoun, a
-#: demonstrative, "daher", "dabei"): read alone it does not say what it is about.
+#: demonstrative, "daher", "dabei"): read alone it does not say what it is about. Not
+#: "Es", "There" or an article: mostly they point at nothing ("Es gibt", "Die Polizei").
 _POINTS_BACK = re.compile(
     r"^(?:Er|Sie|Ihr\w*|Sein\w*|Dies\w*|Jene[mnrs]?|Dort|Damals|Damit|Dabei|Dadurch|Dafür"
     r"|Dagegen|Daher|Darauf|Daraufhin|Darin|Darum|Davor|Danach|Deshalb|Deswegen|Trotzdem"
-    r"|He|She|They|His|Her|Its|Their|This|These|Those|There|Then)\b")
+    r"|He|She|They|His|Her|Its|Their|This|These|Those|Then)\b")
 
 
 @dataclass(frozen=True)
