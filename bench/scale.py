@@ -797,7 +797,9 @@ def measure_ask(index_dir: Path, embedder: Any, questions: list[dict]) -> dict[s
     """ask() p50/p95 over ``questions``, then once more with every part timed."""
     import torch
 
+    import rag.answer.extractive as ex
     import rag.pipeline as pl
+    import rag.retrieve.retriever as rt
 
     settings = Settings.from_env(index_dir=index_dir)
     before = rss_mb()
@@ -810,13 +812,16 @@ def measure_ask(index_dir: Path, embedder: Any, questions: list[dict]) -> dict[s
     plain = [timed(lambda q=q: pipeline.ask(q["question"]))[1] for q in questions]
 
     timer = PartTimer()
-    originals = {name: getattr(pl, name) for name in
-                 ("detect_language", "search", "rank_sentences", "compose", "make_source")}
-    pl.detect_language = timer.wrap("language detection", originals["detect_language"])
-    pl.search = timer.wrap("retrieval: fusion + rerank + diversify", originals["search"])
-    pl.rank_sentences = timer.wrap("answer extraction", originals["rank_sentences"])
-    pl.compose = timer.wrap("answer extraction", originals["compose"])
-    pl.make_source = timer.wrap("sources", originals["make_source"])
+    # each part where the pipeline looks it up: (module, name, label)
+    wrapped = [(pl, "detect_language", "language detection"),
+               (rt, "search", "retrieval: fusion + rerank + diversify"),
+               (ex, "rank_sentences", "answer extraction"),
+               (ex, "choose_statements", "answer extraction"),
+               (ex, "write_answer", "answer extraction"),
+               (ex, "make_source", "sources")]
+    originals = [(module, name, getattr(module, name)) for module, name, _ in wrapped]
+    for (module, name, label), (_, _, fn) in zip(wrapped, originals):
+        setattr(module, name, timer.wrap(label, fn))
     vectors, keywords = index.vectors, index.keywords
     index.vectors = _Proxy(vectors, search=timer.wrap("dense search (FAISS)", vectors.search),
                            reconstruct=timer.wrap("vector reconstruct", vectors.reconstruct),
@@ -838,8 +843,8 @@ def measure_ask(index_dir: Path, embedder: Any, questions: list[dict]) -> dict[s
             for k, v in timer.parts.items():
                 totals.setdefault(k, []).append(v)
     finally:
-        for name, fn in originals.items():
-            setattr(pl, name, fn)
+        for module, name, fn in originals:
+            setattr(module, name, fn)
         index.vectors, index.keywords = vectors, keywords
         del index.chunks
         del embedder.encode_queries
@@ -913,10 +918,11 @@ def main() -> None:
     if args.bm25_worker:
         bm25_worker(args)
         return
+    ann = Settings.from_env().index
     report: dict[str, Any] = {"machine": machine(), "load_avg_start": load_avg(),
-                              "settings": {"ann_threshold": Settings.from_env().ann_threshold,
-                                           "ann_codec": Settings.from_env().ann_codec,
-                                           "ann_nprobe": Settings.from_env().ann_nprobe}}
+                              "settings": {"ann_threshold": ann.ann_threshold,
+                                           "ann_codec": ann.ann_codec,
+                                           "ann_nprobe": ann.ann_nprobe}}
     print(f"machine: {report['machine']}; load {report['load_avg_start']}", flush=True)
     save(report)
     steps = {"base": step_base, "vectors": step_vectors, "compare": step_compare,

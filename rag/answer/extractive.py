@@ -187,16 +187,21 @@ def rank_sentences(
     return out
 
 
+def _squash(text: str) -> str:
+    """``text`` with every run of whitespace one space (to find a quote in an answer)."""
+    return " ".join(text.split())
+
+
 def not_said_first(candidates: list[Candidate], said: str) -> list[Candidate]:
     """``candidates`` with the sentences that ``said`` (an earlier answer) already quotes
     moved behind the others, order otherwise kept: a follow-up asks for something new,
     though a sentence said before may still join the new one as its context. A sentence
     that ``said`` quoted only as the context of the next one (:func:`_antecedent`) does
     not count as said."""
-    said = " ".join(said.split())
+    said = _squash(said)
 
     def was_said(c: Candidate) -> bool:
-        text = " ".join(c.text.split())
+        text = _squash(c.text)
         at = said.find(text)
         return at >= 0 and not _POINTS_BACK.match(said[at + len(text):].lstrip())
 
@@ -268,27 +273,26 @@ def _same_topic(a: str, b: str) -> bool:
     ))
 
 
-def compose(
+def choose_statements(
     question: str,
     candidates: list[Candidate],
     sources: list[Source],
     lang: str,
     params: AnswerSettings,
     said: str = "",
-) -> str:
-    """The answer text: the best sentence(s) with their citation, or disagreeing ones.
+) -> list[list[Candidate]]:
+    """The sentences of the answer, one list per statement, each in text order (nothing
+    for no primary candidate).
 
-    The best primary sentence is joined (in text order) by the next best sentences of
-    the same passage that score almost as well (up to ``max_sentences``), and by the
-    sentence before them when the first points back at it (:func:`_antecedent`; not
-    when ``said``, the previous answer of a conversation, quoted it). When articles
-    disagree on the number asked for (see :func:`disagreement`), both statements are
-    shown with their citations instead.
+    The best primary sentence is joined by the next best sentences of the same passage
+    that score almost as well (up to ``max_sentences``), and by the sentence before them
+    when the first points back at it (:func:`_antecedent`; not when ``said``, the
+    previous answer of a conversation, quoted it). When articles disagree on the number
+    asked for (see :func:`disagreement`), each is a statement of its own.
     """
-    said = " ".join(said.split())
     primary = [c for c in candidates if c.primary]
     if not primary:
-        return ""
+        return []
     best = primary[0]
     statements = [[best]]
     for c in primary[1:]:
@@ -301,20 +305,41 @@ def compose(
     conflict = disagreement(question, lang, best, candidates, sources, params)
     if conflict:
         statements = [[c] for c in conflict]
-    parts = []
+    said = _squash(said)
     for group in statements:
         group.sort(key=lambda c: c.span)
         before = _antecedent(group[0], candidates, sources)
-        if (before is not None and before not in group
-                and not (said and " ".join(before.text.split()) in said)):
+        if before is not None and before not in group and _squash(before.text) not in said:
             group.insert(0, before)
+    return statements
+
+
+def write_answer(statements: list[list[Candidate]], sources: list[Source], lang: str) -> str:
+    """The answer text of :func:`choose_statements`' statements, each with its citation
+    (and its sentences highlighted in its source); disagreeing statements as a list."""
+    parts = []
+    for group in statements:
         source = sources[group[0].source]
         source.highlights.extend(c.span for c in group)
         source.highlights.sort()
         parts.append(" ".join(c.text for c in group) + f" [{source.n}]")
     if len(parts) > 1:
         return DISAGREE[lang] + "\n" + "\n".join(f"- {p}" for p in parts)
-    return parts[0]
+    return parts[0] if parts else ""
+
+
+def compose(
+    question: str,
+    candidates: list[Candidate],
+    sources: list[Source],
+    lang: str,
+    params: AnswerSettings,
+    said: str = "",
+) -> str:
+    """The answer text: the best sentence(s) with their citation, or disagreeing ones
+    (:func:`choose_statements`, :func:`write_answer`)."""
+    statements = choose_statements(question, candidates, sources, lang, params, said)
+    return write_answer(statements, sources, lang)
 
 
 def _antecedent(
@@ -392,9 +417,12 @@ class ExtractiveAnswerer:
                 )
         if evidence.said:
             candidates = not_said_first(candidates, evidence.said)
-        answer_text = compose(text, candidates, sources, lang, self.params, evidence.said)
-        if lacks_asked_type(text, answer_text):
+        statements = choose_statements(text, candidates, sources, lang, self.params,
+                                       evidence.said)
+        quoted = " ".join(c.text for group in statements for c in group)
+        if not statements or lacks_asked_type(text, quoted):
             return Answer(text, lang, False, NOT_FOUND[lang], sources)
+        answer_text = write_answer(statements, sources, lang)
         cited = {int(n) for n in re.findall(r"\[(\d+)\]", answer_text)}
         sources = [s for s in sources if s.n <= evidence.k or s.n in cited]
         return Answer(text, lang, True, answer_text, sources)
