@@ -97,7 +97,7 @@ def main() -> None:
             "loadavg_start": os.getloadavg()[0],
         },
     }
-    cache = Settings.from_env().model_cache_dir
+    cache = Settings.from_env().paths.model_cache_dir
     cache.mkdir(parents=True, exist_ok=True)
     if not args.no_build:
         with tempfile.TemporaryDirectory(dir=cache) as tmp:

@@ -265,8 +265,8 @@ def prepare(work: Path, quick: bool, max_questions: int | None) -> dict[str, Any
         for path in sorted(folder.iterdir()):
             if path.suffix in (".txt", ".md"):
                 shutil.copy(path, corpus / path.name)
-    model_dir = ensure_default_model(Settings.from_env().model_cache_dir)
-    fast, texts, docs = _build(corpus, work / "index-fast", Settings.from_env().precision)
+    model_dir = ensure_default_model(Settings.from_env().paths.model_cache_dir)
+    fast, texts, docs = _build(corpus, work / "index-fast", Settings.from_env().model.precision)
     exact, texts32, _ = _build(corpus, work / "index-fp32", "fp32")
     if texts32 != texts:
         raise SystemExit("the fp32 build chunked differently")
