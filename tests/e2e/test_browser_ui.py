@@ -327,10 +327,12 @@ def test_phone_width_has_no_horizontal_scrolling(phone) -> None:
 def run_axe(page, axe_js: str) -> list[dict]:
     # Gradio renders the example buttons' text with a component loaded on demand: on a
     # cold start the buttons are still empty (nameless) for a moment; audit the page the
-    # reader sees, once every example shows its text.
+    # reader sees, once every example shown has its text (and the examples exist: before
+    # the gallery renders, "every" of no button would be true at once).
     page.wait_for_function(
-        "() => [...document.querySelectorAll('.gallery-item')].filter(b => b.offsetParent)"
-        ".every(b => b.innerText.trim().length > 0)", timeout=30_000)
+        "() => { const all = [...document.querySelectorAll('.gallery-item')];"
+        " return all.length > 0 && all.filter(b => b.offsetParent)"
+        ".every(b => b.innerText.trim().length > 0); }", timeout=30_000)
     page.add_script_tag(content=axe_js)
     return page.evaluate(
         """async () => {
