@@ -28,9 +28,10 @@ _NUMBER = re.compile(r"\d[\d'’.]*\d|\d")
 #: first word (after "and", "but", "since", "until", ...) or after a verb that embeds a
 #: question ("Do you know when ...", "Tell me when ..."), not as a conjunction ("Which
 #: countries abstained when the council voted?"); "which year", "in welchem Jahr".
+_WHICH_YEAR = r"\b(?:what|which)\s+year\b|\bwelche[mns]?\s+jahr"
 _WHEN = (r"\bwann\b|(?:^|[,;:]\s*)(?:(?:and|but|so|or|since|until|till)\s+)?when\b"
          r"|\b(?:know|knows|tell(?:\s+(?:me|us))?|say|remember|find\s+out|ask|asked)\s+when\b"
-         r"|\b(?:what|which)\s+year\b|\bwelche[mns]?\s+jahr")
+         rf"|{_WHICH_YEAR}")
 _ASKS_NUMBER = re.compile(
     rf"\b(?:how (?:many|much|old|far|long|often|high|large|big|strong|heavy|expensive)"
     rf"|wie (?:viele?|alt|weit|lange|oft|hoch|groß|stark|schwer|teuer)"
@@ -56,7 +57,7 @@ _YEAR = re.compile(r"(?<!\d)(?:1[5-9]\d\d|20\d\d)(?!\d)")
 #: Questions for a count of things, or for a year, and what an answer to them must hold:
 #: a number (digits or a number word), a year.
 _ASKS_COUNT = re.compile(r"\b(?:how many|wie viele)\b", re.IGNORECASE)
-_ASKS_YEAR_ONLY = re.compile(r"\b(?:what|which) year\b|\bwelche[mns]? jahr", re.IGNORECASE)
+_ASKS_YEAR_ONLY = re.compile(_WHICH_YEAR, re.IGNORECASE)
 _COUNT = re.compile(
     r"\d|\b(?:zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn|elf|zwölf|(?:drei|vier|fünf"
     r"|sech|sieb|acht|neun)zehn|zwanzig|dreißig|(?:vier|fünf|sech|sieb|acht|neun)zig"
