@@ -54,9 +54,9 @@ _ASKS_TERM = re.compile(
     r"call(?:s|ed)?|term|describe[sd]?|word)\b", re.IGNORECASE)
 _QUOTE = re.compile(r"[„“”\"»«‚‘]")
 _YEAR = re.compile(r"(?<!\d)(?:1[5-9]\d\d|20\d\d)(?!\d)")
-#: Questions for a count of things, or for a year, and what an answer to them must hold:
-#: a number (digits or a number word), a year.
-_ASKS_COUNT = re.compile(r"\b(?:how many|wie viele)\b", re.IGNORECASE)
+#: Questions for a count or an amount ("how much", "wie viel"), or for a year, and what
+#: an answer to them must hold: a number (digits or a number word), a year.
+_ASKS_COUNT = re.compile(r"\b(?:how (?:many|much)|wie viele?)\b", re.IGNORECASE)
 _ASKS_YEAR_ONLY = re.compile(_WHICH_YEAR, re.IGNORECASE)
 _COUNT = re.compile(
     r"\d|\b(?:zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn|elf|zwölf|(?:drei|vier|fünf"
@@ -150,7 +150,8 @@ def rank_sentences(
 
     Score = similarity of the sentence's vector to the question, plus (German) keyword
     overlap with the question, plus the passage's own retrieval score, plus a bonus for
-    numbers when the question asks for one, for a reason ("weil", "denn", "because") when
+    numbers when the question asks for one (an amount also written out, "eintausend";
+    a date only in digits), for a reason ("weil", "denn", "because") when
     it asks why, for quoted words when it asks what something is called, minus a penalty
     for an article's first line (its headline or teaser: evidence only when nothing
     else is as good). Sentences of the first ``passages_de`` /
@@ -160,6 +161,7 @@ def rank_sentences(
     """
     q_terms = set(tokenize(question)) if lang == "de" else set()
     number_bonus = params.number_bonus if asks_number(question) else 0.0
+    in_words = not asks_year(question)  # an amount may be written out; a date is not
     reason_bonus = params.reason_bonus if _ASKS_REASON.search(question) else 0.0
     quote_bonus = params.quote_bonus if _ASKS_TERM.search(question) else 0.0
     depth = params.passages_de if lang == "de" else params.passages_en
@@ -175,7 +177,7 @@ def rank_sentences(
             overlap = len(q_terms & set(tokenize(text))) / len(q_terms) if q_terms else 0.0
             score = (float(sim) + params.lexical_weight_de * overlap
                      + params.passage_weight * passage_scores[i])
-            if number_bonus and _NUMBER.search(text):
+            if number_bonus and (_NUMBER.search(text) or (in_words and _COUNT.search(text))):
                 score += number_bonus
             if reason_bonus and _REASON.search(text):
                 score += reason_bonus
@@ -221,7 +223,7 @@ def asks_year(question: str) -> bool:
 
 def lacks_asked_type(question: str, answer: str) -> bool:
     """Whether ``answer`` (without its citation numbers) cannot be what ``question`` asks
-    for: no number for "how many" / "wie viele", no year for "which year" / "welches
+    for: no number for "how many / much" / "wie viel(e)", no year for "which year" / "welches
     Jahr". Such a sentence matches the question's topic, not its question."""
     text = _CITED.sub("", answer)
     return bool((_ASKS_COUNT.search(question) and not _COUNT.search(text))

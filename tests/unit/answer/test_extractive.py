@@ -222,10 +222,28 @@ def test_a_german_answer_may_come_from_a_lower_passage_of_the_best_article() -> 
     ("Wie viele Menschen starben?", "Die Quellen machen dazu unterschiedliche Angaben:\n"
      "- Es starben 90 Menschen. [1]\n- Es starben 95 Menschen. [2]", False),
     ("Who won?", "Der Verein gewann. [1]", False),
+    ("How much gas does the country buy?", "Das Land kauft Gas aus Russland. [1]", True),
+    ("Wie viel kostet das Ticket?", "Das Ticket kostet zwölf Euro. [1]", False),
 ])
 def test_an_answer_without_the_asked_number_or_year_is_none(question, answer, lacks) -> None:
     """A count question needs a number, a year question a year; citations do not count."""
     assert lacks_asked_type(question, answer) is lacks
+
+
+def test_an_amount_in_words_counts_as_a_number_for_how_many_not_for_when() -> None:
+    """"Wie viele" prefers a sentence with the amount written out over an equally similar
+    one without; "wann" does not (a date is written in digits)."""
+    text = "Der Player ist neu. Er fasst rund eintausend Lieder."
+    spans = split_sentences(text)
+    q = np.zeros(4, dtype=np.float32)
+    q[0] = 1.0
+    chunk = StoredChunk(0, "a#1", "a.md", text, 100, 100 + len(text), spans,
+                        np.tile(q, (len(spans), 1)))  # not the first line: no penalty
+    params = _params()
+    count = rank_sentences(q, "Wie viele Lieder passen darauf?", "en", [chunk], [1.0], params)
+    assert "eintausend" in count[0].text and count[0].score > count[1].score
+    when = rank_sentences(q, "Wann kam der Player?", "en", [chunk], [1.0], params)
+    assert when[0].score == when[1].score
 
 
 def _sentences(text: str) -> list[Candidate]:
