@@ -364,7 +364,8 @@ class Pipeline:
                 hits = merge_hits(hits, preferred, bonus, k)
         svec = followup.query_vector(vectors, for_sentences=True)
         evidence = Evidence(followup.question, lang, svec, hits, k, allowed,
-                            said=followup.previous_answer, with_context=True)
+                            said=followup.previous_answer, with_context=True,
+                            unanswered=followup.unanswered)
         answer = self._answer(evidence, retriever, on_draft)
         floor = self.settings.chat.followup_min_relevance
         if answer.found and floor > 0:

@@ -35,6 +35,9 @@ class Evidence:
     #: Retrieved with earlier turns of a conversation (``qvec`` mixes the question with
     #: them, so it resembles the whole earlier topic).
     with_context: bool = False
+    #: For a follow-up to a question that got no answer: that question. The topic was
+    #: not found, so the best passage must share its rarer terms to answer the follow-up.
+    unanswered: str = ""
     #: The question without the period it names and that vector, for the "not found"
     #: decision (``None``: the question itself): when a period chose the passages, a
     #: year they share with the question is no sign that they answer it.

@@ -466,15 +466,24 @@ class ExtractiveAnswerer:
         of its rarer terms with that passage and its article's title, author and publisher
         (:func:`term_support`): German below ``term_check_below_de``, English (names and
         numbers) below ``min_relevance_en``, i.e. answered only because its background
-        lowered the threshold. Questions about an article's author, date or link pass."""
+        lowered the threshold. Questions about an article's author, date or link pass.
+
+        A follow-up to a question that got no answer (:attr:`Evidence.unanswered`) must
+        also share that question's terms, however well it matches: its topic was not
+        found, so a passage matching only the follow-up's own words ("Wie viele Menschen
+        starben dabei?") is about something else."""
         p = self.params
         below, least = ((p.term_check_below_de, p.min_term_support_de)
                         if evidence.language == "de"
                         else (p.min_relevance_en, p.min_name_support_en))
-        if least <= 0 or similarity >= below or asked_field(question):  # about the record
+        if least <= 0 or asked_field(question):  # about the record
             return True
         text = " ".join(x for x in (doc.title, doc.author, doc.publisher, best.text) if x)
-        return term_support(question, text, keywords, evidence.language) >= least
+        if evidence.unanswered and term_support(
+                evidence.unanswered, text, keywords, evidence.language) < least:
+            return False
+        return similarity >= below or term_support(
+            question, text, keywords, evidence.language) >= least
 
     @staticmethod
     def _from_metadata(

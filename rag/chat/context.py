@@ -55,6 +55,8 @@ class FollowUp:
     understood_as: str
     #: The previous answer (context text, "" when there was none).
     previous_answer: str = ""
+    #: The earlier question it refers to when that got no answer ("" when it got one).
+    unanswered: str = ""
 
     def query_vector(self, vectors: np.ndarray, for_sentences: bool = False) -> np.ndarray:
         """The normalised mix of the texts' query vectors (rows in ``texts`` order), with
@@ -117,7 +119,8 @@ def resolve(
     about = recent[0].question + "".join(f" · {n}" for n in answer_names[:2])
     understood = f"{UNDERSTOOD[language]} {question} ({_REFERRING[language]}: {about})"
     return FollowUp(question, language, decision.reason, tuple(texts), tuple(weights),
-                    tuple(sentence_weights), search_text, understood, previous_answer)
+                    tuple(sentence_weights), search_text, understood, previous_answer,
+                    "" if previous_answer else recent[0].question)
 
 
 def quoted_articles(index: Index, answer: str, depth: int = 5) -> list[str]:

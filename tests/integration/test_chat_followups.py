@@ -47,21 +47,33 @@ def held_back():
     return questions
 
 
-def _results(pipeline, questions, use_history: bool):
+NOT_FOUND_TEXTS = {"Dazu habe ich im Korpus nichts gefunden.",
+                   "I could not find this in the corpus."}
+
+
+def _results(pipeline, questions, use_history: bool, unanswered: set | None = None):
+    """Judged follow-ups; ``unanswered`` collects the ids whose previous turn got none."""
     rows = []
     for q in questions:
         history = conversation(pipeline, q.history, 10) if use_history else None
+        if history and unanswered is not None and history[-1]["content"].endswith(
+                tuple(NOT_FOUND_TEXTS)):
+            unanswered.add(q.id)
         rows.append(judge(q, pipeline.ask(q.question, 10, history=history), 0.0))
     return rows
 
 
 def test_held_back_follow_ups_with_history(pipeline, held_back):
-    with_history = group_metrics(_results(pipeline, held_back, True))
+    unanswered: set[str] = set()
+    rows = _results(pipeline, held_back, True, unanswered)
+    with_history = group_metrics(rows)
     alone = group_metrics(_results(pipeline, held_back, False))
-    # measured (bench/chat_followups.py seed): 0.86 / 0.57 with history, 0.57 / 0.29 alone
+    # measured (bench/chat_followups.py seed): 1.00 / 0.57 with history, 0.71 / 0.43 alone
     assert with_history["hit@3"] >= 0.71, with_history
     assert with_history["answer_hit"] >= 0.42, with_history
-    assert with_history["false_refusals"] == 0
+    # refused only after a turn that got no answer (the topic not found: dsc09)
+    refused = {r.id for r in rows if not r.no_answer and not r.found}
+    assert refused <= unanswered, (refused, unanswered)
     assert with_history["hit@3"] > alone["hit@3"]
     assert with_history["answer_hit"] > alone["answer_hit"]
 
@@ -97,3 +109,19 @@ def test_follow_up_says_how_it_was_understood(pipeline):
     assert answer.text.startswith(answer.understood_as)
     assert answer.sources[0].doc_id == "004_ab217624b5cd6cf3.txt"  # Prigoschin's mutiny
     assert "Moskau" in answer.body
+
+
+@pytest.mark.parametrize(("first", "follow_up"), [
+    ("Was passierte bei der Loveparade in Duisburg?", "Wie viele Menschen starben dabei?"),
+    ("Who won the football World Cup in 2006?", "Who scored the goals?"),
+])
+def test_a_follow_up_to_a_question_the_archive_cannot_answer_is_refused(
+        pipeline, first, follow_up):
+    """The topic was not found, so a passage that only matches the follow-up's own words
+    (people who died, goals: the war articles) does not answer it (before: a quote of
+    the Ukraine invasion articles)."""
+    history = conversation(pipeline, [first], 5)
+    assert history[1]["content"] in NOT_FOUND_TEXTS
+    answer = pipeline.ask(follow_up, 5, history=history)
+    assert answer.understood_as is not None  # read as a follow-up
+    assert not answer.found, answer.text

@@ -42,6 +42,14 @@ def test_previous_answer_vector_and_names():
     assert "Eva Roth" in f.understood_as
 
 
+def test_a_follow_up_remembers_an_earlier_question_that_got_no_answer():
+    answered = resolve("Und wann wurde sie eröffnet?", "de", TURNS[:1], ChatSettings())
+    assert answered.unanswered == ""
+    refused = [Turn("Wer baute die Brücke in Linz?", "")]  # "not found" (or no answer)
+    f = resolve("Und wann wurde sie eröffnet?", "de", refused, ChatSettings())
+    assert f.unanswered == "Wer baute die Brücke in Linz?" and f.previous_answer == ""
+
+
 def test_short_question_takes_the_language_of_the_previous_one():
     f = resolve("Warum?", "en", TURNS, ChatSettings(), detect=lambda text: "de")
     assert f.language == "de"
