@@ -53,6 +53,10 @@ _NON_CONTENT = frozenset({
     "who", "whom", "whose", "what", "when", "where", "why", "how", "which", "many", "much",
     "is", "are", "were", "did", "does", "do", "has", "had", "and", "the", "a", "an",
     "exactly", "then", "so", "of", "about", "please", "really",
+    # English auxiliaries and function words ("How many people had to be evacuated?")
+    "as", "at", "be", "been", "being", "by", "can", "could", "for", "have", "if",
+    "in", "into", "may", "might", "must", "on", "shall", "should", "to", "will",
+    "with", "would",
 })
 #: Explicit announcements of a new topic.
 _NEW_TOPIC = re.compile(

@@ -28,6 +28,8 @@ from rag.chat import decide, without_announcement
         "Why exactly?",
         "What about the second team?",
         "Wer war damals Bürgermeister?",           # pronominal adverb
+        "How many people had to be evacuated?",    # no topic of its own
+        "Who had to pay the bill?",
     ],
 )
 def test_follow_ups_depend_on_the_conversation(question):
@@ -51,6 +53,7 @@ def test_follow_ups_depend_on_the_conversation(question):
         "Different topic: who won the cup?",
         "On another note, what is the capital of Peru?",
         "How many ferries were there in Kiel in 2005?",  # existential there
+        "How many people had to leave Kiel?",      # names its topic
     ],
 )
 def test_standalone_questions_and_new_topics_do_not(question):
