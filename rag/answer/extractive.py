@@ -54,6 +54,13 @@ _ASKS_TERM = re.compile(
     r"call(?:s|ed)?|term|describe[sd]?|word)\b", re.IGNORECASE)
 _QUOTE = re.compile(r"[„“”\"»«‚‘]")
 _YEAR = re.compile(r"(?<!\d)(?:1[5-9]\d\d|20\d\d)(?!\d)")
+#: What answers "when": a year, a date, a month or a weekday (not any number: "Kanon 332").
+_TIME = re.compile(
+    r"(?<!\d)(?:1[5-9]\d\d|20\d\d)(?!\d)|\b\d{1,2}\.\s?\d{1,2}\.|\b(?:januar|jänner|februar"
+    r"|märz|april|mai|juni|juli|august|september|oktober|november|dezember|january"
+    r"|february|march|june|july|october|december)s?\b|\b(?:mon|diens|donners|frei|sams|sonn)tag"
+    r"(?:s|morgen|abend|nachmittag|vormittag|mittag|nacht)?\b|\b(?:mittwoch|sonnabend)\w*"
+    r"|\b(?:mon|tues|wednes|thurs|fri|satur|sun)days?\b", re.IGNORECASE)
 #: Questions for a count or an amount ("how much", "wie viel"), or for a year, and what
 #: an answer to them must hold: a number (digits or a number word), a year.
 _ASKS_COUNT = re.compile(r"\b(?:how (?:many|much)|wie viele?)\b", re.IGNORECASE)
@@ -150,18 +157,18 @@ def rank_sentences(
 
     Score = similarity of the sentence's vector to the question, plus (German) keyword
     overlap with the question, plus the passage's own retrieval score, plus a bonus for
-    numbers when the question asks for one (an amount also written out, "eintausend";
-    a date only in digits), for a reason ("weil", "denn", "because") when
-    it asks why, for quoted words when it asks what something is called, minus a penalty
-    for an article's first line (its headline or teaser: evidence only when nothing
-    else is as good). Sentences of the first ``passages_de`` /
+    numbers when the question asks for one (an amount also written out, "eintausend"; for
+    "when" a year, a date, a month or a weekday, not any number), for a reason ("weil",
+    "denn", "because") when it asks why, for quoted words when it asks what something is
+    called, minus a penalty for an article's first line (its headline or teaser: evidence
+    only when nothing else is as good). Sentences of the first ``passages_de`` /
     ``passages_en`` passages, and of the other passages of the first passage's article
     among the first ``same_article`` (default ``same_article_depth``), are ``primary``
     (answer candidates); the others are only used to find disagreeing statements.
     """
     q_terms = set(tokenize(question)) if lang == "de" else set()
     number_bonus = params.number_bonus if asks_number(question) else 0.0
-    in_words = not asks_year(question)  # an amount may be written out; a date is not
+    when = asks_year(question)  # a date, not any number; an amount may be written out
     reason_bonus = params.reason_bonus if _ASKS_REASON.search(question) else 0.0
     quote_bonus = params.quote_bonus if _ASKS_TERM.search(question) else 0.0
     depth = params.passages_de if lang == "de" else params.passages_en
@@ -177,7 +184,8 @@ def rank_sentences(
             overlap = len(q_terms & set(tokenize(text))) / len(q_terms) if q_terms else 0.0
             score = (float(sim) + params.lexical_weight_de * overlap
                      + params.passage_weight * passage_scores[i])
-            if number_bonus and (_NUMBER.search(text) or (in_words and _COUNT.search(text))):
+            if number_bonus and (_TIME.search(text) if when else
+                                 _NUMBER.search(text) or _COUNT.search(text)):
                 score += number_bonus
             if reason_bonus and _REASON.search(text):
                 score += reason_bonus

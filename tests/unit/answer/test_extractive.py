@@ -246,6 +246,20 @@ def test_an_amount_in_words_counts_as_a_number_for_how_many_not_for_when() -> No
     assert when[0].score == when[1].score
 
 
+@pytest.mark.parametrize("dated", ["Er tritt am 28. Februar zurück.",
+                                   "Er trat am Dienstagabend zurück.",
+                                   "Er trat 2013 zurück."])
+def test_a_when_question_prefers_a_date_to_any_number(dated) -> None:
+    text = f"Das Recht sieht den Rücktritt im Kanon 332 vor. {dated}"
+    spans = split_sentences(text)
+    q = np.zeros(4, dtype=np.float32)
+    q[0] = 1.0
+    chunk = StoredChunk(0, "a#1", "a.md", text, 100, 100 + len(text), spans,
+                        np.tile(q, (len(spans), 1)))
+    ranked = rank_sentences(q, "Wann trat er zurück?", "en", [chunk], [1.0], _params())
+    assert ranked[0].text == dated and ranked[0].score > ranked[1].score
+
+
 def _sentences(text: str) -> list[Candidate]:
     spans = split_sentences(text)
     return [Candidate(0, s, text[s[0]:s[1]], 1.0 - 0.2 * i) for i, s in enumerate(spans)]
