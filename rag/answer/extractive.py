@@ -76,6 +76,8 @@ _COUNT = re.compile(
     re.IGNORECASE,
 )
 _CITED = re.compile(r"\s*\[\d+\]")
+#: Closing quotes and brackets after a sentence's final punctuation.
+_CLOSING = "\"'“”»«‘’)] "
 #: A sentence that starts by pointing back at the one before it (a pronoun, a
 #: demonstrative, "daher", "dabei"): read alone it does not say what it is about. Not
 #: "Es", "There" or an article: mostly they point at nothing ("Es gibt", "Die Polizei").
@@ -95,6 +97,8 @@ class Candidate:
     score: float
     #: From one of the passages the answer is taken from (not only checked for conflicts).
     primary: bool = True
+    #: The article's first line when it is a headline, not a sentence (no full stop).
+    heading: bool = False
 
 
 def _occurs(term: str, terms: set[str]) -> bool:
@@ -191,9 +195,11 @@ def rank_sentences(
                 score += reason_bonus
             if quote_bonus and _QUOTE.search(text):
                 score += quote_bonus
+            heading = False
             if chunk.start == 0 and a == 0:
                 score -= params.headline_penalty
-            out.append(Candidate(i, (a, b), text, score, primary))
+                heading = not text.rstrip(_CLOSING).endswith(".")
+            out.append(Candidate(i, (a, b), text, score, primary, heading))
     out.sort(key=lambda c: -c.score)
     return out
 
@@ -311,7 +317,7 @@ def choose_statements(
             break
         if len(statements[0]) >= params.max_sentences:
             break
-        if c.source == best.source:
+        if c.source == best.source and not c.heading:
             statements[0].append(c)
     conflict = disagreement(question, lang, best, candidates, sources, params)
     if conflict:

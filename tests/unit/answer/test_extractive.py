@@ -260,6 +260,28 @@ def test_a_when_question_prefers_a_date_to_any_number(dated) -> None:
     assert ranked[0].text == dated and ranked[0].score > ranked[1].score
 
 
+@pytest.mark.parametrize(("first", "joins"), [
+    ("Schwammberger gestorben", False),                   # a headline line
+    ("Zieht der Kreml Minsk in den Krieg?", False),
+    ("Der Kommandant starb im Gefängnis.", True),          # a lead sentence
+])
+def test_a_headline_does_not_join_the_answer_as_a_neighbour(first, joins) -> None:
+    """The best sentence is joined by close ones of its passage, but not by the article's
+    headline line: it says nothing the body does not, and a quote that starts with it
+    reads as one run-on sentence. A first sentence that is a sentence still may."""
+    text = f"{first}\nDer Mann starb mit 92 Jahren. Zuletzt saß er in Mannheim ein."
+    spans = split_sentences(text)
+    q = np.zeros(4, dtype=np.float32)
+    q[0] = 1.0
+    chunk = StoredChunk(0, "a#0", "a.md", text, 0, len(text), spans,
+                        np.tile(q, (len(spans), 1)))
+    source = Source(1, "a.md", first, None, None, None, text, 1.0)
+    ranked = rank_sentences(q, "Wo saß er ein?", "en", [chunk], [1.0], _params())
+    answer = compose("Wo saß er ein?", ranked, [source], "en", _params())
+    assert answer.endswith("[1]") and "92 Jahren" in answer and "Mannheim" in answer
+    assert (first in answer) is joins, answer
+
+
 def _sentences(text: str) -> list[Candidate]:
     spans = split_sentences(text)
     return [Candidate(0, s, text[s[0]:s[1]], 1.0 - 0.2 * i) for i, s in enumerate(spans)]
