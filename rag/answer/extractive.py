@@ -258,7 +258,10 @@ def disagreement(
     For a question asking when something happened, the best year-bearing sentence of
     each article scoring within ``disagree_margin`` of the best answer (and, for a German
     question, sharing a term with it) is compared; when two articles state disjoint
-    years about the same thing (:func:`_same_topic`), both are returned (best first).
+    years about the same thing (:func:`_same_topic`: a term both share with the question
+    - "Union" in "1997 wurde die Union besiegelt" and "den 1996 beschlossenen
+    Unionsstaat" -, not just any word: "erste" Warschauer Börse / "erstmals" in
+    Michigan), both are returned (best first).
     """
     if not asks_year(question):
         return []
@@ -272,7 +275,7 @@ def disagreement(
             per_doc[doc] = (c, numbers)
     facts = list(per_doc.values())
     if (len(facts) >= 2 and not facts[0][1] & facts[1][1]
-            and _same_topic(facts[0][0].text, facts[1][0].text)):
+            and _same_topic(facts[0][0].text, facts[1][0].text, question)):
         return [facts[0][0], facts[1][0]]
     return []
 
@@ -282,12 +285,20 @@ def _shared_terms(a: set[str], b: set[str]) -> set[str]:
     return {x for x in a if any(y.startswith(x) or x.startswith(y) for y in b if len(y) > 3)}
 
 
-def _same_topic(a: str, b: str) -> bool:
-    """Whether two texts share a content term (prefix-aware; numbers do not count)."""
-    return bool(_shared_terms(
-        {t for t in tokenize(a) if not t.isdigit() and len(t) > 3},
+#: Stems of words about time itself ("im Jahr", "die ersten", "zuletzt"): every dated
+#: statement has them, so sharing one says nothing about sharing a topic.
+_TIME_STEMS = ("jahr", "monat", "woch", "zeit", "datum", "erst", "letzt")
+
+
+def _same_topic(a: str, b: str, about: str = "") -> bool:
+    """Whether two texts share a content term (prefix-aware; numbers and words about time
+    do not count), one that ``about`` (a question) also has when given."""
+    shared = _shared_terms(
+        {t for t in tokenize(a)
+         if not t.isdigit() and len(t) > 3 and not t.startswith(_TIME_STEMS)},
         {t for t in tokenize(b) if not t.isdigit()},
-    ))
+    )
+    return bool(_shared_terms(shared, set(tokenize(about))) if about else shared)
 
 
 def choose_statements(

@@ -82,3 +82,15 @@ def test_seed_questions_keep_their_figures_and_speed(pipeline):
     assert sum(r is not None and r <= 3 for r in ranks) / len(ranks) >= 0.95, ranks
     assert sum(hits) / len(hits) >= 0.9
     assert refused_ok == sum(q.no_answer for q in questions)
+
+
+def test_sources_that_date_the_union_differently_are_both_shown(pipeline):
+    """The seed articles date the Russian-Belarusian union 1996 and 1997: both are shown,
+    each cited (the issue's example of disagreeing sources)."""
+    answer = pipeline.ask("Wann wurde die Union zwischen Russland und Belarus beschlossen?")
+    assert answer.found
+    assert answer.text.startswith("Die Quellen machen dazu unterschiedliche Angaben:")
+    assert "1996" in answer.text and "1997" in answer.text
+    cited = {s.doc_id for s in answer.sources if f"[{s.n}]" in answer.text}
+    assert cited == {"001_ed4b800cc64d86f5.txt", "002_b32e619577f15ed7.txt"}
+

@@ -61,6 +61,27 @@ def test_same_year_or_other_topic_is_no_disagreement():
     assert text.endswith("[1]") and "[2]" not in text and "2020" not in text
 
 
+@pytest.mark.parametrize(("question", "lang", "other", "disagree"), [
+    # the two share only a word about time, or one the question does not ask about
+    ("When was the stock exchange founded?", "en",
+     "Das Netz wurde erstmals im Jahr 1971 vorgestellt.", False),
+    ("When was the stock exchange founded?", "en",
+     "Das Theater am Theaterplatz brannte 1939 ab.", False),
+    # the same thing, dated differently
+    ("Wann wurde die Börse in Warschau gegründet?", "de",
+     "Die Warschauer Börse entstand erst 1820.", True),
+])
+def test_disagreement_needs_a_shared_term_the_question_asks_about(question, lang, other,
+                                                                 disagree):
+    said = "Die erste Warschauer Börse wurde 1817 am Theaterplatz gegründet."
+    first = Source(1, "a.md", "a", None, None, None, said, 1.0)
+    second = Source(2, "b.md", "b", None, None, None, other, 1.0)
+    candidates = [Candidate(0, (0, len(said)), said, 2.0),
+                  Candidate(1, (0, len(other)), other, 1.99, primary=False)]
+    text = compose(question, candidates, [first, second], lang, _params())
+    assert text.startswith(("Die Quellen", "The sources")) is disagree, text
+
+
 def test_best_sentence_joined_by_close_neighbours_in_text_order():
     s1, span1 = _source(1, "004_ab217624b5cd6cf3.txt", "Gewinner des 24-Stunden-Putsches")
     first = split_sentences(s1.text)[0]
