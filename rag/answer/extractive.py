@@ -56,7 +56,7 @@ _QUOTE = re.compile(r"[„“”\"»«‚‘]")
 _YEAR = re.compile(r"(?<!\d)(?:1[5-9]\d\d|20\d\d)(?!\d)")
 #: What answers "when": a year, a date, a month or a weekday (not any number: "Kanon 332").
 _TIME = re.compile(
-    r"(?<!\d)(?:1[5-9]\d\d|20\d\d)(?!\d)|\b\d{1,2}\.\s?\d{1,2}\.|\b(?:januar|jänner|februar"
+    _YEAR.pattern + r"|\b\d{1,2}\.\s?\d{1,2}\.|\b(?:januar|jänner|februar"
     r"|märz|april|mai|juni|juli|august|september|oktober|november|dezember|january"
     r"|february|march|june|july|october|december)s?\b|\b(?:mon|diens|donners|frei|sams|sonn)tag"
     r"(?:s|morgen|abend|nachmittag|vormittag|mittag|nacht)?\b|\b(?:mittwoch|sonnabend)\w*"
