@@ -14,6 +14,7 @@ from ..retrieve.search import sentence_relevance
 from ..retrieve.spelling import correct_terms
 from ..settings import AnswerSettings
 from ..store.keywords import KeywordStore
+from ..text.facts import MONTHS, WEEKDAYS
 from ..text.terms import anchor_terms, question_terms, tokenize
 from ..types import Answer, DocMeta, Source, StoredChunk
 from .base import NOT_FOUND, Evidence
@@ -23,7 +24,6 @@ DISAGREE = {
     "de": "Die Quellen machen dazu unterschiedliche Angaben:",
     "en": "The sources disagree on this:",
 }
-_NUMBER = re.compile(r"\d[\d'’.]*\d|\d")
 #: "When" that asks for a time: German "wann" anywhere; English "when" as the question's
 #: first word (after "and", "but", "since", "until", ...) or after a verb that embeds a
 #: question ("Do you know when ...", "Tell me when ..."), not as a conjunction ("Which
@@ -54,13 +54,13 @@ _ASKS_TERM = re.compile(
     r"call(?:s|ed)?|term|describe[sd]?|word)\b", re.IGNORECASE)
 _QUOTE = re.compile(r"[„“”\"»«‚‘]")
 _YEAR = re.compile(r"(?<!\d)(?:1[5-9]\d\d|20\d\d)(?!\d)")
+#: Month names written out (not "Jan" or "may", an English verb), for :data:`_TIME`.
+_MONTH_NAMES = sorted({m for m in MONTHS if len(m) > 3} | {"mai"}, key=len, reverse=True)
 #: What answers "when": a year, a date, a month or a weekday (not any number: "Kanon 332").
 _TIME = re.compile(
-    _YEAR.pattern + r"|\b\d{1,2}\.\s?\d{1,2}\.|\b(?:januar|jänner|februar"
-    r"|märz|april|mai|juni|juli|august|september|oktober|november|dezember|january"
-    r"|february|march|june|july|october|december)s?\b|\b(?:mon|diens|donners|frei|sams|sonn)tag"
-    r"(?:s|morgen|abend|nachmittag|vormittag|mittag|nacht)?\b|\b(?:mittwoch|sonnabend)\w*"
-    r"|\b(?:mon|tues|wednes|thurs|fri|satur|sun)days?\b", re.IGNORECASE)
+    _YEAR.pattern + r"|\b\d{1,2}\.\s?\d{1,2}\.|\b(?:" + "|".join(_MONTH_NAMES) + r")s?\b"
+    r"|\b(?:" + "|".join(sorted(WEEKDAYS)) + r")(?:s|morgen|abend|nachmittag|vormittag|mittag"
+    r"|nacht)?\b", re.IGNORECASE)
 #: Questions for a count or an amount ("how much", "wie viel"), or for a year, and what
 #: an answer to them must hold: a number (digits or a number word), a year.
 _ASKS_COUNT = re.compile(r"\b(?:how (?:many|much)|wie viele?)\b", re.IGNORECASE)
@@ -188,8 +188,7 @@ def rank_sentences(
             overlap = len(q_terms & set(tokenize(text))) / len(q_terms) if q_terms else 0.0
             score = (float(sim) + params.lexical_weight_de * overlap
                      + params.passage_weight * passage_scores[i])
-            if number_bonus and (_TIME.search(text) if when else
-                                 _NUMBER.search(text) or _COUNT.search(text)):
+            if number_bonus and (_TIME if when else _COUNT).search(text):
                 score += number_bonus
             if reason_bonus and _REASON.search(text):
                 score += reason_bonus

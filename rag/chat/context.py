@@ -55,8 +55,11 @@ class FollowUp:
     understood_as: str
     #: The previous answer (context text, "" when there was none).
     previous_answer: str = ""
-    #: The earlier question it refers to when that got no answer ("" when it got one).
-    unanswered: str = ""
+
+    @property
+    def unanswered(self) -> str:
+        """The earlier question it refers to when that got no answer ("" when it got one)."""
+        return "" if self.previous_answer else self.texts[1]
 
     def query_vector(self, vectors: np.ndarray, for_sentences: bool = False) -> np.ndarray:
         """The normalised mix of the texts' query vectors (rows in ``texts`` order), with
@@ -119,8 +122,7 @@ def resolve(
     about = recent[0].question + "".join(f" · {n}" for n in answer_names[:2])
     understood = f"{UNDERSTOOD[language]} {question} ({_REFERRING[language]}: {about})"
     return FollowUp(question, language, decision.reason, tuple(texts), tuple(weights),
-                    tuple(sentence_weights), search_text, understood, previous_answer,
-                    "" if previous_answer else recent[0].question)
+                    tuple(sentence_weights), search_text, understood, previous_answer)
 
 
 def quoted_articles(index: Index, answer: str, depth: int = 5) -> list[str]:

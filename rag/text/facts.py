@@ -15,14 +15,16 @@ from functools import lru_cache
 
 from rapidfuzz import fuzz
 
-_MONTHS = {
+#: Month names and abbreviations (German and English) and their numbers.
+MONTHS = {
     "januar": 1, "jänner": 1, "january": 1, "jan": 1, "februar": 2, "february": 2, "feb": 2,
     "märz": 3, "maerz": 3, "march": 3, "mär": 3, "mar": 3, "april": 4, "apr": 4, "mai": 5,
     "may": 5, "juni": 6, "june": 6, "jun": 6, "juli": 7, "july": 7, "jul": 7, "august": 8,
     "aug": 8, "september": 9, "sept": 9, "sep": 9, "oktober": 10, "october": 10, "okt": 10,
     "oct": 10, "november": 11, "nov": 11, "dezember": 12, "december": 12, "dez": 12, "dec": 12,
 }
-_WEEKDAYS = {
+#: Weekday names (German and English).
+WEEKDAYS = {
     "montag", "dienstag", "mittwoch", "donnerstag", "freitag", "samstag", "sonntag",
     "sonnabend", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
 }
@@ -38,7 +40,7 @@ _SCALES = {
     "milliarde": 1e9, "milliarden": 1e9, "mrd": 1e9, "billion": 1e9, "billions": 1e9,
     "millions": 1e6, "thousands": 1e3,
 }
-_MONTH_RE = "|".join(sorted(_MONTHS, key=len, reverse=True))
+_MONTH_RE = "|".join(sorted(MONTHS, key=len, reverse=True))
 # "19. Dezember 2022", "19 December 2022", "19. Dez. 2022", "Dezember 2022", "19. Dezember"
 _DATE_DMY = re.compile(
     rf"(?<!\d)(?:(\d{{1,2}})\.?\s+)?({_MONTH_RE})\.?(?:\s+(\d{{4}}))?(?!\w)", re.IGNORECASE
@@ -116,7 +118,7 @@ def _dates(text: str) -> tuple[set[str], list[tuple[int, int]]]:
         for m in rx.finditer(text):
             if any(a <= m.start() < b for a, b in spans):
                 continue
-            month = _MONTHS[m.group(month_group).lower()]
+            month = MONTHS[m.group(month_group).lower()]
             word = m.group(month_group)
             # Short forms ("mar", "may", "mai") count only next to a day or year.
             if len(word) <= 4 and not (m.group(day_group) or m.group(year_group)):
@@ -168,7 +170,7 @@ def _names(text: str, lang: str) -> set[str]:
         if not word or not word[0].isupper() or len(word) < 2:
             continue
         low = word.lower()
-        if low in _MONTHS or low in _WEEKDAYS or low in _NUMBER_WORDS or low in _SCALES:
+        if low in MONTHS or low in WEEKDAYS or low in _NUMBER_WORDS or low in _SCALES:
             continue
         limit = FIRST_WORD_MAX_ZIPF if starts else NAME_MAX_ZIPF
         if _zipf(word, lang) < limit and _zipf(low, lang) < limit:

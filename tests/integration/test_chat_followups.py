@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from rag.answer import NOT_FOUND
 from rag.embed import load_embedder
 from rag.eval.metrics import group_metrics, judge
 from rag.eval.questions import load_questions
@@ -47,8 +48,7 @@ def held_back():
     return questions
 
 
-NOT_FOUND_TEXTS = {"Dazu habe ich im Korpus nichts gefunden.",
-                   "I could not find this in the corpus."}
+NOT_FOUND_TEXTS = set(NOT_FOUND.values())
 
 
 def _results(pipeline, questions, use_history: bool, unanswered: set | None = None):
