@@ -322,10 +322,16 @@ def by_date(items: list, date_of) -> list:
 _WEEKDAYS = {"montag": 0, "dienstag": 1, "mittwoch": 2, "donnerstag": 3, "freitag": 4,
              "samstag": 5, "sonnabend": 5, "sonntag": 6, "monday": 0, "tuesday": 1,
              "wednesday": 2, "thursday": 3, "friday": 4, "saturday": 5, "sunday": 6}
+#: A date written out right after a day expression ("am Freitag, den 16. September",
+#: "gestern, am 3. März", "on Friday, the 16th", "on Friday, September 16"): the text
+#: dates it itself, so it is not resolved against the article's date.
+_DATED = (r",?\s*(?:(?:am|den|dem|the)\s+)?(?:\d{1,2}\.|\d{1,2}(?:st|nd|rd|th)\b"
+          r"|(?:january|february|march|april|may|june|july|august|september|october"
+          r"|november|december)\s+\d{1,2}\b)")
 _IN_ARTICLE = re.compile(
     r"\b(vorgestern|gestern|heute|morgen|übermorgen|yesterday|today|tomorrow|"
     r"(?:am\s+(?:vergangenen\s+|letzten\s+|kommenden\s+)?|on\s+(?:last\s+)?)"
-    r"(?:" + "|".join(_WEEKDAYS) + r"))\b(?!\s*\()", re.IGNORECASE)
+    r"(?:" + "|".join(_WEEKDAYS) + r"))\b(?!\s*\(|" + _DATED + ")", re.IGNORECASE)
 
 
 def resolve_in_article(text: str, article_date: str | None) -> list[tuple[int, int, str]]:

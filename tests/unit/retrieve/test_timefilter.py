@@ -94,6 +94,19 @@ def test_relative_dates_in_articles_use_the_articles_date():
     assert resolve_in_article(text, None) == []
 
 
+@pytest.mark.parametrize("text", [
+    "Am Freitag, den 16. September 2005 protestierten Schüler.",  # weeks before the article
+    "Er wurde am Mittwoch, dem 5. Dezember 1945 geboren.",
+    "Das Urteil fiel gestern, am 3. März 2006.",
+    "Am Montag, 19. Dezember begann der Prozess.",
+    "The vote was on Friday, September 16, in Berlin.",
+    "It happened on Friday the 16th.",
+])
+def test_a_day_the_text_dates_itself_is_not_dated_again(text):
+    assert resolve_in_article(text, "2005-10-04") == []
+    assert annotate_in_article(text, "2005-10-04") == text
+
+
 def test_timeline_order():
     items = [("b", "2023-01-02"), ("c", None), ("a", "2021")]
     assert [x for x, _ in by_date(items, lambda t: t[1])] == ["a", "b", "c"]
