@@ -15,7 +15,7 @@ from ..retrieve.spelling import correct_terms
 from ..settings import AnswerSettings
 from ..store.keywords import KeywordStore
 from ..text.facts import MONTHS, WEEKDAYS
-from ..text.terms import anchor_terms, question_terms, tokenize
+from ..text.terms import anchor_terms, compound_terms, nouns, question_terms, tokenize
 from ..types import Answer, DocMeta, Source, StoredChunk
 from .base import NOT_FOUND, Evidence
 from .metadata import asked_field, metadata_answer
@@ -160,7 +160,8 @@ def rank_sentences(
     """Sentences of the retrieved passages, best answer first.
 
     Score = similarity of the sentence's vector to the question, plus (German) keyword
-    overlap with the question, plus the passage's own retrieval score, plus a bonus for
+    overlap with the question (a noun also as the head of a compound: "Böen" in
+    "Orkanböen"), plus the passage's own retrieval score, plus a bonus for
     numbers when the question asks for one (an amount also written out, "eintausend"; for
     "when" a year, a date, a month or a weekday, not any number), for a reason ("weil",
     "denn", "because") when it asks why, for quoted words when it asks what something is
@@ -171,6 +172,7 @@ def rank_sentences(
     (answer candidates); the others are only used to find disagreeing statements.
     """
     q_terms = set(tokenize(question)) if lang == "de" else set()
+    q_nouns = {s: n for s, n in nouns(question).items() if s in q_terms}
     number_bonus = params.number_bonus if asks_number(question) else 0.0
     when = asks_year(question)  # a date, not any number; an amount may be written out
     reason_bonus = params.reason_bonus if _ASKS_REASON.search(question) else 0.0
@@ -185,7 +187,10 @@ def rank_sentences(
         sims = chunk.sentence_vectors @ qvec
         for (a, b), sim in zip(chunk.sentences, sims):
             text = chunk.text[a:b]
-            overlap = len(q_terms & set(tokenize(text))) / len(q_terms) if q_terms else 0.0
+            shared = q_terms & set(tokenize(text))
+            if q_nouns and len(shared) < len(q_terms):
+                shared |= compound_terms(q_nouns, text)
+            overlap = len(shared) / len(q_terms) if q_terms else 0.0
             score = (float(sim) + params.lexical_weight_de * overlap
                      + params.passage_weight * passage_scores[i])
             if number_bonus and (_TIME if when else _COUNT).search(text):

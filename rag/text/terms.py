@@ -36,6 +36,31 @@ def tokenize(text: str) -> list[str]:
     return [s for s in _STEMMER.stemWords(words) if len(s) > 1 or s.isdigit()]
 
 
+#: A capitalised word of four letters or more: in German text mostly a noun.
+_NOUN = re.compile(r"\b[A-ZÄÖÜ][a-zäöüß]{3,}\w*")
+
+
+def nouns(text: str) -> dict[str, str]:
+    """The capitalised words of ``text`` after its first word (German: its nouns), as
+    ``{stem: lower-case word}``: the stems as :func:`tokenize` makes them."""
+    out: dict[str, str] = {}
+    for match in _NOUN.finditer(text):
+        if match.start() > 0:
+            stems = tokenize(match.group(0))
+            if stems:
+                out.setdefault(stems[0], match.group(0).lower())
+    return out
+
+
+def compound_terms(question_nouns: dict[str, str], text: str) -> set[str]:
+    """The stems of ``question_nouns`` (:func:`nouns`) that ``text`` has as part of a
+    compound, or whose compound it has the head of: "Böen" in "Orkanböen", "Soldaten" for
+    "Berufssoldaten" (German compounds end with their head noun; the stems differ)."""
+    words = {w.lower() for w in _NOUN.findall(text)}
+    return {stem for stem, noun in question_nouns.items()
+            if any(w != noun and (w.endswith(noun) or noun.endswith(w)) for w in words)}
+
+
 #: Words that ask rather than name what the answer is about (stemmed like the terms).
 _DE_QUESTION_WORDS = frozenset(_STEMMER.stemWords([
     "warum", "wieso", "weshalb", "weswegen", "wozu", "womit", "wodurch", "woher", "wohin",

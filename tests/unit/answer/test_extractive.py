@@ -281,6 +281,20 @@ def test_a_when_question_prefers_a_date_to_any_number(dated) -> None:
     assert ranked[0].text == dated and ranked[0].score > ranked[1].score
 
 
+def test_a_german_noun_counts_in_its_compound() -> None:
+    """Keyword overlap finds the question's noun as the head of a compound ("Böen" in
+    "Orkanböen"), so that sentence wins over one that shares only the topic."""
+    text = ("Das Tief zog mit 80 bis 150 Kilometern pro Stunde über Europa. "
+            "Die Orkanböen erreichten bis zu 200 Kilometer pro Stunde.")
+    spans = split_sentences(text)
+    q = np.zeros(4, dtype=np.float32)
+    q[0] = 1.0
+    chunk = StoredChunk(0, "a#1", "a.md", text, 100, 100 + len(text), spans,
+                        np.tile(q, (len(spans), 1)))
+    ranked = rank_sentences(q, "Wie stark waren die Böen?", "de", [chunk], [1.0], _params())
+    assert ranked[0].text.startswith("Die Orkanböen") and ranked[0].score > ranked[1].score
+
+
 @pytest.mark.parametrize(("first", "joins"), [
     ("Schwammberger gestorben", False),                   # a headline line
     ("Zieht der Kreml Minsk in den Krieg?", False),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from rag.text.language import detect_language
-from rag.text.terms import anchor_terms, normalize_numbers, tokenize
+from rag.text.terms import anchor_terms, compound_terms, normalize_numbers, nouns, tokenize
 
 
 @pytest.mark.parametrize("text", ["62'000", "62’000", "62.000", "62 000", "62\u202f000",
@@ -46,3 +46,24 @@ def test_anchor_terms_keep_names_and_numbers() -> None:
 def test_detect_language(text: str, lang: str) -> None:
     assert detect_language(text) == lang
     assert detect_language("?!", default="en") == "en"
+
+
+def test_nouns_are_the_capitalised_words_after_the_first() -> None:
+    assert nouns("Wie stark waren die heftigsten Böen über Spanien?") == {
+        "boen": "böen", "spani": "spanien"}
+    assert nouns("Wer war es?") == {}
+
+
+@pytest.mark.parametrize(("question", "text", "found"), [
+    ("Wie stark waren die Böen?", "Die Orkanböen erreichten 200 km/h.", {"boen"}),
+    ("Wie viele Soldaten hat das Heer?", "Es hat 62'000 Berufssoldaten.", {"soldat"}),
+    ("Wie viele Berufssoldaten gibt es?", "Es gibt 62'000 Soldaten.", {"berufssoldat"}),
+    ("Was war die Ursache?", "Die Einsturzursache war ein falscher Leim.", {"ursach"}),
+    # the same word (a stem match already counts it) or no shared head
+    ("Wie stark waren die Böen?", "Die Böen erreichten 200 km/h.", set()),
+    ("Wie stark waren die Böen?", "Der Orkan erreichte 200 km/h.", set()),
+])
+def test_compound_terms_match_a_noun_and_its_compound(question, text, found) -> None:
+    """German compounds end with their head noun, whose stem differs from the compound's
+    ("orkanbo" vs "boen"): the noun of a question is found as the head of a compound."""
+    assert compound_terms(nouns(question), text) == found
