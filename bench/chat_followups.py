@@ -42,7 +42,8 @@ SETS = {
                                       ROOT / "bench/data/chat_dev_seed.jsonl"]),
     "wikinews": (SHARED / "eval/wikinews-de/corpus",
                  [SHARED / "eval/wikinews-de/conversations.jsonl",
-                  ROOT / "bench/data/chat_dev_wikinews.jsonl"]),
+                  ROOT / "bench/data/chat_dev_wikinews.jsonl",
+                  ROOT / "bench/data/chat_definite_wikinews.jsonl"]),
 }
 
 

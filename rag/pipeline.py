@@ -46,7 +46,7 @@ from .settings import Settings
 from .store.folder import current_version
 from .store.index import Index, load_index
 from .text.language import detect_language
-from .types import Answer, Message
+from .types import Answer, Hit, Message
 
 log = logging.getLogger(__name__)
 
@@ -243,7 +243,7 @@ class Pipeline:
         turns = parse_history(history, self.settings.chat.max_history_messages)
         lang = detect_language(text)
         condensed = self._condense(text, turns, lang, today) if turns else None
-        followup = None
+        followup = implicit = None
         asked = text
         if condensed is not None:
             text = condensed.question
@@ -251,6 +251,9 @@ class Pipeline:
             followup = resolve(text, lang, turns, self.settings.chat, detect_language)
             if turns and followup is None:  # a new topic: asked without its announcement
                 text = without_announcement(text)
+                if self.settings.chat.implicit_followup_margin >= 0:
+                    implicit = resolve(text, lang, turns, self.settings.chat, detect_language,
+                                       possible=True)
         # an English question's German words (from the LLM) for the keyword side
         search_text, search_lang = ((condensed.search_query, "de")
                                     if condensed and condensed.search_query else (text, lang))
@@ -289,6 +292,11 @@ class Pipeline:
             hits = apply_time(hits, dates, intent, boost=when.time_boost,
                               recency=when.time_recency, slack_days=when.time_slack_days)
         hits = dedup.collapse(hits, duplicates, k)
+        if implicit is not None and hits:
+            found = self._followup_hits(implicit, k, retriever, allowed)
+            if self._refers_back(found[0], hits, qvec, retriever):
+                answer = self._ask_followup(implicit, k, retriever, allowed, on_draft, found)
+                return _time_and_copies(answer, intent, index, duplicates)
         evidence = Evidence(text, lang, qvec, hits, k, allowed,
                             topic=self._topic(text) if by_time else None)
         answer = self._answer(evidence, retriever, on_draft)
@@ -342,13 +350,12 @@ class Pipeline:
             log.info("LLM condensation failed (%s); extractive resolution used.", exc)
             return None
 
-    def _ask_followup(
+    def _followup_hits(
         self, followup: FollowUp, k: int, retriever: Retriever, allowed: np.ndarray | None,
-        on_draft: Callable[[str], None] | None = None,
-    ) -> Answer:
-        """Retrieve with the question mixed with its context, answer, say how it was
-        understood; "not found" when no passage fits the question itself closely enough
-        (``followup_min_relevance``)."""
+    ) -> tuple[list[Hit], np.ndarray]:
+        """The passages found for a follow-up (its question mixed with its context,
+        passages of the articles the previous answer quoted preferred), and the query
+        vectors of its texts."""
         vectors = self._questions.encode(list(followup.texts), self.embedder.encode_queries)
         qvec = followup.query_vector(vectors)
         lang = followup.language
@@ -362,6 +369,33 @@ class Pipeline:
             if rows is not None and len(rows):
                 preferred = retriever.search(followup.search_text, lang, k, rows, qvec)
                 hits = merge_hits(hits, preferred, bonus, k)
+        return hits, vectors
+
+    def _refers_back(self, context_hits: list[Hit], hits: list[Hit], qvec: np.ndarray,
+                     retriever: Retriever) -> bool:
+        """Whether a question whose words stand alone is read as a follow-up: what the
+        conversation finds for it (``context_hits``) is another article than what the
+        question alone finds (``hits``), and its best sentence matches the question
+        itself within ``implicit_followup_margin`` as well ("Wer saß in der Maschine?"
+        after the crash of a fighter jet: the jet's crew, not a damaged harvester)."""
+        if not context_hits or context_hits[0].doc_id == hits[0].doc_id:
+            return False
+        chunks = retriever.index.chunks([context_hits[0].id, hits[0].id])
+        with_context = best_similarity([chunks[context_hits[0].id]], qvec)
+        alone = best_similarity([chunks[hits[0].id]], qvec)
+        return with_context >= alone - self.settings.chat.implicit_followup_margin
+
+    def _ask_followup(
+        self, followup: FollowUp, k: int, retriever: Retriever, allowed: np.ndarray | None,
+        on_draft: Callable[[str], None] | None = None,
+        found: tuple[list[Hit], np.ndarray] | None = None,
+    ) -> Answer:
+        """Retrieve with the question mixed with its context (or take ``found``, what
+        :meth:`_followup_hits` found), answer, say how it was understood; "not found"
+        when no passage fits the question itself closely enough
+        (``followup_min_relevance``)."""
+        hits, vectors = found or self._followup_hits(followup, k, retriever, allowed)
+        lang = followup.language
         svec = followup.query_vector(vectors, for_sentences=True)
         evidence = Evidence(followup.question, lang, svec, hits, k, allowed,
                             said=followup.previous_answer, with_context=True,

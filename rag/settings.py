@@ -264,6 +264,14 @@ class ChatSettings:
     #: A follow-up is answered only when a retrieved sentence is this similar to the
     #: follow-up alone (0 = off), so that it does not just inherit the previous answer.
     followup_min_relevance: float = 0.0
+    #: A question whose words stand alone (no pronoun, no "und ...", no announced new
+    #: topic) is still answered as a follow-up when the passage found with the
+    #: conversation is from another article than the one found without it and its best
+    #: sentence matches the question within this margin of that one's (a definite
+    #: description: "Wer saß in der Maschine?"); negative turns this off. Tune halves:
+    #: 0.01, 0.02 and 0.03 tie, 0.04 loses; the middle was taken (bench/chat_followups.py,
+    #: bench/README.md 25).
+    implicit_followup_margin: float = 0.02
     #: At most this many messages of history are accepted (longer: an error).
     max_history_messages: int = 200
 

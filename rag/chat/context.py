@@ -16,7 +16,7 @@ from ..settings import ChatSettings
 from ..store.index import Index
 from ..text.terms import tokenize
 from ..types import Answer, Hit, StoredChunk
-from .followup import decide
+from .followup import STANDS_ALONE, decide
 from .history import UNDERSTOOD, Turn
 
 #: Two or more capitalised words in a row: a name ("Herta Müller", "Wladimir Makei").
@@ -31,6 +31,9 @@ _NOT_NAME_START = frozenset({
     "wegen", "of", "for", "with", "by", "from", "after", "before",
 })
 _REFERRING = {"de": "Bezug", "en": "referring to"}
+#: :attr:`FollowUp.reason` of a question read as a follow-up although its words stand
+#: alone (``resolve(..., possible=True)``).
+IMPLICIT = "may refer back by a definite description"
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
@@ -91,9 +94,16 @@ def resolve(
     turns: Sequence[Turn],
     params: ChatSettings,
     detect: Callable[[str], str] | None = None,
+    *,
+    possible: bool = False,
 ) -> FollowUp | None:
     """The follow-up reading of ``question``, or ``None`` when it stands alone (no
     history, a new topic, or no sign of referring back: then it is asked as it is).
+
+    ``possible``: also the reading of a question that shows no sign of referring back
+    but does not announce a new topic either - it may still refer back by a definite
+    description ("Wer saß in der Maschine?", "What leaked from the truck?"); the caller
+    decides by what each reading finds (:data:`IMPLICIT`).
 
     ``detect`` (a language detector) decides the language of a question too short to
     show its own (``"Why?"``) from the previous question; without it ``language`` stays.
@@ -102,7 +112,9 @@ def resolve(
         return None
     decision = decide(question)
     if not decision.dependent:
-        return None
+        if not possible or decision.reason != STANDS_ALONE:
+            return None
+        decision = replace(decision, reason=IMPLICIT)
     recent = list(turns[-params.context_turns:])[::-1]  # newest first
     if detect is not None and len(question.split()) < 3:
         language = detect(recent[0].question)

@@ -5,8 +5,11 @@ demonstrative pronoun or adverb without its referent ("Wie ist er gestorben?", "
 was Putin when it happened?", "Und wann war das?"), a leading conjunction that continues
 the previous question ("Und wie viele ...?", "And why?"), or too few content words and no
 name or noun of its own to stand alone ("Why?", "Warum genau?"). It starts a *new topic*
-when it says so ("Andere Frage: ...", "Different topic: ...") or has none of these signs;
-then the conversation is not used at all, so a new topic never inherits the old answer.
+when it says so ("Andere Frage: ...", "Different topic: ..."): then the conversation is
+not used at all, so a new topic never inherits the old answer. A question with none of
+these signs *stands alone* by its words; it may still refer back by a definite
+description ("Wer saß in der Maschine?"), which the pipeline decides by what each reading
+finds (:meth:`rag.pipeline.Pipeline.ask`, ``implicit_followup_margin``).
 """
 
 from __future__ import annotations
@@ -95,6 +98,11 @@ def _before_noun(words: list[str], i: int) -> bool:
     return False
 
 
+#: :attr:`Decision.reason` of a question with no sign of referring back that does not
+#: announce a new topic either.
+STANDS_ALONE = "stands alone"
+
+
 @dataclass(frozen=True)
 class Decision:
     """Whether a question depends on the conversation, and why (for logs and tests)."""
@@ -148,4 +156,4 @@ def decide(question: str) -> Decision:
     named = any(w[:1].isupper() or w[:1].isdigit() for w in content if w != words[0])
     if len(content) <= 2 and not named:
         return Decision(True, "too short to stand alone")
-    return Decision(False, "stands alone")
+    return Decision(False, STANDS_ALONE)

@@ -11,6 +11,7 @@ dense: 1.000 / 0.929).
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -21,6 +22,7 @@ import pytest
 from rag.embed import load_embedder
 from rag.eval.metrics import first_answering_rank
 from rag.eval.questions import load_questions
+from rag.eval.run import conversation
 from rag.eval.variants import split_half
 from rag.pipeline import Pipeline
 from rag.retrieve import Retriever
@@ -34,6 +36,11 @@ WIKINEWS = SHARED / "eval" / "wikinews-de"
 ARTICLES = 150
 #: Own questions about a time that older articles announce (bench/README.md section 21).
 ANNOUNCED = ROOT / "bench" / "data" / "time_announced_wikinews.jsonl"
+#: Own conversations: follow-ups by a definite description, topic switches (section 25).
+DEFINITE = ROOT / "bench" / "data" / "chat_definite_wikinews.jsonl"
+#: The article that "Wer saß in der Maschine?" alone finds on the whole archive (a damaged
+#: maize harvester), kept in the slice so that the question can go astray there too.
+DISTRACTORS = ("wikinews_14074.md",)
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +48,9 @@ def wikinews(tmp_path_factory):
     held = [q for q in load_questions(WIKINEWS / "questions.jsonl")
             if split_half(q.id) == "held" and not q.no_answer]
     announced = load_questions(ANNOUNCED)
-    wanted = sorted({s for q in held + announced for s in q.expected_sources})
+    definite = load_questions(DEFINITE)
+    wanted = sorted({s for q in held + announced + definite for s in q.expected_sources}
+                    | set(DISTRACTORS))
     others = sorted(p.name for p in (WIKINEWS / "corpus").glob("*.md") if p.name not in wanted)
     step = max(1, len(others) // (ARTICLES - len(wanted)))
     chosen = wanted + others[::step][: ARTICLES - len(wanted)]
@@ -94,3 +103,45 @@ def test_a_time_planned_in_older_articles_is_found(wikinews):
     ranks = [first_answering_rank(q, pipeline.ask(q.question, 5).sources) for q in announced]
     print(f"announced periods (n={len(announced)}): hit@3 {_hit(ranks, 3):.3f}")
     assert _hit(ranks, 3) >= 0.9
+
+
+def test_a_follow_up_by_a_definite_description_stays_in_the_conversation(wikinews):
+    """"Wer saß in der Maschine?" after a question about a fighter jet's crash has no
+    pronoun: alone it finds a damaged maize harvester. What the conversation finds (the
+    jet) matches it about as well, so it is read as a follow-up and says so; with the
+    rule off (``implicit_followup_margin`` < 0) it is asked alone as before."""
+    pipeline, *_ = wikinews
+    history = conversation(pipeline, ["Wo ist das spanische Jagdflugzeug im Januar 2006 "
+                                      "abgestürzt?"], 5)
+    answer = pipeline.ask("Wer saß in der Maschine?", 5, history=history)
+    assert answer.understood_as is not None and answer.understood_as.startswith(
+        "Verstanden als: Wer saß in der Maschine?")
+    assert answer.sources[0].doc_id == "wikinews_20929.md", answer.text
+    off = Pipeline(pipeline.settings.replace(implicit_followup_margin=-1),
+                   embedder=pipeline.embedder, auto_index=False)
+    alone = off.ask("Wer saß in der Maschine?", 5, history=history)
+    assert alone.understood_as is None
+    assert alone.sources[0].doc_id == "wikinews_14074.md"
+
+
+def test_own_conversations_by_definite_description_and_topic_switches(wikinews):
+    """Follow-ups that refer back by a definite description find their article; a switch
+    to another answerable topic is asked alone (no "Verstanden als") and finds its own."""
+    pipeline, *_ = wikinews
+    questions = [q for q in load_questions(DEFINITE) if not q.no_answer]
+    records = [json.loads(line) for line in DEFINITE.read_text(encoding="utf-8").splitlines()
+               if line.strip()]
+    kind = {r["id"]: r["kind"] for r in records}
+    found, switched = [], []
+    for q in questions:
+        history = conversation(pipeline, q.history, 5)
+        answer = pipeline.ask(q.question, 5, history=history)
+        rank = first_answering_rank(q, answer.sources)
+        if kind[q.id] == "followup":
+            found.append(rank is not None and rank <= 3)
+        else:
+            switched.append(rank == 1 and answer.understood_as is None)
+    print(f"definite follow-ups: {sum(found)}/{len(found)} in the top 3; "
+          f"switches asked alone and found: {sum(switched)}/{len(switched)}")
+    assert sum(found) >= len(found) - 1
+    assert all(switched)

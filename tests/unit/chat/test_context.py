@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from rag.chat import Turn, VectorCache, names, resolve, with_understanding
+from rag.chat.context import IMPLICIT
 from rag.embed.fake import FakeEmbedder
 from rag.settings import ChatSettings
 from rag.types import Answer
@@ -20,6 +21,21 @@ def test_standalone_question_or_no_history_is_not_resolved():
     assert resolve("Wie lang ist die Donau in Österreich?", "de", TURNS, params) is None
     assert resolve("Und wann?", "de", [], params) is None
     assert resolve("Und wann?", "de", TURNS, ChatSettings(context_turns=0)) is None
+
+
+def test_a_standalone_question_may_still_be_read_as_a_follow_up():
+    """``possible=True``: the follow-up reading of a question without a pronoun (a
+    definite description, "die Maschine"), for the caller to weigh; never of a question
+    that announces a new topic."""
+    params = ChatSettings()
+    f = resolve("Wer saß in der Maschine?", "de", TURNS, params, possible=True)
+    assert f is not None and f.reason == IMPLICIT
+    assert f.texts[0] == "Wer saß in der Maschine?" and f.texts[1] == TURNS[-1].question
+    assert resolve("Andere Frage: Wer saß in der Maschine?", "de", TURNS, params,
+                   possible=True) is None
+    assert resolve("Wer saß in der Maschine?", "de", [], params, possible=True) is None
+    dependent = resolve("Und wann?", "de", TURNS, params, possible=True)
+    assert dependent is not None and dependent.reason != IMPLICIT
 
 
 def test_follow_up_mixes_earlier_questions_newest_first_with_decay():
