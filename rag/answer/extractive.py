@@ -214,14 +214,17 @@ def _squash(text: str) -> str:
 
 
 def not_said_first(candidates: list[Candidate], said: str) -> list[Candidate]:
-    """``candidates`` with the sentences that ``said`` (an earlier answer) already quotes
-    moved behind the others, order otherwise kept: a follow-up asks for something new,
-    though a sentence said before may still join the new one as its context. A sentence
-    that ``said`` quoted only as the context of the next one (:func:`_antecedent`) does
-    not count as said."""
+    """``candidates`` with the sentences that ``said`` (an earlier answer) already quotes,
+    and the articles' headline lines, moved behind the others, order otherwise kept: a
+    follow-up asks for something new, and a headline only names the topic the
+    conversation is already about; a sentence said before may still join the new one as
+    its context. A sentence that ``said`` quoted only as the context of the next one
+    (:func:`_antecedent`) does not count as said."""
     said = _squash(said)
 
     def was_said(c: Candidate) -> bool:
+        if c.heading:
+            return True
         text = _squash(c.text)
         at = said.find(text)
         return at >= 0 and not _POINTS_BACK.match(said[at + len(text):].lstrip())
@@ -354,7 +357,9 @@ def write_answer(statements: list[list[Candidate]], sources: list[Source], lang:
         source = sources[group[0].source]
         source.highlights.extend(c.span for c in group)
         source.highlights.sort()
-        parts.append(" ".join(c.text for c in group) + f" [{source.n}]")
+        # a headline line ends its own line: it has no full stop to end it in the text
+        parts.append("".join(c.text + ("\n" if c.heading else " ") for c in group[:-1])
+                     + group[-1].text + f" [{source.n}]")
     if len(parts) > 1:
         return DISAGREE[lang] + "\n" + "\n".join(f"- {p}" for p in parts)
     return parts[0] if parts else ""

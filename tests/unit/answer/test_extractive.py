@@ -317,6 +317,19 @@ def test_a_headline_does_not_join_the_answer_as_a_neighbour(first, joins) -> Non
     assert (first in answer) is joins, answer
 
 
+def test_a_headline_in_an_answer_ends_its_own_line() -> None:
+    """A headline that answers (a search-box query: "turing begnadigung") is not run
+    into the next sentence: it has no full stop, so it ends its own line."""
+    text = "Postume Begnadigung für Alan Turing\n\nTuring war 1952 verurteilt worden."
+    spans = split_sentences(text)
+    source = Source(1, "a.md", "a", None, None, None, text, 1.0)
+    head = Candidate(0, spans[0], text[slice(*spans[0])], 2.0, heading=True)
+    body = Candidate(0, spans[1], text[slice(*spans[1])], 1.95)
+    answer = compose("turing begnadigung", [head, body], [source], "de", _params())
+    assert answer == ("Postume Begnadigung für Alan Turing\nTuring war 1952 verurteilt "
+                      "worden. [1]")
+
+
 def _sentences(text: str) -> list[Candidate]:
     spans = split_sentences(text)
     return [Candidate(0, s, text[s[0]:s[1]], 1.0 - 0.2 * i) for i, s in enumerate(spans)]

@@ -131,6 +131,17 @@ def test_not_said_first_keeps_the_order_otherwise():
     assert not_said_first(cands, "") == cands
 
 
+def test_a_headline_line_does_not_lead_a_follow_ups_answer():
+    """"Und Steffi Nerius?": everything else about the javelin final was said, and the
+    headline ("Deutsche Speerwerferinnen gewinnen ...") only names the topic."""
+    from rag.answer.extractive import Candidate, not_said_first
+
+    cands = [Candidate(0, (0, 5), "Speerwerferinnen gewinnen Silber", 0.9, heading=True),
+             Candidate(0, (6, 9), "Nerius wurde Dritte.", 0.8)]
+    assert [c.text for c in not_said_first(cands, "Etwas anderes. [1]")] == [
+        "Nerius wurde Dritte.", "Speerwerferinnen gewinnen Silber"]
+
+
 def test_a_sentence_said_only_as_context_counts_as_not_said():
     """The previous answer "A. Dieses B." quoted A only because B points back at it."""
     from rag.answer.extractive import Candidate, not_said_first
