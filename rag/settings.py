@@ -268,10 +268,10 @@ class ChatSettings:
     #: topic) is still answered as a follow-up when the passage found with the
     #: conversation is from another article than the one found without it and its best
     #: sentence matches the question within this margin of that one's (a definite
-    #: description: "Wer saß in der Maschine?"); negative turns this off. Tune halves:
-    #: 0.01, 0.02 and 0.03 tie, 0.04 loses; the middle was taken (bench/chat_followups.py,
-    #: bench/README.md 25).
-    implicit_followup_margin: float = 0.02
+    #: description: "Wer saß in der Maschine?"; not an English question naming something
+    #: the conversation has not); negative turns this off. Chosen on the tune halves
+    #: (bench/chat_followups.py, bench/README.md 25).
+    implicit_followup_margin: float = 0.03
     #: At most this many messages of history are accepted (longer: an error).
     max_history_messages: int = 200
 

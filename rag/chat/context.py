@@ -14,7 +14,7 @@ import numpy as np
 
 from ..settings import ChatSettings
 from ..store.index import Index
-from ..text.terms import tokenize
+from ..text.terms import anchor_terms, tokenize
 from ..types import Answer, Hit, StoredChunk
 from .followup import STANDS_ALONE, decide
 from .history import UNDERSTOOD, Turn
@@ -112,7 +112,8 @@ def resolve(
         return None
     decision = decide(question)
     if not decision.dependent:
-        if not possible or decision.reason != STANDS_ALONE:
+        if (not possible or decision.reason != STANDS_ALONE
+                or _names_something_new(question, language, turns)):
             return None
         decision = replace(decision, reason=IMPLICIT)
     recent = list(turns[-params.context_turns:])[::-1]  # newest first
@@ -135,6 +136,18 @@ def resolve(
     understood = f"{UNDERSTOOD[language]} {question} ({_REFERRING[language]}: {about})"
     return FollowUp(question, language, decision.reason, tuple(texts), tuple(weights),
                     tuple(sentence_weights), search_text, understood, previous_answer)
+
+
+def _names_something_new(question: str, language: str, turns: Sequence[Turn]) -> bool:
+    """Whether an English question names something (a capitalised word after the first,
+    a number: :func:`~rag.text.terms.anchor_terms`) that no earlier turn mentions: then
+    it starts a topic of its own ("Who became president of the German football
+    association in 2006?" after a space flight), however weakly it matches the archive.
+    German capitalises every noun, so German questions are not judged by this."""
+    if language != "en":
+        return False
+    said = set(tokenize(" ".join(f"{t.question} {t.answer}" for t in turns)))
+    return any(term not in said for term in anchor_terms(question))
 
 
 def quoted_articles(index: Index, answer: str, depth: int = 5) -> list[str]:

@@ -38,6 +38,19 @@ def test_a_standalone_question_may_still_be_read_as_a_follow_up():
     assert dependent is not None and dependent.reason != IMPLICIT
 
 
+def test_an_english_question_that_names_something_new_is_not_a_possible_follow_up():
+    """A name or number no earlier turn mentions starts a topic of its own; names the
+    conversation has had (Eva Roth, 1999) do not."""
+    params = ChatSettings()
+    assert resolve("Who built the bridge in Vienna?", "en", TURNS, params,
+                   possible=True) is None
+    assert resolve("How tall was the bridge in 2005?", "en", TURNS, params,
+                   possible=True) is None
+    assert resolve("What did Eva Roth build after 1999?", "en", TURNS, params,
+                   possible=True) is not None
+    assert resolve("How long is the bridge?", "en", TURNS, params, possible=True) is not None
+
+
 def test_follow_up_mixes_earlier_questions_newest_first_with_decay():
     params = ChatSettings(context_turns=3, context_weight=0.5, context_decay=0.5,
                           answer_weight=0.0)
