@@ -33,8 +33,10 @@ _WHEN = (r"\bwann\b|(?:^|[,;:]\s*)(?:(?:and|but|so|or|since|until|till)\s+)?when
          r"|\b(?:know|knows|tell(?:\s+(?:me|us))?|say|remember|find\s+out|ask|asked)\s+when\b"
          rf"|{_WHICH_YEAR}")
 _ASKS_NUMBER = re.compile(
-    rf"\b(?:how (?:many|much|old|far|long|often|high|large|big|strong|heavy|expensive)"
-    rf"|wie (?:viele?|alt|weit|lange|oft|hoch|groß|stark|schwer|teuer)"
+    rf"\b(?:how (?:many|much|old|far|long|often|high|large|big|strong|heavy|expensive|tall"
+    rf"|wide|deep|fast|hot|cold)"
+    rf"|wie (?:viele?|alt|weit|lange|oft|hoch|groß|stark|schwer|teuer|breit|tief|schnell"
+    rf"|heiß|kalt)"
     rf"|what (?:share|percentage|proportion)|welche[nrs]? (?:anteil|prozentsatz))\b"
     rf"|{_WHEN}",
     re.IGNORECASE,

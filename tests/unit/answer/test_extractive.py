@@ -136,6 +136,12 @@ def test_asks_number() -> None:
     assert asks_number("How high was the damage?")
     assert asks_number("Wie stark waren die Böen?")
     assert not asks_number("How did the White House react?")
+    # English "how tall" is German "wie groß"; the other measures in both languages
+    for question in ("How tall is the man the police are looking for?",
+                     "How deep is the lake?", "How fast was the train?",
+                     "Wie breit ist der Fluss?", "Wie schnell fuhr der Zug?",
+                     "Wie heiß wird es?"):
+        assert asks_number(question), question
 
 
 class _Background:
