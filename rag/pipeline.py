@@ -14,6 +14,7 @@ import numpy as np
 
 from .answer import NOT_FOUND, Answerer, Evidence, ExtractiveAnswerer, GenerativeAnswerer
 from .chat import (
+    IMPLICIT,
     FollowUp,
     VectorCache,
     best_similarity,
@@ -32,6 +33,7 @@ from .indexing import IndexReport, Progress, chunking_signature, update_index
 from .ingest import dedup
 from .ingest.corpus import scan_corpus
 from .retrieve import Retriever, allowed_rows
+from .retrieve.search import sentence_relevance
 from .retrieve.timefilter import (
     TimeIntent,
     annotate_answer,
@@ -248,12 +250,12 @@ class Pipeline:
         if condensed is not None:
             text = condensed.question
         else:
-            followup = resolve(text, lang, turns, self.settings.chat, detect_language)
+            followup = resolve(text, lang, turns, self.settings.chat, detect_language,
+                               possible=self.settings.chat.implicit_followup_margin >= 0)
+            if followup is not None and followup.reason == IMPLICIT:
+                followup, implicit = None, followup  # decided by what each reading finds
             if turns and followup is None:  # a new topic: asked without its announcement
                 text = without_announcement(text)
-                if self.settings.chat.implicit_followup_margin >= 0:
-                    implicit = resolve(text, lang, turns, self.settings.chat, detect_language,
-                                       possible=True)
         # an English question's German words (from the LLM) for the keyword side
         search_text, search_lang = ((condensed.search_query, "de")
                                     if condensed and condensed.search_query else (text, lang))
@@ -381,8 +383,8 @@ class Pipeline:
         if not context_hits or context_hits[0].doc_id == hits[0].doc_id:
             return False
         chunks = retriever.index.chunks([context_hits[0].id, hits[0].id])
-        with_context = best_similarity([chunks[context_hits[0].id]], qvec)
-        alone = best_similarity([chunks[hits[0].id]], qvec)
+        with_context = sentence_relevance(chunks[context_hits[0].id], qvec)
+        alone = sentence_relevance(chunks[hits[0].id], qvec)
         return with_context >= alone - self.settings.chat.implicit_followup_margin
 
     def _ask_followup(

@@ -2,6 +2,7 @@
 the OpenAI/Gradio messages format) without an LLM; a new topic is asked as it is."""
 
 from .context import (
+    IMPLICIT,
     FollowUp,
     VectorCache,
     best_similarity,
@@ -15,7 +16,7 @@ from .followup import Decision, content_words, decide, without_announcement
 from .history import UNDERSTOOD, Turn, answer_context, parse_history
 
 __all__ = [
-    "UNDERSTOOD", "Decision", "FollowUp", "Turn", "VectorCache", "answer_context",
+    "IMPLICIT", "UNDERSTOOD", "Decision", "FollowUp", "Turn", "VectorCache", "answer_context",
     "best_similarity", "content_words", "decide", "merge_hits", "names", "parse_history",
     "quoted_articles", "resolve",
     "with_understanding", "without_announcement",

@@ -11,9 +11,9 @@ dense: 1.000 / 0.929).
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +31,9 @@ from rag.settings import Settings
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "bench"))
+from chat_followups import kinds  # noqa: E402
+
 SHARED = Path(os.environ.get("RAG_SHARED_DIR", ROOT.parent / "shared"))
 WIKINEWS = SHARED / "eval" / "wikinews-de"
 ARTICLES = 150
@@ -130,9 +133,7 @@ def test_own_conversations_by_definite_description_and_topic_switches(wikinews):
     alone (no "Verstanden als")."""
     pipeline, *_ = wikinews
     questions = [q for q in load_questions(DEFINITE) if not q.no_answer]
-    records = [json.loads(line) for line in DEFINITE.read_text(encoding="utf-8").splitlines()
-               if line.strip()]
-    kind = {r["id"]: r["kind"] for r in records}
+    kind = kinds(DEFINITE)
     found, switched = [], []
     for q in questions:
         history = conversation(pipeline, q.history, 5)

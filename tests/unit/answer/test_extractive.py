@@ -208,6 +208,18 @@ def test_a_period_that_chose_the_passages_is_no_sign_that_they_answer() -> None:
     assert not answerer.answer(topic, retriever).found
 
 
+def _alike(text: str, start: int = 100) -> tuple[StoredChunk, np.ndarray]:
+    """A chunk of ``text`` at ``start`` (0: the article's first line) whose sentences all
+    have the same vector, and that vector as the question's: only the bonuses and
+    penalties of :func:`rank_sentences` tell them apart."""
+    spans = split_sentences(text)
+    q = np.zeros(4, dtype=np.float32)
+    q[0] = 1.0
+    chunk = StoredChunk(0, f"a#{int(start > 0)}", "a.md", text, start, start + len(text),
+                        spans, np.tile(q, (len(spans), 1)))
+    return chunk, q
+
+
 def _chunk(n: int, doc_id: str, start: int, vec: list[float]) -> StoredChunk:
     text = f"Satz {n}."
     return StoredChunk(n, f"{doc_id}#{n}", doc_id, text, start, start + len(text),
@@ -261,11 +273,7 @@ def test_an_amount_in_words_counts_as_a_number_for_how_many_not_for_when() -> No
     """"Wie viele" prefers a sentence with the amount written out over an equally similar
     one without; "wann" does not (a date is written in digits)."""
     text = "Der Player ist neu. Er fasst rund eintausend Lieder."
-    spans = split_sentences(text)
-    q = np.zeros(4, dtype=np.float32)
-    q[0] = 1.0
-    chunk = StoredChunk(0, "a#1", "a.md", text, 100, 100 + len(text), spans,
-                        np.tile(q, (len(spans), 1)))  # not the first line: no penalty
+    chunk, q = _alike(text)  # not the first line: no penalty
     params = _params()
     count = rank_sentences(q, "Wie viele Lieder passen darauf?", "en", [chunk], [1.0], params)
     assert "eintausend" in count[0].text and count[0].score > count[1].score
@@ -278,11 +286,7 @@ def test_an_amount_in_words_counts_as_a_number_for_how_many_not_for_when() -> No
                                    "Er trat 2013 zurück."])
 def test_a_when_question_prefers_a_date_to_any_number(dated) -> None:
     text = f"Das Recht sieht den Rücktritt im Kanon 332 vor. {dated}"
-    spans = split_sentences(text)
-    q = np.zeros(4, dtype=np.float32)
-    q[0] = 1.0
-    chunk = StoredChunk(0, "a#1", "a.md", text, 100, 100 + len(text), spans,
-                        np.tile(q, (len(spans), 1)))
+    chunk, q = _alike(text)
     ranked = rank_sentences(q, "Wann trat er zurück?", "en", [chunk], [1.0], _params())
     assert ranked[0].text == dated and ranked[0].score > ranked[1].score
 
@@ -292,11 +296,7 @@ def test_a_german_noun_counts_in_its_compound() -> None:
     "Orkanböen"), so that sentence wins over one that shares only the topic."""
     text = ("Das Tief zog mit 80 bis 150 Kilometern pro Stunde über Europa. "
             "Die Orkanböen erreichten bis zu 200 Kilometer pro Stunde.")
-    spans = split_sentences(text)
-    q = np.zeros(4, dtype=np.float32)
-    q[0] = 1.0
-    chunk = StoredChunk(0, "a#1", "a.md", text, 100, 100 + len(text), spans,
-                        np.tile(q, (len(spans), 1)))
+    chunk, q = _alike(text)
     ranked = rank_sentences(q, "Wie stark waren die Böen?", "de", [chunk], [1.0], _params())
     assert ranked[0].text.startswith("Die Orkanböen") and ranked[0].score > ranked[1].score
 
@@ -311,11 +311,7 @@ def test_a_headline_does_not_join_the_answer_as_a_neighbour(first, joins) -> Non
     headline line: it says nothing the body does not, and a quote that starts with it
     reads as one run-on sentence. A first sentence that is a sentence still may."""
     text = f"{first}\nDer Mann starb mit 92 Jahren. Zuletzt saß er in Mannheim ein."
-    spans = split_sentences(text)
-    q = np.zeros(4, dtype=np.float32)
-    q[0] = 1.0
-    chunk = StoredChunk(0, "a#0", "a.md", text, 0, len(text), spans,
-                        np.tile(q, (len(spans), 1)))
+    chunk, q = _alike(text, start=0)
     source = Source(1, "a.md", first, None, None, None, text, 1.0)
     ranked = rank_sentences(q, "Wo saß er ein?", "en", [chunk], [1.0], _params())
     answer = compose("Wo saß er ein?", ranked, [source], "en", _params())
