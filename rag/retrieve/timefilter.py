@@ -332,6 +332,16 @@ _IN_ARTICLE = re.compile(
     r"\b(vorgestern|gestern|heute|morgen|übermorgen|yesterday|today|tomorrow|"
     r"(?:am\s+(?:vergangenen\s+|letzten\s+|kommenden\s+)?|on\s+(?:last\s+)?)"
     r"(?:" + "|".join(_WEEKDAYS) + r"))\b(?!\s*\(|" + _DATED + ")", re.IGNORECASE)
+#: Where a sentence starts: the text's or a line's start, or after a full stop, a colon
+#: or a quote.
+_SENTENCE_START = re.compile(r"(?:\A|\n|[.!?:;]\s*[\"„“‚‘»«(]?|[\"„“»«(])\s*\Z")
+
+
+def _the_morning(text: str, start: int) -> bool:
+    """Whether the "Morgen" at ``start`` is the noun (the morning: "am Morgen", "heute
+    Morgen"), not the adverb "morgen" (tomorrow): German capitalises the noun; a
+    capital at the start of a sentence says nothing."""
+    return text[start] == "M" and not _SENTENCE_START.search(text[:start])
 
 
 def resolve_in_article(text: str, article_date: str | None) -> list[tuple[int, int, str]]:
@@ -345,6 +355,8 @@ def resolve_in_article(text: str, article_date: str | None) -> list[tuple[int, i
     out = []
     for m in _IN_ARTICLE.finditer(text):
         word = m.group(1).lower()
+        if word == "morgen" and _the_morning(text, m.start()):
+            continue
         offsets = {"vorgestern": -2, "gestern": -1, "yesterday": -1, "heute": 0, "today": 0,
                    "morgen": 1, "tomorrow": 1, "übermorgen": 2}
         if word in offsets:

@@ -94,6 +94,18 @@ def test_relative_dates_in_articles_use_the_articles_date():
     assert resolve_in_article(text, None) == []
 
 
+@pytest.mark.parametrize("text, resolved", [
+    ("Am Morgen wurden in Mainz zwei Personen festgenommen.", []),  # the morning
+    ("Er kam heute Morgen an, gestern Morgen war er in Bonn.", ["2005-10-04", "2005-10-03"]),
+    ("Morgen beginnt der Prozess.", ["2005-10-05"]),  # tomorrow, at a sentence's start
+    ("Prozess gegen Kluncker\n\nMorgen beginnt er.", ["2005-10-05"]),
+    ("Er sagte: „Morgen beginnt der Prozess.“", ["2005-10-05"]),
+    ("Der Prozess beginnt morgen, am Morgen danach das Urteil.", ["2005-10-05"]),
+])
+def test_the_morning_is_not_tomorrow(text, resolved):
+    assert [iso for _, _, iso in resolve_in_article(text, "2005-10-04")] == resolved
+
+
 @pytest.mark.parametrize("text", [
     "Am Freitag, den 16. September 2005 protestierten Schüler.",  # weeks before the article
     "Er wurde am Mittwoch, dem 5. Dezember 1945 geboren.",
