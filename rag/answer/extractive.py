@@ -77,6 +77,13 @@ _COUNT = re.compile(
     r"|hundreds?|thousands?|millions?|billions?|dozens?|both|several|half)\b",
     re.IGNORECASE,
 )
+#: A date or a clock time ("13. Februar 2006", "24.1.2005", "15:15 Uhr", "Mai 2023"):
+#: its digits are not an amount (a size, a count, an age).
+_DATE_OR_TIME = re.compile(
+    r"\b\d{1,2}\.\s?(?:(?:" + "|".join(_MONTH_NAMES) + r")\b|\d{1,2}\.)(?:\s?\d{2,4}\b)?"
+    r"|\b(?:" + "|".join(_MONTH_NAMES) + r")\s+\d{1,2}(?:st|nd|rd|th)?\b(?:,?\s+\d{4}\b)?"
+    r"|\b(?:" + "|".join(_MONTH_NAMES) + r")\s+\d{4}\b"
+    r"|\b\d{1,2}[:.]\d{2}\s?(?:Uhr\b|h\b|[ap]\.?m\.?)", re.IGNORECASE)
 _CITED = re.compile(r"\s*\[\d+\]")
 #: Closing quotes and brackets after a sentence's final punctuation.
 _CLOSING = "\"'“”»«‘’)] "
@@ -164,8 +171,9 @@ def rank_sentences(
     Score = similarity of the sentence's vector to the question, plus (German) keyword
     overlap with the question (a noun also as the head of a compound: "Böen" in
     "Orkanböen"), plus the passage's own retrieval score, plus a bonus for
-    numbers when the question asks for one (an amount also written out, "eintausend"; for
-    "when" a year, a date, a month or a weekday, not any number), for a reason ("weil",
+    numbers when the question asks for one (an amount also written out, "eintausend", not
+    the digits of a date or a clock time; for "when" a year, a date, a month or a
+    weekday, not any number), for a reason ("weil",
     "denn", "because") when it asks why, for quoted words when it asks what something is
     called, minus a penalty for an article's first line (its headline or teaser: evidence
     only when nothing else is as good). Sentences of the first ``passages_de`` /
@@ -195,7 +203,8 @@ def rank_sentences(
             overlap = len(shared) / len(q_terms) if q_terms else 0.0
             score = (float(sim) + params.lexical_weight_de * overlap
                      + params.passage_weight * passage_scores[i])
-            if number_bonus and (_TIME if when else _COUNT).search(text):
+            if number_bonus and (_TIME.search(text) if when
+                                 else _COUNT.search(_DATE_OR_TIME.sub(" ", text))):
                 score += number_bonus
             if reason_bonus and _REASON.search(text):
                 score += reason_bonus

@@ -281,6 +281,19 @@ def test_an_amount_in_words_counts_as_a_number_for_how_many_not_for_when() -> No
     assert when[0].score == when[1].score
 
 
+@pytest.mark.parametrize("dated", ["Das ZDF zeigt den Film am 13. Februar 2006.",
+                                   "Der Film läuft am 13.2.2006 um 15:15 Uhr.",
+                                   "The film is shown on February 13, 2006."])
+def test_a_date_is_not_an_amount(dated) -> None:
+    """"Wie groß" / "how many" prefer a sentence with an amount over an equally similar
+    one whose only digits are a date or a clock time."""
+    text = f"{dated} Die Fläche umfasst 450.000 Quadratkilometer."
+    chunk, q = _alike(text)
+    for question in ("Wie groß ist das Gebiet?", "How many square kilometres is it?"):
+        ranked = rank_sentences(q, question, "en", [chunk], [1.0], _params())
+        assert "450.000" in ranked[0].text and ranked[0].score > ranked[1].score
+
+
 @pytest.mark.parametrize("dated", ["Er tritt am 28. Februar zurück.",
                                    "Er trat am Dienstagabend zurück.",
                                    "Er trat 2013 zurück."])
