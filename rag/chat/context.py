@@ -29,6 +29,19 @@ _NOT_NAME_START = frozenset({
     "was", "wer", "als", "auch", "doch", "dass", "nun", "dann", "so", "seit", "zum", "zur",
     "aus", "unter", "über", "um", "durch", "gegen", "ohne", "bis", "während", "trotz",
     "wegen", "of", "for", "with", "by", "from", "after", "before",
+    # determiners, quantifiers, pronouns and adverbs that start German sentences
+    "alle", "allen", "aller", "alles", "weitere", "weiteren", "einige", "einigen", "viele",
+    "vielen", "beide", "beiden", "mehrere", "manche", "jede", "jeder", "jedes", "diese",
+    "dieser", "dieses", "diesen", "jene", "kein", "keine", "solche", "sein", "seine",
+    "ihr", "ihre", "man", "wir", "ich", "nur", "noch", "bereits", "schon", "erst", "heute",
+    "gestern", "damals", "dort", "hier", "jetzt", "zudem", "außerdem", "dabei", "daher",
+    "deshalb", "trotzdem", "jedoch", "aber", "und", "oder", "sowie", "denn", "weil", "wenn",
+    "insgesamt", "zuvor", "danach", "später", "zunächst", "zwei", "drei", "vier", "fünf",
+    # amounts and parts before a name ("Millionen Peruaner", "eine Reihe Minister")
+    "millionen", "milliarden", "tausende", "hunderte", "dutzende", "reihe", "namen",
+    "rahmen", "teil", "hälfte", "mehrheit", "zahl",
+    "these", "those", "some", "many", "all", "both", "several", "his", "her", "their",
+    "its", "our", "we", "but", "and", "or", "also", "then", "there", "here", "when", "while",
 })
 _REFERRING = {"de": "Bezug", "en": "referring to"}
 #: :attr:`FollowUp.reason` of a question read as a follow-up although its words stand

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from rag.chat import Turn, VectorCache, names, resolve, with_understanding
 from rag.chat.context import IMPLICIT
@@ -100,6 +101,20 @@ def test_query_vector_is_the_normalised_weighted_mix():
 def test_names_skip_articles_and_titles():
     text = "Der Minister Karl Huber traf Präsidentin Maria de Souza. Seit Tagen regnet es."
     assert names(text) == ["Karl Huber", "Maria de Souza"]
+
+
+@pytest.mark.parametrize(("text", "found"), [
+    ("Alle Opfer stammen aus der Umgebung.", []),  # a sentence's determiner and a noun
+    ("Weitere Fahrzeuge fuhren auf.", []),
+    ("Diese Truppen von Wladimir Putin bleiben.", ["Wladimir Putin"]),
+    ("Millionen Peruaner wählten Alan García.", ["Alan García"]),
+    ("These Russian Soldiers stayed.", ["Russian Soldiers"]),
+])
+def test_names_skip_determiners_and_amounts(text, found):
+    """The capitalised word that starts a German sentence ("Alle", "Weitere", "Diese") or
+    an amount before a noun ("Millionen") does not make a name of the noun after it: the
+    'referring to' line shows names, not "Alle Opfer"."""
+    assert names(text) == found
 
 
 def test_with_understanding_sets_field_and_first_line():
