@@ -190,6 +190,11 @@ class AnswerSettings:
     quote_bonus: float = 0.03
     #: Penalty for an article's first line (headline or teaser) as an answer.
     headline_penalty: float = 0.03
+    #: Penalty in a follow-up for a sentence the previous answer quoted (or a headline):
+    #: a follow-up mostly asks for something new, but a sentence said before that
+    #: answers it clearly better still does (0.02: chosen on the tune halves of
+    #: bench/chat_followups.py, bench/README.md section 26; ``inf``: always behind).
+    said_penalty: float = 0.02
     #: Statements of other articles within this margin are checked for disagreement.
     disagree_margin: float = 0.15
 

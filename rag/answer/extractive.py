@@ -54,6 +54,12 @@ _REASON = re.compile(
 _ASKS_TERM = re.compile(
     r"\b(bezeichne\w*|bezeichnet|nenn\w*|nannte\w*|genannt|begriff\w*|ausdruck|"
     r"call(?:s|ed)?|term|describe[sd]?|word)\b", re.IGNORECASE)
+#: A follow-up that asks for more ("Und was noch?", "Wer sonst noch?", "What else?"): only
+#: what was not said answers it.
+_ASKS_MORE = re.compile(
+    r"\b(?:was|wer|wo|wie)\s+(?:sonst\s+)?noch\b|\bsonst noch\b|\bmehr (?:dazu|darüber)\b"
+    r"|\b(?:what|who|where|which|anything|something)\s+else\b|\btell (?:me|us) more\b",
+    re.IGNORECASE)
 _QUOTE = re.compile(r"[„“”\"»«‚‘]")
 _YEAR = re.compile(r"(?<!\d)(?:1[5-9]\d\d|20\d\d)(?!\d)")
 #: Month names written out (not "Jan" or "may", an English verb), for :data:`_TIME`.
@@ -224,13 +230,15 @@ def _squash(text: str) -> str:
     return " ".join(text.split())
 
 
-def not_said_first(candidates: list[Candidate], said: str) -> list[Candidate]:
-    """``candidates`` with the sentences that ``said`` (an earlier answer) already quotes,
-    and the articles' headline lines, moved behind the others, order otherwise kept: a
-    follow-up asks for something new, and a headline only names the topic the
-    conversation is already about; a sentence said before may still join the new one as
-    its context. A sentence that ``said`` quoted only as the context of the next one
-    (:func:`_antecedent`) does not count as said."""
+def not_said_first(candidates: list[Candidate], said: str,
+                   penalty: float = math.inf) -> list[Candidate]:
+    """``candidates`` re-ranked for a follow-up: the sentences that ``said`` (an earlier
+    answer) already quotes, and the articles' headline lines, lose ``penalty`` (``inf``:
+    moved behind the others, order otherwise kept). A follow-up mostly asks for
+    something new, and a headline only names the topic the conversation is already
+    about; a sentence said before may still join the new one as its context. A sentence
+    that ``said`` quoted only as the context of the next one (:func:`_antecedent`) does
+    not count as said."""
     said = _squash(said)
 
     def was_said(c: Candidate) -> bool:
@@ -240,7 +248,9 @@ def not_said_first(candidates: list[Candidate], said: str) -> list[Candidate]:
         at = said.find(text)
         return at >= 0 and not _POINTS_BACK.match(said[at + len(text):].lstrip())
 
-    return sorted(candidates, key=was_said)
+    if math.isinf(penalty):
+        return sorted(candidates, key=was_said)
+    return sorted(candidates, key=lambda c: -(c.score - (penalty if was_said(c) else 0.0)))
 
 
 def asks_number(question: str) -> bool:
@@ -464,7 +474,9 @@ class ExtractiveAnswerer:
                     min(same_article, len(hits) - len(more)),  # not the cross-check's
                 )
         if evidence.said:
-            candidates = not_said_first(candidates, evidence.said)
+            candidates = not_said_first(
+                candidates, evidence.said,
+                math.inf if _ASKS_MORE.search(text) else self.params.said_penalty)
         statements = choose_statements(text, candidates, sources, lang, self.params,
                                        evidence.said)
         quoted = " ".join(c.text for group in statements for c in group)

@@ -131,6 +131,21 @@ def test_not_said_first_keeps_the_order_otherwise():
     assert not_said_first(cands, "") == cands
 
 
+def test_a_sentence_said_before_loses_only_the_penalty():
+    """With a finite penalty a said sentence that answers clearly better still leads; one
+    that is only a little better goes behind the new one."""
+    from rag.answer.extractive import Candidate, not_said_first
+
+    said = "A ist eins. [1]"
+    cands = [Candidate(0, (0, 5), t, s) for t, s in (("A ist eins.", 0.90), ("B zwei.", 0.89),
+                                                   ("C drei.", 0.80))]
+    assert [c.text for c in not_said_first(cands, said, 0.02)] == [
+        "B zwei.", "A ist eins.", "C drei."]
+    assert [c.text for c in not_said_first(cands, said, 0.005)] == [
+        "A ist eins.", "B zwei.", "C drei."]
+    assert [c.text for c in not_said_first(cands, said)][-1] == "A ist eins."  # inf
+
+
 def test_a_headline_line_does_not_lead_a_follow_ups_answer():
     """"Und Steffi Nerius?": everything else about the javelin final was said, and the
     headline ("Deutsche Speerwerferinnen gewinnen ...") only names the topic."""
