@@ -19,8 +19,10 @@ from ..types import Answer, Hit, StoredChunk
 from .followup import STANDS_ALONE, decide
 from .history import UNDERSTOOD, Turn
 
-#: Two or more capitalised words in a row: a name ("Herta Müller", "Wladimir Makei").
-_NAME = re.compile(r"\b[A-ZÄÖÜ][\w'’-]+(?:\s+(?:von\s+|van\s+|de\s+)?[A-ZÄÖÜ][\w'’-]+)+")
+#: Two or more capitalised words in a row on one line: a name ("Herta Müller",
+#: "Wladimir Makei"; not a headline's last word and the next line's first).
+_NAME = re.compile(
+    r"\b[A-ZÄÖÜ][\w'’-]+(?:[^\S\n]+(?:(?:von|van|de)[^\S\n]+)?[A-ZÄÖÜ][\w'’-]+)+")
 #: Capitalised words that start a sentence rather than a name.
 _NOT_NAME_START = frozenset({
     "der", "die", "das", "den", "dem", "des", "ein", "eine", "einen", "einem", "er", "sie",

@@ -109,6 +109,8 @@ def test_names_skip_articles_and_titles():
     ("Diese Truppen von Wladimir Putin bleiben.", ["Wladimir Putin"]),
     ("Millionen Peruaner wählten Alan García.", ["Alan García"]),
     ("These Russian Soldiers stayed.", ["Russian Soldiers"]),
+    ("Steinzeitmenschen aßen nicht nur Fleisch\nDas ist das Ergebnis.", []),  # two lines
+    ("Präsidentin Maria de Souza kam.", ["Maria de Souza"]),
 ])
 def test_names_skip_determiners_and_amounts(text, found):
     """The capitalised word that starts a German sentence ("Alle", "Weitere", "Diese") or
