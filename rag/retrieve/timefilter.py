@@ -337,6 +337,25 @@ _IN_ARTICLE = re.compile(
 _SENTENCE_START = re.compile(r"(?:\A|\n|[.!?:;]\s*[\"„“‚‘»«(]?|[\"„“»«(])\s*\Z")
 
 
+_AGO_COUNTS = {"einem": 1, "einer": 1, "zwei": 2, "drei": 3, "vier": 4, "fünf": 5,
+               "sechs": 6, "sieben": 7, "acht": 8, "neun": 9, "zehn": 10, "elf": 11,
+               "zwölf": 12, "zwanzig": 20, "dreißig": 30, "fünfzig": 50, "hundert": 100}
+#: "gestern vor 75 Jahren", "heute vor einem Jahr": the day is an anniversary, its date
+#: that many years (months, weeks, days) earlier.
+_AGO = re.compile(r"\s+vor\s+(\d{1,4}|" + "|".join(_AGO_COUNTS) + r")\s+"
+                  r"(jahr|monat|woche|tag)(?:e|en|n)?\b", re.IGNORECASE)
+
+
+def _earlier(day: date, count: int, unit: str) -> date:
+    """``day`` ``count`` years, months, weeks or days earlier (the 29th of February
+    becomes the 28th in a year without it)."""
+    if unit in ("woche", "tag"):
+        return day - timedelta(days=count * (7 if unit == "woche" else 1))
+    months = day.year * 12 + day.month - 1 - (count * 12 if unit == "jahr" else count)
+    year, month = divmod(months, 12)
+    return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
+
+
 def _the_morning(text: str, start: int) -> bool:
     """Whether the "Morgen" at ``start`` is the noun (the morning: "am Morgen", "heute
     Morgen"), not the adverb "morgen" (tomorrow): German capitalises the noun; a
@@ -347,7 +366,8 @@ def _the_morning(text: str, start: int) -> bool:
 def resolve_in_article(text: str, article_date: str | None) -> list[tuple[int, int, str]]:
     """Relative day expressions in an article's ``text`` resolved against the article's
     own date (``YYYY-MM-DD``): ``[(start, end, "2022-12-18"), ...]``. A weekday means the
-    last such day on or before the article's date ("kommenden": the next one). Nothing is
+    last such day on or before the article's date ("kommenden": the next one); "gestern
+    vor 75 Jahren" is that day 75 years earlier. Nothing is
     resolved without a full article date."""
     if not article_date or len(article_date) != 10:
         return []
@@ -367,7 +387,13 @@ def resolve_in_article(text: str, article_date: str | None) -> list[tuple[int, i
                 d = ref + timedelta(days=(day - ref.weekday()) % 7 or 7)
             else:
                 d = ref - timedelta(days=(ref.weekday() - day) % 7)
-        out.append((m.start(), m.end(), d.isoformat()))
+        end = m.end()
+        ago = _AGO.match(text, end)
+        if ago:
+            count = ago.group(1).lower()
+            n = int(count) if count.isdigit() else _AGO_COUNTS[count]
+            d, end = _earlier(d, n, ago.group(2).lower()), ago.end()
+        out.append((m.start(), end, d.isoformat()))
     return out
 
 

@@ -94,6 +94,16 @@ def test_relative_dates_in_articles_use_the_articles_date():
     assert resolve_in_article(text, None) == []
 
 
+def test_an_anniversary_is_dated_that_many_years_back():
+    text = "Auf der Funkausstellung wurde er gestern vor 75 Jahren vorgestellt."
+    assert annotate_in_article(text, "2008-08-19") == (
+        "Auf der Funkausstellung wurde er gestern vor 75 Jahren (18.8.1933) vorgestellt.")
+    later = [iso for _, _, iso in resolve_in_article(
+        "Heute vor einem Jahr und am Montag vor zwei Wochen, heute vor drei Monaten.",
+        "2008-02-29")]  # a Friday in a leap year
+    assert later == ["2007-02-28", "2008-02-11", "2007-11-29"]
+
+
 @pytest.mark.parametrize("text, resolved", [
     ("Am Morgen wurden in Mainz zwei Personen festgenommen.", []),  # the morning
     ("Er kam heute Morgen an, gestern Morgen war er in Bonn.", ["2005-10-04", "2005-10-03"]),
