@@ -37,7 +37,8 @@ _ASKS_NUMBER = re.compile(
     rf"|wide|deep|fast|hot|cold)"
     rf"|wie (?:viele?|alt|weit|lange|oft|hoch|groß|stark|schwer|teuer|breit|tief|schnell"
     rf"|heiß|kalt)"
-    rf"|what (?:share|percentage|proportion)|welche[nrs]? (?:anteil|prozentsatz))\b"
+    rf"|what (?:share|percentage|proportion)|welche[nrs]? (?:anteil|prozentsatz)"
+    rf"|was (?:kostet|kosten|kostete|kosteten)|what (?:does|did|do|will) \w+(?: \w+)? cost)\b"
     rf"|{_WHEN}",
     re.IGNORECASE,
 )

@@ -136,6 +136,10 @@ def test_asks_number() -> None:
     assert asks_number("How high was the damage?")
     assert asks_number("Wie stark waren die Böen?")
     assert not asks_number("How did the White House react?")
+    # a price
+    for question in ("Was kostete er?", "Was kosten die Tickets?", "What did the ticket cost?"):
+        assert asks_number(question), question
+    assert not asks_number("Was ist der Preis der Freiheit?")
     # English "how tall" is German "wie groß"; the other measures in both languages
     for question in ("How tall is the man the police are looking for?",
                      "How deep is the lake?", "How fast was the train?",
