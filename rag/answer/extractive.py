@@ -241,17 +241,35 @@ def not_said_first(candidates: list[Candidate], said: str,
     that ``said`` quoted only as the context of the next one (:func:`_antecedent`) does
     not count as said."""
     said = _squash(said)
-
-    def was_said(c: Candidate) -> bool:
-        if c.heading:
-            return True
-        text = _squash(c.text)
-        at = said.find(text)
-        return at >= 0 and not _POINTS_BACK.match(said[at + len(text):].lstrip())
-
     if math.isinf(penalty):
-        return sorted(candidates, key=was_said)
-    return sorted(candidates, key=lambda c: -(c.score - (penalty if was_said(c) else 0.0)))
+        return sorted(candidates, key=lambda c: _was_said(c, said))
+    return sorted(candidates,
+                  key=lambda c: -(c.score - (penalty if _was_said(c, said) else 0.0)))
+
+
+def _was_said(c: Candidate, said: str) -> bool:
+    """Whether ``said`` (squashed, :func:`_squash`) quotes ``c`` (not only as the context
+    of the next sentence), or ``c`` is a headline line."""
+    if c.heading:
+        return True
+    text = _squash(c.text)
+    at = said.find(text)
+    return at >= 0 and not _POINTS_BACK.match(said[at + len(text):].lstrip())
+
+
+def beyond_what_was_said(candidates: list[Candidate], said: str, doc_ids: list[str],
+                         depth: int) -> list[Candidate]:
+    """``candidates`` with the sentences of the best passage's article among the first
+    ``depth`` passages (``doc_ids``: each passage's article) made answer candidates when
+    ``said`` already quotes every answer candidate: a follow-up is then answered from
+    further down the article, not with the previous answer again."""
+    said = _squash(said)
+    if not said or any(c.primary and not _was_said(c, said) for c in candidates):
+        return candidates
+    top = doc_ids[0] if doc_ids else None
+    return [replace(c, primary=True)
+            if not c.primary and c.source < depth and doc_ids[c.source] == top else c
+            for c in candidates]
 
 
 def asks_number(question: str) -> bool:
@@ -475,6 +493,9 @@ class ExtractiveAnswerer:
                     min(same_article, len(hits) - len(more)),  # not the cross-check's
                 )
         if evidence.said:
+            candidates = beyond_what_was_said(candidates, evidence.said,
+                                              [h.doc_id for h in hits],
+                                              self.params.same_article_depth)
             candidates = not_said_first(
                 candidates, evidence.said,
                 math.inf if _ASKS_MORE.search(text) else self.params.said_penalty)

@@ -146,6 +146,24 @@ def test_a_sentence_said_before_loses_only_the_penalty():
     assert [c.text for c in not_said_first(cands, said)][-1] == "A ist eins."  # inf
 
 
+def test_a_follow_up_goes_further_down_the_article_when_all_was_said():
+    """"Wie viele Flüchtlinge hatten dort protestiert?": the best passage holds only what
+    the previous answer said, so the article's next passages answer (not another
+    article's, not beyond the depth)."""
+    from rag.answer.extractive import Candidate, beyond_what_was_said
+
+    said = "Zehn Flüchtlinge starben. [1]"
+    cands = [Candidate(0, (0, 5), "Zehn Flüchtlinge starben.", 0.9),
+             Candidate(2, (0, 5), "Etwa 3.000 hatten protestiert.", 0.95, primary=False),
+             Candidate(1, (0, 5), "Andere Zeitung.", 0.97, primary=False),
+             Candidate(4, (0, 5), "Tief unten.", 0.96, primary=False)]
+    docs = ["a.md", "b.md", "a.md", "a.md", "a.md"]
+    out = beyond_what_was_said(cands, said, docs, depth=3)
+    assert [c.primary for c in out] == [True, True, False, False]
+    assert beyond_what_was_said(cands, "Etwas anderes. [1]", docs, 3) == cands  # not all said
+    assert beyond_what_was_said(cands, "", docs, 3) == cands
+
+
 def test_a_headline_line_does_not_lead_a_follow_ups_answer():
     """"Und Steffi Nerius?": everything else about the javelin final was said, and the
     headline ("Deutsche Speerwerferinnen gewinnen ...") only names the topic."""
