@@ -363,6 +363,18 @@ def _the_morning(text: str, start: int) -> bool:
     return text[start] == "M" and not _SENTENCE_START.search(text[:start])
 
 
+_DAY_OFFSETS = {"vorgestern": -2, "gestern": -1, "yesterday": -1, "heute": 0, "today": 0,
+                "morgen": 1, "tomorrow": 1, "übermorgen": 2, "vorgestrig": -2, "gestrig": -1,
+                "heutig": 0, "morgig": 1, "übermorgig": 2}
+#: "am gestrigen Freitag", "am heutigen Abend": the adjective dates the day named after it
+#: (not "der heutigen Ukraine", "in der heutigen Zeit": today's, not a day).
+_DAY_ADJECTIVE = re.compile(
+    r"\b(vorgestrig|gestrig|heutig|morgig|übermorgig)(?:e[mnrs]?)?\s+(?:"
+    + "|".join(w for w in _WEEKDAYS if not w.endswith("day"))  # the German ones
+    + r"|Tag|Morgen|Vormittag|Mittag|Nachmittag|Abend|Nacht)\b(?!\s*\(|" + _DATED + ")",
+    re.IGNORECASE)
+
+
 def resolve_in_article(text: str, article_date: str | None) -> list[tuple[int, int, str]]:
     """Relative day expressions in an article's ``text`` resolved against the article's
     own date (``YYYY-MM-DD``): ``[(start, end, "2022-12-18"), ...]``. A weekday means the
@@ -377,10 +389,8 @@ def resolve_in_article(text: str, article_date: str | None) -> list[tuple[int, i
         word = m.group(1).lower()
         if word == "morgen" and _the_morning(text, m.start()):
             continue
-        offsets = {"vorgestern": -2, "gestern": -1, "yesterday": -1, "heute": 0, "today": 0,
-                   "morgen": 1, "tomorrow": 1, "übermorgen": 2}
-        if word in offsets:
-            d = ref + timedelta(days=offsets[word])
+        if word in _DAY_OFFSETS:
+            d = ref + timedelta(days=_DAY_OFFSETS[word])
         else:
             day = _WEEKDAYS[word.split()[-1]]
             if "kommenden" in word:
@@ -394,7 +404,10 @@ def resolve_in_article(text: str, article_date: str | None) -> list[tuple[int, i
             n = int(count) if count.isdigit() else _AGO_COUNTS[count]
             d, end = _earlier(d, n, ago.group(2).lower()), ago.end()
         out.append((m.start(), end, d.isoformat()))
-    return out
+    for m in _DAY_ADJECTIVE.finditer(text):
+        d = ref + timedelta(days=_DAY_OFFSETS[m.group(1).lower()])
+        out.append((m.start(), m.end(), d.isoformat()))
+    return sorted(out)
 
 
 def annotate_in_article(text: str, article_date: str | None) -> str:

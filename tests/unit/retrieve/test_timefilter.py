@@ -94,6 +94,16 @@ def test_relative_dates_in_articles_use_the_articles_date():
     assert resolve_in_article(text, None) == []
 
 
+def test_a_day_named_by_an_adjective_is_dated():
+    text = ("Am gestrigen Vormittag korrigierte Amazon den Fehler; am heutigen Sonntag, "
+            "dem 14. Januar, und am morgigen Samstag wird weiter verkauft, wie in der "
+            "heutigen Zeit üblich.")
+    assert annotate_in_article(text, "2007-01-12") == (
+        "Am gestrigen Vormittag (11.1.2007) korrigierte Amazon den Fehler; am heutigen "
+        "Sonntag, dem 14. Januar, und am morgigen Samstag (13.1.2007) wird weiter verkauft, "
+        "wie in der heutigen Zeit üblich.")
+
+
 def test_an_anniversary_is_dated_that_many_years_back():
     text = "Auf der Funkausstellung wurde er gestern vor 75 Jahren vorgestellt."
     assert annotate_in_article(text, "2008-08-19") == (
