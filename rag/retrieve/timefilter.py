@@ -378,9 +378,10 @@ _DAY_ADJECTIVE = re.compile(
 def resolve_in_article(text: str, article_date: str | None) -> list[tuple[int, int, str]]:
     """Relative day expressions in an article's ``text`` resolved against the article's
     own date (``YYYY-MM-DD``): ``[(start, end, "2022-12-18"), ...]``. A weekday means the
-    last such day on or before the article's date ("kommenden": the next one); "gestern
-    vor 75 Jahren" is that day 75 years earlier. Nothing is
-    resolved without a full article date."""
+    last such day on or before the article's date ("kommenden": the next one); "am
+    gestrigen Freitag" the day before it; "gestern vor 75 Jahren" that day 75 years
+    earlier; "am Morgen" is the morning, not tomorrow. Nothing is resolved without a full
+    article date."""
     if not article_date or len(article_date) != 10:
         return []
     ref = date.fromisoformat(article_date)
