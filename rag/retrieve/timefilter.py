@@ -146,6 +146,10 @@ _MONTH_D_Y = re.compile(
     rf"\b({_MON})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+((?:19|20)\d{{2}})\b", re.IGNORECASE)
 _MONTH_Y = re.compile(rf"\b({_MON})\.?\s+{_YEAR}", re.IGNORECASE)
 _YEAR_RE = re.compile(_YEAR)
+#: A decade ("in den 1990er Jahren", "in the 1990s") and a season or term across two years
+#: ("im Winter 2005/2006", "2005/06").
+_DECADE = re.compile(r"(?<![\d.,'’])((?:19|20)\d)0(?:er|s|'s|’s)(?!\w)", re.IGNORECASE)
+_TWO_YEARS = re.compile(_YEAR + r"\s*/\s*(?:((?:19|20)\d{2})|(\d{2}))(?!\d)")
 
 
 def _day(y: str, month: int, d: str) -> tuple[date, date]:
@@ -190,6 +194,14 @@ def _absolute(q: str) -> tuple[date, date] | None:
         hi = _month_range(int(m.group(2)), _MONTHS[m.group(1)])[0] if m.group(1) else \
             date(int(m.group(2)), 1, 1)
         return date.min, hi - timedelta(days=1)
+    if m := _DECADE.search(q):
+        first = int(m.group(1)) * 10
+        return date(first, 1, 1), date(first + 9, 12, 31)
+    if m := _TWO_YEARS.search(q):
+        first = int(m.group(1))
+        second = int(m.group(2) or m.group(1)[:2] + m.group(3))
+        if second == first + 1:
+            return date(first, 1, 1), date(second, 12, 31)
     for pattern, span_of in (_MONTH, _YEAR_SPAN):
         if m := pattern.search(q):
             return span_of(m)
@@ -258,7 +270,9 @@ def _spans_in(text: str) -> Iterator[tuple[date, date]]:
 _PERIOD_WORDS = re.compile(
     r"(?:\b(?:in|im|am|an|on|of|from|for|during|seit|since|vor|before|ab|bis|until|"
     r"zwischen|between|von|und|and|to|des\s+jahres|im\s+jahre?|in\s+the\s+year)\s+)?(?:"
-    + "|".join(p.pattern for p in (_MONTH_D_Y, _D_MONTH_Y, _DMY, _ISO_DAY, _MONTH_Y, _YEAR_RE))
+    r"(?:(?:den|der|the)\s+)?" + _DECADE.pattern + r"(?:\s+jahren?e?)?|" + _TWO_YEARS.pattern
+    + "|" + "|".join(p.pattern for p in (_MONTH_D_Y, _D_MONTH_Y, _DMY, _ISO_DAY, _MONTH_Y,
+                                           _YEAR_RE))
     + ")",
     re.IGNORECASE)
 

@@ -40,6 +40,12 @@ TODAY = date(2024, 5, 15)  # a Wednesday
     ("Was passierte vor zwei Jahren?", "2022-01-01", "2022-12-31", "2022"),
     ("Was geschah in den letzten 30 Tagen?", "2024-04-15", "2024-05-15",
      "2024-04-15 – 2024-05-15"),
+    # a decade, and a winter or a season across two years
+    ("Was geschah in den 1990er Jahren mit der Werft?", "1990-01-01", "1999-12-31",
+     "1990–1999"),
+    ("What happened to the shipyard in the 1990s?", "1990-01-01", "1999-12-31", "1990–1999"),
+    ("Wie kalt war der Winter 2005/2006?", "2005-01-01", "2006-12-31", "2005–2006"),
+    ("Wer wurde in der Saison 2005/06 Meister?", "2005-01-01", "2006-12-31", "2005–2006"),
 ])
 def test_periods(question, lo, hi, label):
     intent = parse_time(question, TODAY)
@@ -196,6 +202,8 @@ def test_announcing_needs_a_period():
     ("Was geschah zwischen 2019 und 2021 in Minsk?", "Was geschah in Minsk?"),
     ("Wie viele Soldaten hat die Armee?", "Wie viele Soldaten hat die Armee?"),
     ("2023?", "2023?"),  # nothing would be left
+    ("Was geschah in den 1990er Jahren in Minsk?", "Was geschah in Minsk?"),
+    ("Wer wurde in der Saison 2005/06 Meister?", "Wer wurde in der Saison Meister?"),
 ])
 def test_without_period(question: str, rest: str) -> None:
     assert without_period(question) == rest
