@@ -351,9 +351,9 @@ _IN_ARTICLE = re.compile(
 _SENTENCE_START = re.compile(r"(?:\A|\n|[.!?:;]\s*[\"„“‚‘»«(]?|[\"„“»«(])\s*\Z")
 
 
-_AGO_COUNTS = {"einem": 1, "einer": 1, "zwei": 2, "drei": 3, "vier": 4, "fünf": 5,
-               "sechs": 6, "sieben": 7, "acht": 8, "neun": 9, "zehn": 10, "elf": 11,
-               "zwölf": 12, "zwanzig": 20, "dreißig": 30, "fünfzig": 50, "hundert": 100}
+#: Number words of an anniversary: the questions' ones (:data:`_NUMBERS`) and larger ones.
+_AGO_COUNTS = {**_NUMBERS, "sieben": 7, "acht": 8, "neun": 9, "elf": 11, "zwölf": 12,
+               "zwanzig": 20, "dreißig": 30, "fünfzig": 50, "hundert": 100}
 #: "gestern vor 75 Jahren", "heute vor einem Jahr": the day is an anniversary, its date
 #: that many years (months, weeks, days) earlier.
 _AGO = re.compile(r"\s+vor\s+(\d{1,4}|" + "|".join(_AGO_COUNTS) + r")\s+"
