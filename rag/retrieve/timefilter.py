@@ -146,10 +146,15 @@ _MONTH_D_Y = re.compile(
     rf"\b({_MON})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+((?:19|20)\d{{2}})\b", re.IGNORECASE)
 _MONTH_Y = re.compile(rf"\b({_MON})\.?\s+{_YEAR}", re.IGNORECASE)
 _YEAR_RE = re.compile(_YEAR)
+#: A day and month without a year after it ("am 9. November"); dated by the article.
+_D_MONTH = re.compile(rf"\b(\d{{1,2}})\.\s?({_MON})\b(?!\.?\s+(?:19|20)\d{{2}})",
+                      re.IGNORECASE)
+#: How far ahead of its article a day written without a year is taken to lie.
+_AHEAD_DAYS = 183
 #: A decade ("in den 1990er Jahren", "in the 1990s") and a season or term across two years
-#: ("im Winter 2005/2006", "2005/06").
+#: ("im Winter 2005/2006", "2005/06", "die Saison 2007-08").
 _DECADE = re.compile(r"(?<![\d.,'’])((?:19|20)\d)0(?:er|s|'s|’s)(?!\w)", re.IGNORECASE)
-_TWO_YEARS = re.compile(_YEAR + r"\s*/\s*(?:((?:19|20)\d{2})|(\d{2}))(?!\d)")
+_TWO_YEARS = re.compile(_YEAR + r"\s*[/\-–]\s*(?:((?:19|20)\d{2})|(\d{2}))(?![\d\-–])")
 
 
 def _day(y: str, month: int, d: str) -> tuple[date, date]:
@@ -255,14 +260,27 @@ def in_period(doc_date: str | None, intent: TimeIntent, slack_days: int = 0) -> 
     return not ((intent.lo and b[1] < intent.lo) or (hi and b[0] > hi))
 
 
-def _spans_in(text: str) -> Iterator[tuple[date, date]]:
-    """(first, last) day of every date, month and year written in ``text``."""
+def _spans_in(text: str, after: date | None = None) -> Iterator[tuple[date, date]]:
+    """(first, last) day of every date, month and year written in ``text``; with
+    ``after`` (the article's date) also of each day written without a year ("vom 5. bis
+    zum 9. November"): its next occurrence, when that is at most half a year later."""
     for pattern, span_of in _IN_TEXT:
         for m in pattern.finditer(text):
             try:
                 yield span_of(m)
             except ValueError:
                 continue
+    if after is None:
+        return
+    for m in _D_MONTH.finditer(text):
+        try:
+            day = date(after.year, _MONTHS[m[2].lower()], int(m[1]))
+            if day < after:
+                day = day.replace(year=after.year + 1)
+        except ValueError:
+            continue
+        if (day - after).days <= _AHEAD_DAYS:
+            yield day, day
 
 
 #: A written date, month or year with the preposition before it ("im Dezember 2022",
@@ -297,7 +315,8 @@ def announces_period(text: str, doc_date: str | None, intent: TimeIntent) -> boo
         return False
     lo = date.fromisoformat(intent.lo)
     hi = date.fromisoformat(intent.hi) if intent.hi else date.max
-    return any(lo <= first and last <= hi for first, last in _spans_in(text))
+    written = date.fromisoformat(doc[0])
+    return any(lo <= first and last <= hi for first, last in _spans_in(text, written))
 
 
 def apply_time(hits: list[Hit], dates: dict[str, str | None], intent: TimeIntent, *,

@@ -46,6 +46,11 @@ TODAY = date(2024, 5, 15)  # a Wednesday
     ("What happened to the shipyard in the 1990s?", "1990-01-01", "1999-12-31", "1990–1999"),
     ("Wie kalt war der Winter 2005/2006?", "2005-01-01", "2006-12-31", "2005–2006"),
     ("Wer wurde in der Saison 2005/06 Meister?", "2005-01-01", "2006-12-31", "2005–2006"),
+    ("Neunzehnter Spieltag der Bundesliga 2007-08", "2007-01-01", "2008-12-31", "2007–2008"),
+    ("Die Saison 2010–11 der NHL", "2010-01-01", "2011-12-31", "2010–2011"),
+    # a day in ISO form, and two years that do not follow each other, are not a season
+    ("Was geschah am 2007-08-15?", "2007-08-15", "2007-08-15", "2007-08-15"),
+    ("Was kostete es 2007-09?", "2007-01-01", "2007-12-31", "2007"),
 ])
 def test_periods(question, lo, hi, label):
     intent = parse_time(question, TODAY)
@@ -176,6 +181,12 @@ def test_answer_lines_dated_by_the_cited_article():
     ("Was ist seit 2020 passiert?", "Im Jahr 2019 begann der Bau.", False),
     ("Was geschah 2007?", "Es kostet 2007,50 Euro und 12.2007 Tonnen.", False),
     ("Was geschah 2007?", "Nichts mit Jahreszahlen.", False),
+    # a day without a year: its next occurrence after the article (of 12 August 2005),
+    # up to half a year ahead
+    ("Was geschah im September 2005?", "Vom 5. bis zum 9. September tagt er.", True),
+    ("Was geschah im Januar 2006?", "Am 9. Januar tagt er.", True),
+    ("Was geschah im August 2006?", "Am 3. August tagte er.", False),
+    ("Was geschah im Januar 2006?", "Am 9. Januar 2005 tagte er.", False),
 ])
 def test_article_before_the_period_announcing_it(question, text, expected):
     assert announces_period(text, "2005-08-12", parse_time(question, TODAY)) is expected
@@ -204,6 +215,7 @@ def test_announcing_needs_a_period():
     ("2023?", "2023?"),  # nothing would be left
     ("Was geschah in den 1990er Jahren in Minsk?", "Was geschah in Minsk?"),
     ("Wer wurde in der Saison 2005/06 Meister?", "Wer wurde in der Saison Meister?"),
+    ("Wer führte die Bundesliga 2007-08 an?", "Wer führte die Bundesliga an?"),
 ])
 def test_without_period(question: str, rest: str) -> None:
     assert without_period(question) == rest
