@@ -149,6 +149,11 @@ _YEAR_RE = re.compile(_YEAR)
 #: A day and month without a year after it ("am 9. November"); dated by the article.
 _D_MONTH = re.compile(rf"\b(\d{{1,2}})\.\s?({_MON})\b(?!\.?\s+(?:19|20)\d{{2}})",
                       re.IGNORECASE)
+#: Words between "bis" / "until" and the year it ends with ("bis Ende 2006", "bis zum
+#: Frühjahr 2006", "until the end of 2006").
+_UNTIL_WORDS = (r"(?:zum|zur|ins|in|den|die|das|ende|anfang|mitte|frühjahr|frühling|sommer"
+                r"|herbst|winter|jahr|jahre|the|end|of|early|late|mid|spring|summer|autumn"
+                r"|fall|year)")
 #: How far ahead of its article a day written without a year is taken to lie.
 _AHEAD_DAYS = 183
 #: A decade ("in den 1990er Jahren", "in the 1990s") and a season or term across two years
@@ -195,6 +200,10 @@ def _absolute(q: str) -> tuple[date, date] | None:
         lo = _month_range(int(m.group(2)), _MONTHS[m.group(1)])[0] if m.group(1) else \
             date(int(m.group(2)), 1, 1)
         return lo, date.max
+    if m := re.search(rf"\b(?:bis|until|till)\s+(?:{_UNTIL_WORDS}\s+){{0,3}}{span}", q):
+        hi = _month_range(int(m.group(2)), _MONTHS[m.group(1)])[1] if m.group(1) else \
+            date(int(m.group(2)), 12, 31)
+        return date.min, hi
     if m := re.search(rf"\b(?:vor|before)\s+{span}", q):
         hi = _month_range(int(m.group(2)), _MONTHS[m.group(1)])[0] if m.group(1) else \
             date(int(m.group(2)), 1, 1)

@@ -31,6 +31,12 @@ TODAY = date(2024, 5, 15)  # a Wednesday
     ("Wie entwickelten sich die Preise seit 2020?", "2020-01-01", "2024-05-15",
      "seit 2020 (bis 2024-05-15)"),
     ("Was war vor 2020 los?", None, "2019-12-31", "bis 2019-12-31"),
+    # "until": every article up to the end of that year or month
+    ("Was wurde bis 2006 gebaut?", None, "2006-12-31", "bis 2006-12-31"),
+    ("Umbauarbeiten am Speicher bis Frühjahr 2006", None, "2006-12-31", "bis 2006-12-31"),
+    ("What will be finished until the end of 2006?", None, "2006-12-31", "bis 2006-12-31"),
+    ("Wie viele Wale darf Island bis August 2007 jagen?", None, "2007-08-31",
+     "bis 2007-08-31"),
     ("Was geschah zwischen 2019 und 2021?", "2019-01-01", "2021-12-31", "2019–2021"),
     ("What did Lukashenko say last year?", "2023-01-01", "2023-12-31", "2023"),
     ("Was sagte er letztes Jahr?", "2023-01-01", "2023-12-31", "2023"),
