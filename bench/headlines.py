@@ -27,6 +27,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -36,7 +37,7 @@ from rag.pipeline import Pipeline  # noqa: E402
 from rag.settings import Settings  # noqa: E402
 
 SHARED_ROOT = Path(os.environ.get("RAG_SHARED_DIR", ROOT.parent / "shared"))
-_TITLE = re.compile(r'^title:\s*"?(.*?)"?\s*$', re.MULTILINE)
+_FRONT_MATTER = re.compile(r"---\n(.*?)\n---\n", re.DOTALL)
 
 
 def strip_headlines(corpus: Path, out: Path) -> dict[str, str]:
@@ -45,17 +46,16 @@ def strip_headlines(corpus: Path, out: Path) -> dict[str, str]:
     out.mkdir(parents=True, exist_ok=True)
     headlines = {}
     for path in sorted(corpus.glob("*.md")):
-        text = path.read_text(encoding="utf-8")
-        match = _TITLE.search(text)
-        if not match:
+        match = _FRONT_MATTER.match(path.read_text(encoding="utf-8"))
+        front = yaml.safe_load(match.group(1)) if match else None
+        if not isinstance(front, dict) or not front.get("title"):
             continue
-        title = match.group(1).replace('\\"', '"').strip()
-        text = text[: match.start()] + text[match.end() + 1:]
-        head, sep, body = text.partition("\n---\n")
-        lines = body.lstrip("\n").split("\n")
+        title = str(front.pop("title")).strip()
+        lines = match.string[match.end():].lstrip("\n").split("\n")
         if lines and lines[0].strip() == title:
             lines = lines[1:]
-        (out / path.name).write_text(head + sep + "\n".join(lines).lstrip("\n"),
+        header = yaml.safe_dump(front, allow_unicode=True, sort_keys=False)
+        (out / path.name).write_text(f"---\n{header}---\n" + "\n".join(lines).lstrip("\n"),
                                      encoding="utf-8")
         headlines[path.name] = title
     return headlines
