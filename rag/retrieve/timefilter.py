@@ -74,6 +74,13 @@ def _month_range(y: int, m: int) -> tuple[date, date]:
     return date(y, m, 1), date(y, m, calendar.monthrange(y, m)[1])
 
 
+def _named(month: str | None, year: str) -> tuple[date, date]:
+    """First and last day of ``month`` (lower-case name; ``None``: the whole year) of
+    ``year``."""
+    y = int(year)
+    return _month_range(y, _MONTHS[month]) if month else (date(y, 1, 1), date(y, 12, 31))
+
+
 def _label(lo: date, hi: date) -> str:
     if lo.month == 1 and lo.day == 1 and hi.month == 12 and hi.day == 31:
         return f"{lo.year}" if lo.year == hi.year else f"{lo.year}–{hi.year}"
@@ -173,11 +180,22 @@ _DAYS = (
     (_D_MONTH_Y, lambda m: _day(m[3], _MONTHS[m[2].lower()], m[1])),
     (_MONTH_D_Y, lambda m: _day(m[3], _MONTHS[m[1].lower()], m[2])),
 )
-_MONTH = (_MONTH_Y, lambda m: _month_range(int(m[2]), _MONTHS[m[1].lower()]))
-_YEAR_SPAN = (_YEAR_RE, lambda m: (date(int(m[1]), 1, 1), date(int(m[1]), 12, 31)))
+_MONTH = (_MONTH_Y, lambda m: _named(m[1].lower(), m[2]))
+_YEAR_SPAN = (_YEAR_RE, lambda m: _named(None, m[1]))
 #: What the scan of article text looks for: every form but the English "December 19,
 #: 2022" (the forms the announcement check was measured with, bench/README.md section 21).
 _IN_TEXT = (*_DAYS[:3], _MONTH, _YEAR_SPAN)
+
+
+#: A month (optional) and a year, and the open or closed periods named with them (the
+#: question lower-cased): "zwischen 2019 und 2021", "von März 2020 bis 2021", "seit
+#: 2020", "bis Ende 2006", "vor 2020".
+_SPAN = rf"(?:({_MON})\.?\s+)?{_YEAR}"
+_BETWEEN = re.compile(rf"\b(?:zwischen|between)\s+{_SPAN}\s+(?:und|and)\s+{_SPAN}")
+_FROM_TO = re.compile(rf"\b(?:von|from)\s+{_SPAN}\s+(?:bis|to|until)\s+{_SPAN}")
+_SINCE = re.compile(rf"\b(?:seit|since)\s+{_SPAN}")
+_UNTIL = re.compile(rf"\b(?:bis|until|till)\s+(?:{_UNTIL_WORDS}\s+){{0,3}}{_SPAN}")
+_BEFORE = re.compile(rf"\b(?:vor|before)\s+{_SPAN}")
 
 
 def _absolute(q: str) -> tuple[date, date] | None:
@@ -188,26 +206,15 @@ def _absolute(q: str) -> tuple[date, date] | None:
                 return span_of(m)
     except ValueError:
         return None
-    span = rf"(?:({_MON})\.?\s+)?{_YEAR}"
-    if m := re.search(rf"\b(?:zwischen|between)\s+{span}\s+(?:und|and)\s+{span}", q) or \
-            re.search(rf"\b(?:von|from)\s+{span}\s+(?:bis|to|until)\s+{span}", q):
-        lo = _month_range(int(m.group(2)), _MONTHS[m.group(1)])[0] if m.group(1) else \
-            date(int(m.group(2)), 1, 1)
-        hi = _month_range(int(m.group(4)), _MONTHS[m.group(3)])[1] if m.group(3) else \
-            date(int(m.group(4)), 12, 31)
+    if m := _BETWEEN.search(q) or _FROM_TO.search(q):
+        lo, hi = _named(m[1], m[2])[0], _named(m[3], m[4])[1]
         return (lo, hi) if lo <= hi else None
-    if m := re.search(rf"\b(?:seit|since)\s+{span}", q):
-        lo = _month_range(int(m.group(2)), _MONTHS[m.group(1)])[0] if m.group(1) else \
-            date(int(m.group(2)), 1, 1)
-        return lo, date.max
-    if m := re.search(rf"\b(?:bis|until|till)\s+(?:{_UNTIL_WORDS}\s+){{0,3}}{span}", q):
-        hi = _month_range(int(m.group(2)), _MONTHS[m.group(1)])[1] if m.group(1) else \
-            date(int(m.group(2)), 12, 31)
-        return date.min, hi
-    if m := re.search(rf"\b(?:vor|before)\s+{span}", q):
-        hi = _month_range(int(m.group(2)), _MONTHS[m.group(1)])[0] if m.group(1) else \
-            date(int(m.group(2)), 1, 1)
-        return date.min, hi - timedelta(days=1)
+    if m := _SINCE.search(q):
+        return _named(m[1], m[2])[0], date.max
+    if m := _UNTIL.search(q):
+        return date.min, _named(m[1], m[2])[1]
+    if m := _BEFORE.search(q):
+        return date.min, _named(m[1], m[2])[0] - timedelta(days=1)
     if m := _DECADE.search(q):
         first = int(m.group(1)) * 10
         return date(first, 1, 1), date(first + 9, 12, 31)
