@@ -5,7 +5,8 @@ times, as a client sees it, the first page (HTTP 200) and the first answer of th
 ``/ask`` API (the app loads model and index in a thread while gradio imports; the API
 call waits until it is ready). The same rounds time ``rag ask`` in a fresh process, and,
 as the floor any Gradio app pays, a process that only imports gradio (the baseline the
-ratios refer to). The index is built once before the rounds (not timed).
+ratios refer to), and one that imports it as the app does (without gradio's type-stub
+writer, ``rag/web/gradio_import.py``). The index is built once before the rounds (not timed).
 
     python bench/cold_start.py                    # seed corpus, 5 rounds
     python bench/cold_start.py --corpus ../shared/eval/wikinews-de/corpus --rounds 3
@@ -32,6 +33,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 from wikinews_archive import RESULTS, first_answer, free_port, start_app  # noqa: E402
 
 QUESTION = "Wie nennt Lukaschenko Putin?"
+#: gradio imported the way the app imports it (rag/web/gradio_import.py).
+STUBLESS = "from rag.web import gradio_import; gradio_import.install(); import gradio"
 
 
 def page_up(port: int, proc: subprocess.Popen, started: float, limit: float = 120.0) -> float:
@@ -68,11 +71,15 @@ def main() -> None:
     paths = ["--corpus", str(args.corpus), "--index", str(index)]
     subprocess.run([sys.executable, "-m", "rag", "index", *paths, "--quiet"], cwd=ROOT,
                    env=env, check=True, capture_output=True)
-    rows: dict[str, list[float]] = {"gradio import only (baseline)": [], "app: page up": [],
-                                    "app: first answer": [], "rag ask (whole command)": []}
+    rows: dict[str, list[float]] = {"gradio import only (baseline)": [],
+                                    "gradio import, stub writer off (as the app)": [],
+                                    "app: page up": [], "app: first answer": [],
+                                    "rag ask (whole command)": []}
     for r in range(args.rounds):
         rows["gradio import only (baseline)"].append(
             timed([sys.executable, "-c", "import gradio"], env))
+        rows["gradio import, stub writer off (as the app)"].append(timed(
+            [sys.executable, "-c", STUBLESS], env))
         port = free_port()
         proc, started = start_app(env, port, args.corpus, index, work / f"app-{r}.log")
         try:
