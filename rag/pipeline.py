@@ -268,7 +268,8 @@ class Pipeline:
         qvec = self._questions.encode([text], self.embedder.encode_queries)[0]
         if by_time:
             allowed = allowed_rows(index, intent.lo,
-                                   _plus_days(intent.hi, when.time_slack_days), doc_ids)
+                                   _plus_days(intent.hi, intent.slack(when.time_slack_days)),
+                                   doc_ids)
             older = (allowed_rows(index, None, _plus_days(intent.lo, -1), doc_ids)
                      if intent.lo else None)
             if older is not None and len(older):

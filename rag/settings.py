@@ -197,6 +197,10 @@ class AnswerSettings:
     said_penalty: float = 0.02
     #: Statements of other articles within this margin are checked for disagreement.
     disagree_margin: float = 0.15
+    #: Two statements disagree only when their nearest years are at most this far apart:
+    #: reports of one event differ by a year or a few (decided / signed, founded /
+    #: opened); a statement decades away is about another event (bench/README.md s. 28).
+    disagree_years: int = 3
 
 
 @dataclass(frozen=True)

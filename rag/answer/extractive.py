@@ -308,7 +308,8 @@ def disagreement(
     years about the same thing (:func:`_same_topic`: a term both share with the question
     - "Union" in "1997 wurde die Union besiegelt" and "den 1996 beschlossenen
     Unionsstaat" -, not just any word: "erste" Warschauer Börse / "erstmals" in
-    Michigan), both are returned (best first).
+    Michigan) no more than ``disagree_years`` apart (a plant back on the grid in 2009 and a
+    leak at another plant in 1978 are two events), both are returned (best first).
     """
     if not asks_year(question):
         return []
@@ -322,9 +323,15 @@ def disagreement(
             per_doc[doc] = (c, numbers)
     facts = list(per_doc.values())
     if (len(facts) >= 2 and not facts[0][1] & facts[1][1]
+            and _years_apart(facts[0][1], facts[1][1]) <= params.disagree_years
             and _same_topic(facts[0][0].text, facts[1][0].text, question)):
         return [facts[0][0], facts[1][0]]
     return []
+
+
+def _years_apart(a: set[str], b: set[str]) -> int:
+    """How far apart the nearest years of two statements are."""
+    return min(abs(int(x) - int(y)) for x in a for y in b)
 
 
 def _shared_terms(a: set[str], b: set[str]) -> set[str]:

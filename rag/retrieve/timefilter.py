@@ -63,6 +63,15 @@ class TimeIntent:
     latest: bool = False
     #: "Wie hat sich ... entwickelt?", "timeline of": sources in date order.
     timeline: bool = False
+    #: A period that ends with "bis" / "until" ("bis April 2008 gesammelt"): it names the
+    #: end of what is counted or done, and a report of it may come months after that end.
+    until: bool = False
+
+    def slack(self, days: int) -> int:
+        """Days after the period's end whose articles still count: ``days`` (reports
+        follow events), or half a year after an "until" period (as far as a plan may
+        precede the period it names, :func:`announces_period`)."""
+        return max(days, _AHEAD_DAYS) if self.until else days
 
     @property
     def period(self) -> bool:
@@ -161,7 +170,8 @@ _D_MONTH = re.compile(rf"\b(\d{{1,2}})\.\s?({_MON})\b(?!\.?\s+(?:19|20)\d{{2}})"
 _UNTIL_WORDS = (r"(?:zum|zur|ins|in|den|die|das|ende|anfang|mitte|frühjahr|frühling|sommer"
                 r"|herbst|winter|jahr|jahre|the|end|of|early|late|mid|spring|summer|autumn"
                 r"|fall|year)")
-#: How far ahead of its article a day written without a year is taken to lie.
+#: Half a year: how far ahead of its article a day written without a year is taken to lie,
+#: and how long after an "until" period a report of it still counts.
 _AHEAD_DAYS = 183
 #: A decade ("in den 1990er Jahren", "in the 1990s") and a season or term across two years
 #: ("im Winter 2005/2006", "2005/06", "die Saison 2007-08").
@@ -248,8 +258,9 @@ def parse_time(question: str, today: date | None = None) -> TimeIntent:
         label = f"bis {hi.isoformat()}"
     else:
         label = _label(lo, hi)
+    until = lo == date.min and bool(_UNTIL.search(q))
     return TimeIntent(None if lo == date.min else lo.isoformat(), hi.isoformat(), label,
-                      latest, timeline)
+                      latest, timeline, until)
 
 
 def _bounds(value: str | None) -> tuple[str, str] | None:
@@ -349,7 +360,7 @@ def apply_time(hits: list[Hit], dates: dict[str, str | None], intent: TimeIntent
     def extra(h: Hit) -> float:
         add = 0.0
         d = dates.get(h.doc_id)
-        if intent.period and in_period(d, intent, slack_days):
+        if intent.period and in_period(d, intent, intent.slack(slack_days)):
             add += boost
         if intent.latest and d and newest and oldest and newest > oldest:
             span = _days(oldest, newest)

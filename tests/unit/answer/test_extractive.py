@@ -82,6 +82,23 @@ def test_disagreement_needs_a_shared_term_the_question_asks_about(question, lang
     assert text.startswith(("Die Quellen", "The sources")) is disagree, text
 
 
+@pytest.mark.parametrize(("other", "disagree"), [
+    ("Das Kraftwerk war erst im Juli 2008 wieder am Netz.", True),  # the same restart
+    # decades away: another event at a plant, not another date of the restart
+    ("Bereits zwei Jahre nach der Fertigstellung des Kraftwerks, 1978, trat Dampf aus dem "
+     "Kraftwerk aus.", False),
+])
+def test_disagreement_needs_years_near_each_other(other, disagree):
+    said = "Dennoch war das Kraftwerk am 19. Juni 2009 wieder ans Netz gegangen."
+    first = Source(1, "a.md", "a", None, None, None, said, 1.0)
+    second = Source(2, "b.md", "b", None, None, None, other, 1.0)
+    candidates = [Candidate(0, (0, len(said)), said, 2.0),
+                  Candidate(1, (0, len(other)), other, 1.99, primary=False)]
+    text = compose("Wann ging das Kraftwerk wieder ans Netz?", candidates, [first, second],
+                   "de", _params())
+    assert text.startswith("Die Quellen") is disagree, text
+
+
 def test_best_sentence_joined_by_close_neighbours_in_text_order():
     s1, span1 = _source(1, "004_ab217624b5cd6cf3.txt", "Gewinner des 24-Stunden-Putsches")
     first = split_sentences(s1.text)[0]

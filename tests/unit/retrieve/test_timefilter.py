@@ -88,6 +88,22 @@ def test_in_period_with_partial_dates_and_slack():
     assert in_period("2023-01-02", intent, slack_days=31)
 
 
+@pytest.mark.parametrize("question, until", [
+    ("Wie viel Geld hatte Obama bis April 2008 gesammelt?", True),
+    ("How much did he raise until the end of 2008?", True),
+    ("Was war vor 2020 los?", False), ("Was geschah im April 2008?", False),
+    ("Was geschah von 2005 bis 2007?", False), ("Wie geht es seit 2020?", False),
+])
+def test_a_report_of_until_comes_months_later(question, until):
+    """What is counted "until" a time is reported after it: half a year of slack."""
+    intent = parse_time(question, TODAY)
+    assert intent.until is until
+    assert intent.slack(31) == (183 if until else 31)
+    if until:  # two months after the end: in, as a month after the end of any period
+        assert in_period("2008-06-21", intent, intent.slack(31))
+        assert not in_period("2009-12-01", intent, intent.slack(31))
+
+
 def test_boost_prefers_period_and_recency():
     hits = [Hit(1, 1, "alt", 1.0, 1, 0), Hit(2, 2, "dez", 0.95, 1, 0), Hit(3, 3, "neu", 0.9, 1, 0)]
     dates = {"alt": "2021-05-01", "dez": "2022-12-19", "neu": "2024-05-01"}
