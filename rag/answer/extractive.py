@@ -65,11 +65,18 @@ _QUOTE = re.compile(r"[„“”\"»«‚‘]")
 _YEAR = re.compile(r"(?<!\d)(?:1[5-9]\d\d|20\d\d)(?!\d)")
 #: Month names written out (not "Jan" or "may", an English verb), for :data:`_TIME`.
 _MONTH_NAMES = sorted({m for m in MONTHS if len(m) > 3} | {"mai"}, key=len, reverse=True)
-#: What answers "when": a year, a date, a month or a weekday (not any number: "Kanon 332").
+#: What answers "when": a year, a date, a month, a weekday or a time relative to the article
+#: (not any number: "Kanon 332").
 _TIME = re.compile(
     _YEAR.pattern + r"|\b\d{1,2}\.\s?\d{1,2}\.|\b(?:" + "|".join(_MONTH_NAMES) + r")s?\b"
     r"|\b(?:" + "|".join(sorted(WEEKDAYS)) + r")(?:s|morgen|abend|nachmittag|vormittag|mittag"
-    r"|nacht)?\b", re.IGNORECASE)
+    r"|nacht)?\b"
+    # a time relative to the article: "in circa zehn bis fünfzehn Jahren", "vor einem Jahr"
+    r"|\b(?:in|innerhalb(?:\s+von)?|binnen|nach|vor|within|after)\s+(?:(?:circa|ca\."
+    r"|etwa|rund|gut|knapp|about|around|some)\s+)?(?:\d+|[a-zäöüß]+)(?:\s+(?:bis|oder|to"
+    r"|or)\s+(?:\d+|[a-zäöüß]+))?\s+(?:jahr|monat|woche|tag|stunde|year|month|week|day"
+    r"|hour)",
+    re.IGNORECASE)
 #: Questions for a count or an amount ("how much", "wie viel"), or for a year, and what
 #: an answer to them must hold: a number (digits or a number word), a year.
 _ASKS_COUNT = re.compile(r"\b(?:how (?:many|much)|wie viele?)\b", re.IGNORECASE)

@@ -317,7 +317,11 @@ def test_a_date_is_not_an_amount(dated) -> None:
 
 @pytest.mark.parametrize("dated", ["Er tritt am 28. Februar zurück.",
                                    "Er trat am Dienstagabend zurück.",
-                                   "Er trat 2013 zurück."])
+                                   "Er trat 2013 zurück.",
+                                   # a time relative to the article answers "when" too
+                                   "In circa zehn bis fünfzehn Jahren tritt er zurück.",
+                                   "Er tritt innerhalb von zwei Wochen zurück.",
+                                   "He resigned after three months."])
 def test_a_when_question_prefers_a_date_to_any_number(dated) -> None:
     text = f"Das Recht sieht den Rücktritt im Kanon 332 vor. {dated}"
     chunk, q = _alike(text)
