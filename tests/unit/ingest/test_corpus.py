@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from shared_data import SEED, XQUAD
+from shared_data import SEED, SHARED, XQUAD
 
 from rag.errors import CorpusError
 from rag.ingest.corpus import decode_bytes, read_article, read_corpus, scan_corpus
@@ -228,6 +228,27 @@ def test_broken_yaml_front_matter_is_skipped(tmp_path: Path) -> None:
     skipped = {s.path: s for s in read_corpus(tmp_path)[1]}
     assert skipped["broken.md"].content_hash == hashlib.sha256(
         (tmp_path / "broken.md").read_bytes()).hexdigest()
+
+
+def test_front_matter_read_by_libyaml_as_by_pure_python() -> None:
+    """The C loader (fast starts: every article's front matter is read when the app checks
+    the corpus for changes) reads every real front matter exactly as the Python one."""
+    import yaml
+
+    from rag.ingest import corpus
+
+    if yaml.__with_libyaml__:
+        assert corpus._SAFE_LOADER is yaml.CSafeLoader
+    wikinews = sorted((SHARED / "eval" / "wikinews-de" / "corpus").glob("*.md"))
+    assert len(wikinews) > 900
+    texts = [p.read_text(encoding="utf-8") for p in wikinews]
+    texts.append('---\ntitle: "Putin: „Plan“ – Ü"\ndate: 2022-12-19\nauthor: [A, B]\n---\nX.\n')
+    for text in texts:
+        front = corpus._FRONT_MATTER.match(text)
+        assert front is not None
+        meta, _ = corpus._split_front_matter(text, "a.md")
+        expected = {str(k).lower(): v for k, v in yaml.safe_load(front.group(1)).items()}
+        assert meta == expected
 
 
 def test_directory_named_like_an_article(tmp_path: Path) -> None:
