@@ -46,6 +46,8 @@ class _Loader(importlib.abc.Loader):
             log.debug("gradio's .pyi stub writer is off for this process")
 
     def __getattr__(self, name: str) -> Any:  # get_source, get_filename, ... for tracebacks
+        if name == "_loader":  # not set yet (a copy being made): no endless lookup
+            raise AttributeError(name)
         return getattr(self._loader, name)
 
 
