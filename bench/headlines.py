@@ -31,6 +31,9 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from tune_retrieval import dense_passages, hits_at  # noqa: E402
 
 from rag.eval.variants import split_half  # noqa: E402
 from rag.pipeline import Pipeline  # noqa: E402
@@ -38,6 +41,7 @@ from rag.settings import Settings  # noqa: E402
 
 SHARED_ROOT = Path(os.environ.get("RAG_SHARED_DIR", ROOT.parent / "shared"))
 _FRONT_MATTER = re.compile(r"---\n(.*?)\n---\n", re.DOTALL)
+KS = (1, 3, 10)
 
 
 def strip_headlines(corpus: Path, out: Path) -> dict[str, str]:
@@ -61,12 +65,6 @@ def strip_headlines(corpus: Path, out: Path) -> dict[str, str]:
     return headlines
 
 
-def _hits(ranks: list[int | None]) -> dict[str, float]:
-    n = len(ranks) or 1
-    return {f"hit@{k}": round(sum(r is not None and r <= k for r in ranks) / n, 4)
-            for k in (1, 3, 10)}
-
-
 def _article_rank(doc_ids: list[str], expected: str) -> int | None:
     return next((i + 1 for i, d in enumerate(doc_ids) if d == expected), None)
 
@@ -86,16 +84,8 @@ def main() -> None:
     settings = Settings.from_env(corpus_dir=args.work / "corpus",
                                  index_dir=args.work / "index", **overrides)
     pipeline = Pipeline(settings)
-    index = pipeline.index
-    ids = [int(i) for i in index.row_ids]
-    chunks = index.chunks(ids)
-    passages = [chunks[i] for i in ids]
-    cache = args.work / f"dense-{index.folder.name}.npy"  # plain dense vectors, this index
-    if cache.exists():
-        whole = np.load(cache)
-    else:
-        whole = pipeline.embedder.encode_passages([c.text for c in passages])
-        np.save(cache, whole)
+    passages, whole = dense_passages(  # cached per index version
+        pipeline, args.work / f"dense-{pipeline.index.folder.name}.npy")
     names = sorted(headlines)
     groups: dict[str, dict[str, list]] = {}
     misses = []
@@ -118,8 +108,8 @@ def main() -> None:
             misses.append({"doc": name, "headline": headlines[name], "ours": ours,
                            "dense": dense, "found": answer.found,
                            "top": answer.sources[0].doc_id if answer.sources else None})
-    report = {half: {"n": len(g["ours"]), "ours": _hits(g["ours"]),
-                     "dense": _hits(g["dense"])} for half, g in sorted(groups.items())}
+    report = {half: {"n": len(g["ours"]), "ours": hits_at(g["ours"], KS),
+                     "dense": hits_at(g["dense"], KS)} for half, g in sorted(groups.items())}
     for half, r in report.items():
         o, d = r["ours"], r["dense"]
         print(f"{half:5s} n={r['n']:4d}  ours hit@1/3/10 {o['hit@1']:.3f}/{o['hit@3']:.3f}/"

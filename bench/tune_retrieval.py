@@ -48,19 +48,33 @@ SETS = {
 }
 
 
-def _hits(ranks: list[int | None]) -> dict[str, float]:
+def hits_at(ranks: list[int | None], ks: tuple[int, ...] = (1, 3, 5)) -> dict[str, float]:
+    """Share of ``ranks`` (1-based, ``None``: not found) at most each of ``ks``."""
     n = len(ranks) or 1
     return {f"hit@{k}": round(sum(r is not None and r <= k for r in ranks) / n, 4)
-            for k in (1, 3, 5)}
+            for k in ks}
+
+
+def dense_passages(pipeline: Pipeline, cache: Path | None = None) -> tuple[list, np.ndarray]:
+    """The index's passages in row order and, for plain dense retrieval, each passage's
+    text embedded whole as bare text (the LangChain tutorial pipeline); the vectors are
+    kept in ``cache`` (a ``.npy`` file for this index version) when given."""
+    index = pipeline.index
+    ids = [int(i) for i in index.row_ids]
+    chunks = index.chunks(ids)
+    passages = [chunks[i] for i in ids]
+    if cache is not None and cache.exists():
+        return passages, np.load(cache)
+    whole = pipeline.embedder.encode_passages([c.text for c in passages])
+    if cache is not None:
+        np.save(cache, whole)
+    return passages, whole
 
 
 def run_set(pipeline: Pipeline, questions, styles: list[str]) -> dict[str, dict]:
     """Ranks of ours and plain dense per variant, half and language."""
     index = pipeline.index
-    ids = [int(i) for i in index.row_ids]
-    chunks = index.chunks(ids)
-    passages = [chunks[i] for i in ids]
-    whole = pipeline.embedder.encode_passages([c.text for c in passages])
+    passages, whole = dense_passages(pipeline)
     answerable = [q for q in questions if not q.no_answer]
     out: dict[str, dict] = {}
     for style in styles:
@@ -75,8 +89,8 @@ def run_set(pipeline: Pipeline, questions, styles: list[str]) -> dict[str, dict]
             g = groups.setdefault((split_half(q.id), q.lang), {"ours": [], "dense": []})
             g["ours"].append(first_answering_rank(q, [got[h.id] for h in hits]))
             g["dense"].append(first_answering_rank(q, [passages[i] for i in top]))
-        out[style] = {f"{half} {lang}": {"n": len(g["ours"]), "ours": _hits(g["ours"]),
-                                         "dense": _hits(g["dense"])}
+        out[style] = {f"{half} {lang}": {"n": len(g["ours"]), "ours": hits_at(g["ours"]),
+                                         "dense": hits_at(g["dense"])}
                       for (half, lang), g in sorted(groups.items())}
     return out
 

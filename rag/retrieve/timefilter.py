@@ -277,11 +277,11 @@ def _bounds(value: str | None) -> tuple[str, str] | None:
 
 def in_period(doc_date: str | None, intent: TimeIntent, slack_days: int = 0) -> bool:
     """True when an article's (possibly partial) date overlaps the period, the end
-    extended by ``slack_days`` (reports follow events)."""
+    extended by ``slack_days`` (reports follow events; :meth:`TimeIntent.slack`)."""
     b = _bounds(doc_date)
     if b is None:
         return False
-    hi = intent.hi
+    hi, slack_days = intent.hi, intent.slack(slack_days)
     if hi and slack_days:
         hi = (date.fromisoformat(hi) + timedelta(days=slack_days)).isoformat()
     return not ((intent.lo and b[1] < intent.lo) or (hi and b[0] > hi))
@@ -360,7 +360,7 @@ def apply_time(hits: list[Hit], dates: dict[str, str | None], intent: TimeIntent
     def extra(h: Hit) -> float:
         add = 0.0
         d = dates.get(h.doc_id)
-        if intent.period and in_period(d, intent, intent.slack(slack_days)):
+        if intent.period and in_period(d, intent, slack_days):
             add += boost
         if intent.latest and d and newest and oldest and newest > oldest:
             span = _days(oldest, newest)
