@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 #: Called with (chunks embedded, chunks to embed) while an index is built.
 Progress = Callable[[int, int], None]
 #: Bump when the chunking code changes in a way that changes chunks.
-CHUNKER_VERSION = 4  # 4: sentences broken over lines are joined when read
+CHUNKER_VERSION = 5  # 4: sentences broken over lines are joined when read; 5: glued sentences split
 #: Titles longer than this are shortened before they are put above each sentence.
 TITLE_CHARS = 60
 #: Values of ``settings.chunking.sentence_vectors``.

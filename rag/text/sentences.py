@@ -12,7 +12,9 @@ optionally after opening quotes) follow, and always at a line break. It does not
   ``im Jahr 2020.`` do end a sentence).
 
 Dates (``19.12.2022``), decimals, ``62'000`` and URLs contain no whitespace after the dot and
-are never cut. ``usw.``/``etc.`` end a sentence only when an upper-case word follows.
+are never cut; a lower-case word glued to a capitalised one by a missing space
+(``gekommen.Bereits``, frequent in real news text) is. ``usw.``/``etc.`` end a sentence
+only when an upper-case word follows.
 """
 
 from __future__ import annotations
@@ -89,6 +91,9 @@ def _not_after(words: Iterable[str], *, ignore_case: bool = False, before: str =
     return "".join(parts)
 
 
+#: The end of a sentence glued to the next one without a space: three lower-case letters and
+#: terminal punctuation ("gekommen.Bereits"; "z.B.Die", "U.S.A." and "19.12." do not match).
+_GLUED_WORD_END = "[a-zäöüß]{3}[.!?]"
 #: An ordinal number starts after whitespace, an opening bracket/quote or the text start.
 _ORDINAL_PREV = "[^\\s(\\[„\"«»‚]"
 SENTENCE_BOUNDARY_REGEX: str = (
@@ -102,11 +107,14 @@ SENTENCE_BOUNDARY_REGEX: str = (
     + _not_after(ABBREVIATIONS_BEFORE_NUMBER, before=r"\s+\d")
     + r"(?<!(?<!\w)[^\W\d_]\.)"
     + "".join(f"(?<!(?<!{_ORDINAL_PREV})\\d{{{n}}}\\.)" for n in (1, 2, 3))
-    # the whitespace between the sentences, then the start of the next sentence
-    + f"\\s+(?=[{_OPEN}]{{0,2}}[0-9{_upper_letters()}])"
+    # the whitespace between the sentences, then the start of the next sentence; or, with
+    # no whitespace, a lower-case word's end glued to a capitalised word ("gekommen.Bereits")
+    + f"(?:\\s+(?=[{_OPEN}]{{0,2}}[0-9{_upper_letters()}])"
+    + f"|(?<={_GLUED_WORD_END})(?=[A-ZÄÖÜ][a-zäöüß]))"
 )
-"""Matches the whitespace between two sentences inside a line (no capturing groups, so it
-can be used as a separator with ``re.split``/langchain's ``is_separator_regex``)."""
+"""Matches the whitespace between two sentences inside a line, or the empty string between
+two sentences glued together without a space (no capturing groups, so it can be used as a
+separator with ``re.split``/langchain's ``is_separator_regex``)."""
 
 SENTENCE_BOUNDARY_RE: re.Pattern[str] = re.compile(SENTENCE_BOUNDARY_REGEX)
 _LINE_RE = re.compile(r"[^\n]+")

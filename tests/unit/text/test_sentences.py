@@ -61,6 +61,14 @@ CASES = [
     ('"Hast du einen PCR-Test machen lassen?", fragt Putin. Er lacht.',
      ['"Hast du einen PCR-Test machen lassen?", fragt Putin.', "Er lacht."]),
     ("Was nun? Wir warten! Und dann?", ["Was nun?", "Wir warten!", "Und dann?"]),
+    # sentences glued together without a space (real news text); not abbreviations,
+    # initials, dates or names with dots
+    ("Die Leiche war an die Oberfläche gekommen.Bereits am Freitag kam er.",
+     ["Die Leiche war an die Oberfläche gekommen.", "Bereits am Freitag kam er."]),
+    ("„Wir müssen“, sagte Merkel.Als Antwort kam nichts. Wirklich?Ja.",
+     ["„Wir müssen“, sagte Merkel.", "Als Antwort kam nichts.", "Wirklich?", "Ja."]),
+    ("Es gibt z.B.Äpfel bzw.Birnen. Er kam am 19.12.2022 an.Dann ging er.",
+     ["Es gibt z.B.Äpfel bzw.Birnen.", "Er kam am 19.12.2022 an.Dann ging er."]),
     # paragraph and line breaks
     ("Überschrift ohne Punkt\nErster Satz. Zweiter Satz.\n\n  Dritter.  ",
      ["Überschrift ohne Punkt", "Erster Satz.", "Zweiter Satz.", "Dritter."]),
@@ -85,12 +93,13 @@ def test_spans_are_trimmed_ordered_and_exact(text: str, expected: list[str]) -> 
 
 
 def test_boundary_regex_is_a_plain_separator() -> None:
-    # usable with re.split / langchain: no capturing groups, matches only whitespace
+    # usable with re.split / langchain: no capturing groups, matches only whitespace (or
+    # nothing between glued sentences)
     assert re.compile(SENTENCE_BOUNDARY_REGEX).groups == 0
-    text = "Erster Satz. Zweiter Satz! Dritter?"
-    assert [m.group() for m in SENTENCE_BOUNDARY_RE.finditer(text)] == [" ", " "]
+    text = "Erster Satz. Zweiter Satz! Dritter?Vierter Satz."
+    assert [m.group() for m in SENTENCE_BOUNDARY_RE.finditer(text)] == [" ", " ", ""]
     assert re.split(SENTENCE_BOUNDARY_REGEX, text) == ["Erster Satz.", "Zweiter Satz!",
-                                                       "Dritter?"]
+                                                       "Dritter?", "Vierter Satz."]
 
 
 def test_seed_articles() -> None:
