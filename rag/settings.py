@@ -178,6 +178,10 @@ class AnswerSettings:
     #: one that matches the question best; not for follow-ups; bench/README.md section
     #: 22); 0 turns this off.
     same_article_depth: int = 5
+    #: A follow-up is answered only from passages of the best passage's article (among
+    #: the first ``passages_<lang>``): another article matching the follow-up's own
+    #: words ("Why did they do that?") is about something else.
+    followup_one_article: bool = True
     #: Further sentences of the same passage are added when they score within this margin.
     extra_margin: float = 0.1
     max_sentences: int = 3

@@ -179,6 +179,7 @@ def rank_sentences(
     passage_scores: list[float],
     params: AnswerSettings,
     same_article: int | None = None,
+    one_article: bool = False,
 ) -> list[Candidate]:
     """Sentences of the retrieved passages, best answer first.
 
@@ -193,7 +194,8 @@ def rank_sentences(
     only when nothing else is as good). Sentences of the first ``passages_de`` /
     ``passages_en`` passages, and of the other passages of the first passage's article
     among the first ``same_article`` (default ``same_article_depth``), are ``primary``
-    (answer candidates); the others are only used to find disagreeing statements.
+    (answer candidates); the others are only used to find disagreeing statements. With
+    ``one_article`` only the first passage's article gives answer candidates.
     """
     q_terms = set(tokenize(question)) if lang == "de" else set()
     q_nouns = {s: n for s, n in nouns(question).items() if s in q_terms}
@@ -205,7 +207,8 @@ def rank_sentences(
     same_article = params.same_article_depth if same_article is None else same_article
     out: list[Candidate] = []
     for i, chunk in enumerate(chunks):
-        primary = i < depth or (i < same_article and chunk.doc_id == chunks[0].doc_id)
+        primary = (i < depth and (not one_article or chunk.doc_id == chunks[0].doc_id)
+                   or (i < same_article and chunk.doc_id == chunks[0].doc_id))
         if not chunk.sentences:
             continue
         sims = chunk.sentence_vectors @ qvec
@@ -485,9 +488,10 @@ class ExtractiveAnswerer:
         # Not for a follow-up: its passages were found with the conversation's topic, so
         # the best article's other passages match the topic, not the question (measured).
         same_article = 0 if evidence.with_context else self.params.same_article_depth
+        one_article = evidence.with_context and self.params.followup_one_article
         candidates = rank_sentences(
             qvec, text, lang, [chunks[h.id] for h in hits], [h.score for h in hits],
-            self.params, same_article,
+            self.params, same_article, one_article,
         )
         if asks_year(text) and candidates:
             more = self._cross_check(retriever, text, candidates[0].text, hits,
@@ -505,6 +509,7 @@ class ExtractiveAnswerer:
                     qvec, text, lang, [chunks[h.id] for h in hits],
                     [min(h.score, floor) for h in hits], self.params,
                     min(same_article, len(hits) - len(more)),  # not the cross-check's
+                    one_article,
                 )
         if evidence.said:
             candidates = beyond_what_was_said(candidates, evidence.said,

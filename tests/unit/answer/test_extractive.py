@@ -267,6 +267,23 @@ def test_a_german_answer_may_come_from_a_lower_passage_of_the_best_article() -> 
     assert [c.source for c in cut if c.primary] == [0]
 
 
+def test_a_followup_is_answered_from_the_best_article_only() -> None:
+    """English answers come from the first ``passages_en`` passages; a follow-up's only
+    from those of the first passage's article (another article matching the follow-up's
+    own words is about something else)."""
+    q = np.asarray([1.0, 0.0], dtype=np.float32)
+    chunks = [_chunk(0, "a.md", 100, [0.5, 0.87]), _chunk(1, "b.md", 100, [0.99, 0.1]),
+              _chunk(2, "a.md", 900, [0.9, 0.44]), _chunk(3, "c.md", 100, [0.99, 0.1])]
+    scores = [2.3, 2.29, 2.28, 2.27]
+    params = AnswerSettings(passages_en=3)
+    alone = rank_sentences(q, "Why?", "en", chunks, scores, params, same_article=0)
+    assert alone[0].source == 1 and alone[0].primary
+    assert sorted(c.source for c in alone if c.primary) == [0, 1, 2]
+    followup = rank_sentences(q, "Why?", "en", chunks, scores, params, same_article=0,
+                              one_article=True)
+    assert sorted(c.source for c in followup if c.primary) == [0, 2]
+
+
 @pytest.mark.parametrize(("question", "answer", "lacks"), [
     ("How many inhabitants does the city have?", "In der Stadt tagte der Rat. [1]", True),
     ("How many inhabitants does the city have?", "Die Stadt hat 2 Millionen Einwohner. [1]",
