@@ -15,6 +15,7 @@ from ..retrieve.spelling import correct_terms
 from ..settings import AnswerSettings
 from ..store.keywords import KeywordStore
 from ..text.facts import MONTHS, WEEKDAYS
+from ..text.sentences import POINTS_BACK
 from ..text.terms import anchor_terms, compound_terms, nouns, question_terms, tokenize
 from ..types import Answer, DocMeta, Source, StoredChunk
 from .base import NOT_FOUND, Evidence
@@ -101,13 +102,6 @@ _DATE_OR_TIME = re.compile(
 _CITED = re.compile(r"\s*\[\d+\]")
 #: Closing quotes and brackets after a sentence's final punctuation.
 _CLOSING = "\"'“”»«‘’)] "
-#: A sentence that starts by pointing back at the one before it (a pronoun, a
-#: demonstrative, "daher", "dabei"): read alone it does not say what it is about. Not
-#: "Es", "There" or an article: mostly they point at nothing ("Es gibt", "Die Polizei").
-_POINTS_BACK = re.compile(
-    r"^(?:Er|Sie|Ihr\w*|Sein\w*|Dies\w*|Jene[mnrs]?|Dort|Damals|Damit|Dabei|Dadurch|Dafür"
-    r"|Dagegen|Daher|Darauf|Daraufhin|Darin|Darum|Davor|Danach|Deshalb|Deswegen|Trotzdem"
-    r"|He|She|They|His|Her|Its|Their|This|These|Those|Then)\b")
 
 
 @dataclass(frozen=True)
@@ -264,7 +258,7 @@ def _was_said(c: Candidate, said: str) -> bool:
         return True
     text = _squash(c.text)
     at = said.find(text)
-    return at >= 0 and not _POINTS_BACK.match(said[at + len(text):].lstrip())
+    return at >= 0 and not POINTS_BACK.match(said[at + len(text):].lstrip())
 
 
 def beyond_what_was_said(candidates: list[Candidate], said: str, doc_ids: list[str],
@@ -440,9 +434,9 @@ def _antecedent(
     sentence: Candidate, candidates: list[Candidate], sources: list[Source]
 ) -> Candidate | None:
     """The sentence just before ``sentence`` in its paragraph when ``sentence`` starts by
-    pointing back at it (:data:`_POINTS_BACK`: "Dieses Unternehmen wird ...", "Daher
-    ..."), else ``None``: the answer then names what it is about."""
-    if not _POINTS_BACK.match(sentence.text):
+    pointing back at it (:data:`~rag.text.sentences.POINTS_BACK`: "Dieses Unternehmen wird
+    ...", "Daher ..."), else ``None``: the answer then names what it is about."""
+    if not POINTS_BACK.match(sentence.text):
         return None
     text = sources[sentence.source].text
     earlier = [c for c in candidates

@@ -21,7 +21,7 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 class FakeEmbedder:
     """Hash-based embeddings with the :class:`rag.embed.base.Embedder` interface."""
 
-    def __init__(self, dim: int = 64, name: str = "fake-hash", batch_size: int = 32) -> None:
+    def __init__(self, dim: int = 256, name: str = "fake-hash", batch_size: int = 32) -> None:
         self._dim = dim
         self._name = name
         self._batch_size = batch_size

@@ -13,7 +13,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ..embed import Embedder, SpanEmbedder, model_signature, prepare_text
-from ..errors import IndexCorrupt, IndexMismatch, IndexMissing, SettingsError
+from ..errors import CorpusError, IndexCorrupt, IndexMismatch, IndexMissing, SettingsError
 from ..ingest import dedup
 from ..ingest.corpus import read_corpus
 from ..settings import Settings
@@ -21,6 +21,7 @@ from ..store.folder import current_version, read_manifest, remove_stale_versions
 from ..store.index import Index, VersionWriter
 from ..store.keywords import check_backend
 from ..store.manifest import Manifest, check_compatible
+from ..text.sentences import POINTS_BACK
 from ..types import Article, Chunk, DocMeta, Skipped
 
 log = logging.getLogger(__name__)
@@ -28,7 +29,9 @@ log = logging.getLogger(__name__)
 #: Called with (chunks embedded, chunks to embed) while an index is built.
 Progress = Callable[[int, int], None]
 #: Bump when the chunking code changes in a way that changes chunks.
-CHUNKER_VERSION = 5  # 4: sentences broken over lines are joined when read; 5: glued sentences split
+#: 4: sentences broken over lines are joined when read; 5: glued sentences split; 6: a
+#: sentence pointing back is embedded after the one before it.
+CHUNKER_VERSION = 6
 #: Titles longer than this are shortened before they are put above each sentence.
 TITLE_CHARS = 60
 #: Values of ``settings.chunking.sentence_vectors``.
@@ -112,15 +115,24 @@ def _headline_prefix(headline: str | None) -> str:
 
 def sentence_texts(chunk: Chunk, headline: str | None = None) -> list[str]:
     """What is embedded for each sentence of ``chunk``: the sentence, under the article's
-    ``headline`` when it has one.
+    ``headline`` when it has one, after the sentence before it when it starts by pointing
+    back at that one (:data:`~rag.text.sentences.POINTS_BACK`, same paragraph).
 
-    The headline tells the model what the sentence is about. A title that is only the
-    article's first sentence is no help and is left out (callers pass no headline then).
-    A chunk without sentence spans is embedded as one sentence.
+    The headline tells the model what the sentence is about, the sentence before what
+    "Daraufhin ..." or "Er ..." refers to. A title that is only the article's first
+    sentence is no help and is left out (callers pass no headline then). A chunk without
+    sentence spans is embedded as one sentence.
     """
     prefix = _headline_prefix(headline)
     spans = chunk.sentences or ((0, len(chunk.text)),)
-    return [prefix + chunk.text[a:b] for a, b in spans]
+    text = chunk.text
+    out = []
+    for i, (a, b) in enumerate(spans):
+        before = ""
+        if i and POINTS_BACK.match(text[a:b]) and "\n" not in text[spans[i - 1][1]:a]:
+            before = text[spans[i - 1][0]:spans[i - 1][1]] + " "
+        out.append(prefix + before + text[a:b])
+    return out
 
 
 def passage_with_spans(chunk: Chunk, headline: str | None = None) -> tuple[str, list[Span]]:
@@ -261,6 +273,13 @@ def update_index(
     model, chunking = model_signature(embedder), chunking_signature(settings)
     with writer_lock(settings.paths.index_dir):
         articles, skipped = read_corpus(settings.paths.corpus_dir, settings.ingest)
+        if not articles:
+            why = f" ({len(skipped)} file(s) skipped: {skipped[0].reason})" if skipped else ""
+            raise CorpusError(
+                f"The corpus folder {settings.paths.corpus_dir} holds no article{why}. Put "
+                "the articles there (.txt, .md, .html, .pdf, .jsonl or .csv files) and index "
+                "again; an existing index is left as it is."
+            )
         base, reason = (None, "--rebuild") if rebuild else _open_base(settings, model, chunking)
         old_files = base.manifest.files if base else {}
         new_files = {a.doc_id: a.content_hash for a in articles}

@@ -24,6 +24,7 @@ from collections.abc import Iterable
 
 __all__ = [
     "ABBREVIATIONS",
+    "POINTS_BACK",
     "SENTENCE_BOUNDARY_REGEX",
     "SENTENCE_BOUNDARY_RE",
     "split_sentences",
@@ -118,6 +119,15 @@ separator with ``re.split``/langchain's ``is_separator_regex``)."""
 
 SENTENCE_BOUNDARY_RE: re.Pattern[str] = re.compile(SENTENCE_BOUNDARY_REGEX)
 _LINE_RE = re.compile(r"[^\n]+")
+
+
+#: A sentence that starts by pointing back at the one before it (a pronoun, a
+#: demonstrative, "daher", "dabei"): read alone it does not say what it is about. Not
+#: "Es", "There" or an article: mostly they point at nothing ("Es gibt", "Die Polizei").
+POINTS_BACK: re.Pattern[str] = re.compile(
+    r"^(?:Er|Sie|Ihr\w*|Sein\w*|Dies\w*|Jene[mnrs]?|Dort|Damals|Damit|Dabei|Dadurch|Dafür"
+    r"|Dagegen|Daher|Darauf|Daraufhin|Darin|Darum|Davor|Danach|Deshalb|Deswegen|Trotzdem"
+    r"|He|She|They|His|Her|Its|Their|This|These|Those|Then)\b")
 
 
 def _trimmed(text: str, start: int, end: int) -> tuple[int, int] | None:

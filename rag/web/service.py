@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
-from ..errors import NotReady, StoreError
+from ..errors import NotReady, RagError, StoreError
 from ..pipeline import Pipeline
 from ..types import Answer, Message
 from . import archive
@@ -89,7 +89,10 @@ class Service:
             self.phase = "ready"
             log.info("Ready after %.1f s (%s).", self.ready_seconds, self.status("en")[1])
         except Exception as exc:  # noqa: BLE001 - shown on the page and in the chat
-            log.exception("Could not prepare the index")
+            if isinstance(exc, RagError):  # what is wrong and how to fix it: no traceback
+                log.error("Could not prepare the index: %s", exc)
+            else:
+                log.exception("Could not prepare the index")
             self.error = str(exc) or exc.__class__.__name__
             self.phase = "error"
         finally:

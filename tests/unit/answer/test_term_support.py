@@ -68,9 +68,10 @@ def test_compounds_and_inflections_match_by_prefix(keywords: KeywordStore) -> No
 def test_pipeline_refuses_questions_the_passage_shares_no_terms_with(
     fake_settings: Settings, question: str, found: bool
 ) -> None:
-    # The fake embedder's similarities are arbitrary: every German question is checked.
+    # The fake embedder's similarities are arbitrary: every German question is checked,
+    # and the keyword score, not the arbitrary vectors, picks the passage.
     settings = fake_settings.replace(term_check_below_de=2.0, min_term_support_de=0.35,
-                                     min_relevance_de=-1.0)
+                                     min_relevance_de=-1.0, keyword_weight_de=1.0)
     answer = Pipeline(settings, embedder=FakeEmbedder()).ask(question)
     assert answer.found is found
     if not found:

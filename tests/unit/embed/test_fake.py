@@ -21,7 +21,7 @@ def test_deterministic_normalised_and_similar_for_shared_words() -> None:
     a, b = FakeEmbedder(), FakeEmbedder()
     texts = ["Putin besucht Minsk.", "Putin besucht Minsk.", "Tulpen am Flughafen", "   "]
     x, y = a.encode_passages(texts), b.encode_queries(texts)
-    assert x.dtype == np.float32 and x.shape == (4, 64)
+    assert x.dtype == np.float32 and x.shape == (4, 256)
     np.testing.assert_array_equal(x, y)  # same text, same vector, in every instance
     np.testing.assert_allclose(np.linalg.norm(x[:3], axis=1), 1.0, atol=1e-6)
     assert not x[3].any()  # no words: the zero vector
@@ -36,5 +36,5 @@ def test_records_calls_and_counts_tokens() -> None:
     fake.encode_passages(["eins", "zwei"])
     fake.encode_queries(["drei"])
     assert fake.calls == ["eins", "zwei", "drei"]
-    assert fake.encode_passages([]).shape == (0, 64) and fake.calls[-1] == "drei"
+    assert fake.encode_passages([]).shape == (0, 256) and fake.calls[-1] == "drei"
     assert fake.count_tokens("") == 2 and fake.count_tokens("Ein Satz, kurz.") == 2 + 5

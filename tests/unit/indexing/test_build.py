@@ -28,12 +28,14 @@ import rag.ingest.corpus
 import rag.store.chunks
 from rag.embed import model_signature
 from rag.embed.fake import FakeEmbedder
+from rag.errors import CorpusError
 from rag.indexing import chunking_signature, update_index
 from rag.indexing.build import IndexReport, embed_chunks, sentence_texts
 from rag.ingest.corpus import read_corpus
 from rag.settings import Settings
 from rag.store.folder import CURRENT, current_version, read_manifest
 from rag.store.index import CHUNKS, load_index
+from rag.text.sentences import split_sentences
 from rag.types import Chunk, Skipped
 
 TWO = (SEWASTOPOL, PRIGOSCHIN)
@@ -153,6 +155,22 @@ def test_failed_build_leaves_previous_index(tmp_path: Path,
     assert update_index(settings, embedder, progress=False).added == ["new.txt"]
 
 
+def test_a_corpus_without_articles_says_so_and_keeps_the_index(tmp_path: Path) -> None:
+    settings = small_settings(tmp_path, TWO)
+    embedder = FakeEmbedder()
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(CorpusError, match="holds no article"):
+        update_index(settings.replace(corpus_dir=tmp_path / "empty"), embedder)
+    update_index(settings, embedder, progress=False)
+    before = (settings.paths.index_dir / CURRENT).read_text()
+    for path in settings.paths.corpus_dir.iterdir():
+        path.unlink()
+    (settings.paths.corpus_dir / "notes.bin").write_bytes(b"\x00\x01")  # not an article
+    with pytest.raises(CorpusError, match="holds no article.*index again"):
+        update_index(settings, embedder, progress=False)
+    assert (settings.paths.index_dir / CURRENT).read_text() == before
+
+
 def test_file_vanishes_during_indexing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A file deleted between listing and reading is reported; the rest is indexed."""
     settings = small_settings(tmp_path, TWO)
@@ -243,6 +261,18 @@ def test_sentence_texts() -> None:
     assert prefix.endswith(" …") and len(prefix) <= 62 and long.startswith(prefix[:-2])
     bare = Chunk("a#0", "a", "T", None, "Ohne Spannen", 0, 12, ())
     assert sentence_texts(bare) == ["Ohne Spannen"]
+
+
+def test_a_sentence_pointing_back_is_embedded_after_the_one_before() -> None:
+    text = ("Der Motor fiel aus. Daraufhin landete der Pilot in Palermo. Alle lebten.\n\n"
+            "Er schwieg.")
+    chunk = Chunk("a#0", "a", "T", None, text, 0, len(text), tuple(split_sentences(text)))
+    assert sentence_texts(chunk, "Kurz") == [
+        "Kurz\nDer Motor fiel aus.",
+        "Kurz\nDer Motor fiel aus. Daraufhin landete der Pilot in Palermo.",
+        "Kurz\nAlle lebten.",
+        "Kurz\nEr schwieg.",  # a new paragraph: not after the one before
+    ]
 
 
 def test_embed_chunks_vectors_are_normalised_means() -> None:
