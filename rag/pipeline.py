@@ -434,15 +434,20 @@ def _time_and_copies(answer: Answer, intent: TimeIntent, index: Index,
             if meta:
                 s.also.append({"doc_id": d, "title": meta.title, "publisher": meta.publisher,
                                "date": meta.date, "url": meta.url})
+    # The extractive text (kept beside an LLM's answer, shown when it falls back) is
+    # finished the same way as the text.
     if answer.found:  # "gestern" in a quoted sentence: the day before the article's date
-        answer.text = annotate_answer(answer.text, {s.n: s.date for s in answer.sources})
+        dates = {s.n: s.date for s in answer.sources}
+        answer.text = annotate_answer(answer.text, dates)
+        answer.extractive = answer.extractive and annotate_answer(answer.extractive, dates)
     if intent.timeline:
         answer = renumbered(answer, by_date(answer.sources, lambda s: s.date))
     if intent.label:
         answer.period = intent.label
         if answer.found:
-            label = _PERIOD.get(answer.language, _PERIOD["en"])
-            answer.text = f"{answer.text}\n\n({label}: {intent.label})"
+            line = f"\n\n({_PERIOD.get(answer.language, _PERIOD['en'])}: {intent.label})"
+            answer.text += line
+            answer.extractive = answer.extractive and answer.extractive + line
     return answer
 
 

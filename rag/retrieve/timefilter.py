@@ -500,10 +500,15 @@ def annotate_answer(text: str, dates: dict[int, str | None]) -> str:
 
 def renumbered(answer: Answer, ordered: list[Source]) -> Answer:
     """``answer`` with its sources in the order ``ordered`` (e.g. :func:`by_date`),
-    numbered 1, 2, ... again, and the citations in its text changed to match."""
+    numbered 1, 2, ... again, and the citations in its text (and in its extractive text,
+    when an LLM wrote the answer) changed to match."""
     new = {s.n: i for i, s in enumerate(ordered, start=1)}
     if all(old == n for old, n in new.items()):
         return answer
-    text = _CITATION.sub(
-        lambda m: f"[{new.get(int(m.group(1)), int(m.group(1)))}]", answer.text)
-    return replace(answer, text=text, sources=[replace(s, n=new[s.n]) for s in ordered])
+
+    def cite_anew(text: str) -> str:
+        return _CITATION.sub(lambda m: f"[{new.get(int(m.group(1)), int(m.group(1)))}]", text)
+
+    return replace(answer, text=cite_anew(answer.text),
+                   extractive=answer.extractive and cite_anew(answer.extractive),
+                   sources=[replace(s, n=new[s.n]) for s in ordered])

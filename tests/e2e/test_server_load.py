@@ -5,8 +5,10 @@ soak length (default 2000)."""
 
 from __future__ import annotations
 
+import json
 import os
 import random
+import re
 import statistics
 import subprocess
 import sys
@@ -41,10 +43,14 @@ def percentiles(values: list[float]) -> dict[str, float]:
 
 
 def content(result: dict) -> dict:
-    """An answer without its scores (which move a little when another article changes the
-    keyword statistics)."""
-    return {**result, "sources": [{k: v for k, v in s.items() if k != "score"}
-                                  for s in result["sources"]]}
+    """An answer without its scores, and its uncited sources as a set: when another article
+    changes the keyword statistics the scores move a little, and two near-tied passages
+    that the answer does not cite may swap places. The text and the cited sources stay."""
+    cited = {int(n) for n in re.findall(r"\[(\d+)\]", result.get("text") or "")}
+    sources = [{k: v for k, v in s.items() if k != "score"} for s in result["sources"]]
+    others = sorted(json.dumps({k: v for k, v in s.items() if k != "n"}, sort_keys=True)
+                    for s in sources if s["n"] not in cited)
+    return {**result, "sources": [s for s in sources if s["n"] in cited], "others": others}
 
 
 def _questions(seed_questions: list[dict]) -> list[str]:

@@ -102,6 +102,26 @@ def test_renumbering_changes_sources_and_citations_together():
     assert renumbered(answer, sources) is answer
 
 
+def test_the_extractive_text_is_finished_like_the_text() -> None:
+    """Beside an LLM's answer the extractive one gets the same relative dates, numbers
+    and period line: when the LLM fails, the fallback shows exactly it."""
+    from rag.pipeline import _time_and_copies
+    from rag.retrieve.timefilter import TimeIntent
+    from rag.types import Answer, Source
+
+    sources = [Source(n, f"{n}.md", "T", d, None, None, f"Satz {n}.", 0.5)
+               for n, d in ((1, "2022-12-21"), (2, "2021-01-01"))]
+    quoted = "Die Prüfung soll am Montag abgeschlossen worden sein. [1]"
+    fell_back = Answer("Wie entwickelte sich das?", "de", True, quoted, list(sources),
+                       extractive=quoted)
+    intent = TimeIntent(lo="2021-01-01", hi="2022-12-31", label="2021-2022", timeline=True)
+    out = _time_and_copies(fell_back, intent, None, {})
+    assert "am Montag (19.12.2022)" in out.text and "[2]" in out.text  # dated, renumbered
+    assert out.text.endswith("(Zeitraum: 2021-2022)") and out.extractive == out.text
+    plain = _time_and_copies(Answer("?", "de", True, quoted, list(sources)), intent, None, {})
+    assert plain.extractive is None
+
+
 def test_time_off(pipeline):
     p = Pipeline(pipeline.settings.replace(time_mode="off"), embedder=pipeline.embedder)
     answer = p.ask("Was beschloss der Bundestag im März 2023?", 5)
