@@ -1,7 +1,7 @@
 """Question answering with citations over a corpus of German news articles.
 
 >>> from rag import ask
->>> answer = ask("Wie nennt Lukaschenko Putin?")
+>>> answer = ask("Wie viele Reservisten hat Belarus?")
 >>> print(answer.text)            # the answer with citation markers [1], [2]
 >>> answer.sources[0].title       # the cited articles, passages and highlights
 

@@ -74,6 +74,20 @@ def entries(docs: Mapping[str, DocMeta], row_docs: Iterable[str]) -> list[Entry]
             for d in docs.values()]
 
 
+def newest_titles(items: Sequence[Entry], n: int, limit: int = 80) -> list[str]:
+    """The titles of the ``n`` newest articles that fit ``limit`` characters whole
+    (distinct; undated articles last). A headline finds its article: the chat offers
+    them as examples beside the questions about the default corpus."""
+    out: list[str] = []
+    for entry in select(items, None, "newest"):
+        title = " ".join(entry.title.split())
+        if len(out) >= n:
+            break
+        if title and len(title) <= limit and title not in out:
+            out.append(title)
+    return out
+
+
 def _fold(text: str) -> str:
     """Case- and accent-insensitive form for matching (``Müller`` ~ ``muller``)."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())

@@ -127,12 +127,17 @@ class ChatApp:
         en = record.get("language") == "en"
         gr.Info("Thanks for your feedback!" if en else "Danke für Ihr Feedback!")
 
-    def refresh(self, language: str | None = None) -> tuple[str, Any, gr.Timer]:
-        """Status line (in ``language``), article choices (once ready) and whether to
-        keep polling."""
+    def refresh(self, language: str | None = None) -> tuple[str, Any, gr.Timer, Any]:
+        """Status line (in ``language``), article choices and example questions (once
+        ready; none: hidden) and whether to keep polling."""
         state, message = self.service.status(render.lang_of(language))
-        docs = gr.Dropdown(choices=self.service.doc_choices) if self.service.ready else gr.skip()
-        return render.status_html(state, message), docs, gr.Timer(active=state == "busy")
+        if not self.service.ready:  # polling goes on while busy (not after an error)
+            return (render.status_html(state, message), gr.skip(),
+                    gr.Timer(active=state == "busy"), gr.skip())
+        return (render.status_html(state, message),
+                gr.Dropdown(choices=self.service.doc_choices), gr.Timer(active=False),
+                gr.Dataset(samples=[[q] for q in self.service.examples],
+                           visible=bool(self.service.examples)))
 
     # ------------------------------------------------------------------ language
 

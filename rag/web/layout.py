@@ -11,19 +11,10 @@ from ..pipeline import Pipeline
 from ..settings import Settings
 from . import archive, client, render, stream, upload
 from .handlers import ChatApp
-from .service import WARM_UP_QUESTION, Service
+from .service import Service
 from .ui_text import LANGUAGE_CHOICES, order_choices, ui
 
 log = logging.getLogger(__name__)
-
-EXAMPLES = [
-    WARM_UP_QUESTION,
-    "Von wo aus war Putin zu der Videokonferenz mit Lukaschenko zugeschaltet?",
-    "Was brachte Lukaschenko seinem Gast Putin zum Flughafen mit?",
-    "How many professional soldiers does the Belarusian army have?",
-    "Who replaced the deceased Belarusian foreign minister Makei?",
-    "What did Putin jokingly ask Lukashenko when greeting him in the Kremlin?",
-]
 
 #: System fonts only: nothing is fetched from a font CDN.
 THEME = gr.themes.Default(
@@ -80,7 +71,7 @@ def build_ui(chat: ChatApp) -> gr.Blocks:
                         max_length=chat.settings.answer.max_question_chars,
                         placeholder=ui(lang0, "question_placeholder"),
                     )
-                    examples = gr.Examples(EXAMPLES, inputs=question,
+                    examples = gr.Examples([[q] for q in chat.service.examples], inputs=question,
                                            label=ui(lang0, "examples"))
                     with gr.Accordion(ui(lang0, "settings"), open=False) as settings:
                         k = gr.Slider(1, chat.settings.retrieval.max_top_k,
@@ -140,12 +131,11 @@ def build_ui(chat: ChatApp) -> gr.Blocks:
             None, js=_FOCUS_QUESTION)
         table.select(chat.choose_article, None, [docs, tabs], queue=False, **private).then(
             None, js=_FOCUS_QUESTION)
+        refreshed = [status, docs, timer, examples.dataset]
         for event in (timer.tick, lang.change):
-            event(chat.refresh, [lang], [status, docs, timer], show_progress="hidden",
-                  **private)
+            event(chat.refresh, [lang], refreshed, show_progress="hidden", **private)
         demo.load(None, js=f"() => {{ document.documentElement.lang = '{lang0}'; }}")
-        demo.load(chat.refresh, [lang], [status, docs, timer], show_progress="hidden",
-                  **private)
+        demo.load(chat.refresh, [lang], refreshed, show_progress="hidden", **private)
         demo.load(chat.archive_view, archive_inputs, [timeline, table], show_progress="hidden",
                   **private)
         gr.api(chat.api_ask, api_name="ask", concurrency_id="answer", concurrency_limit=2)

@@ -12,12 +12,24 @@ from ..errors import NotReady, RagError, StoreError
 from ..pipeline import Pipeline
 from ..types import Answer, Message
 from . import archive
+from .relevance import RelevanceScale
 from .render import short_title
 
 log = logging.getLogger(__name__)
 
-#: Asked once at startup to warm up the model and the language detector.
-WARM_UP_QUESTION = "Wie nennt Lukaschenko Putin?"
+#: Example questions about the default corpus (the seed articles). The chat shows those
+#: that the index answers (asking them at startup also warms up the model and the language
+#: detector), then headlines of the newest articles: :meth:`Service.show_index`.
+EXAMPLES = (
+    "Wann rief Lukaschenko nach der Dolchstoß-Rede in Moskau an?",
+    "Wen will Schoigu in Minsk treffen?",
+    "Wie viele Reservisten hat Belarus?",
+    "Which Russian defence minister flew to Minsk?",
+    "How many people attended the mourning rally in Minsk?",
+    "How long has Lukashenko known Prigozhin?",
+)
+#: How many examples the chat shows.
+MAX_EXAMPLES = 6
 
 
 def doc_label(title: str | None, date: str | None, doc_id: str) -> str:
@@ -50,6 +62,8 @@ class Service:
         self.doc_choices: list[tuple[str, str]] = []
         #: The indexed articles with their passage counts (the archive view).
         self.archive: list[archive.Entry] = []
+        #: The chat's example questions (:meth:`show_index`).
+        self.examples: list[str] = list(EXAMPLES)
         self._counts = (0, 0)
         self.ready_seconds: float | None = None
         #: Chunks embedded / to embed while the index is built.
@@ -80,11 +94,7 @@ class Service:
                          p.settings.paths.corpus_dir)
                 report = p.update_index(progress=True, on_progress=self._on_progress)
                 log.info("%s", report.summary().replace("\n", "; "))
-            self.show_index()
-            try:  # warm up the model and language detector for a fast first answer
-                p.ask(WARM_UP_QUESTION, 1)
-            except Exception:  # noqa: BLE001 - warm-up only
-                log.debug("warm-up failed", exc_info=True)
+            self.show_index()  # asks the examples: the first answer is then fast
             self.ready_seconds = time.monotonic() - self._started
             self.phase = "ready"
             log.info("Ready after %.1f s (%s).", self.ready_seconds, self.status("en")[1])
@@ -99,8 +109,8 @@ class Service:
             self._done.set()
 
     def show_index(self) -> None:
-        """Article choices, archive and counts of the pipeline's current index version
-        (after startup and after every update, e.g. of uploads)."""
+        """Article choices, archive, counts and example questions of the pipeline's current
+        index version (after startup and after every update, e.g. of uploads)."""
         index = self.pipeline.index
         self.doc_choices = sorted(
             ((doc_label(d.title, d.date, d.doc_id), d.doc_id) for d in index.docs.values()),
@@ -108,6 +118,24 @@ class Service:
         )
         self.archive = archive.entries(index.docs, index.row_docs)
         self._counts = (len(index.docs), index.size)
+        answered = [q for q in EXAMPLES if self._answers(q)]
+        headlines = archive.newest_titles(self.archive, MAX_EXAMPLES - len(answered))
+        self.examples = answered + headlines
+        log.info("Examples: %d of the %d for the default corpus answered, %d headlines",
+                 len(answered), len(EXAMPLES), len(headlines))
+
+    def _answers(self, question: str) -> bool:
+        """Whether the index answers ``question`` from a highly relevant source (an
+        example is only shown then)."""
+        try:
+            answer = self.pipeline.ask(question)
+            scale = RelevanceScale.for_language(self.pipeline.settings, answer.language)
+            return answer.found and not scale.weak(answer)
+        except RagError as exc:
+            log.warning("Example %r not answered: %s", question, exc)
+        except Exception:  # noqa: BLE001 - an example must not keep the app from starting
+            log.exception("Example %r not answered", question)
+        return False
 
     @property
     def ready(self) -> bool:

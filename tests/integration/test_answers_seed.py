@@ -17,6 +17,7 @@ from rag.eval.metrics import answers_question, first_answering_rank
 from rag.eval.questions import load_questions, parse_question
 from rag.pipeline import Pipeline
 from rag.settings import Settings
+from rag.web.service import EXAMPLES, Service
 
 pytestmark = pytest.mark.slow
 
@@ -94,3 +95,11 @@ def test_sources_that_date_the_union_differently_are_both_shown(pipeline):
     cited = {s.doc_id for s in answer.sources if f"[{s.n}]" in answer.text}
     assert cited == {"001_ed4b800cc64d86f5.txt", "002_b32e619577f15ed7.txt"}
 
+
+
+def test_the_chat_examples_are_answered_from_highly_relevant_sources(pipeline):
+    """The web chat's examples about the default corpus: all shown, since the product
+    answers each of them from a "highly relevant" source."""
+    service = Service(pipeline)
+    service.show_index()
+    assert service.examples == list(EXAMPLES)

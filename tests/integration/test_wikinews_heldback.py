@@ -27,6 +27,8 @@ from rag.eval.variants import split_half
 from rag.pipeline import Pipeline
 from rag.retrieve import Retriever
 from rag.settings import Settings
+from rag.web import archive
+from rag.web.service import EXAMPLES, MAX_EXAMPLES, Service
 
 pytestmark = pytest.mark.slow
 
@@ -147,3 +149,12 @@ def test_own_conversations_by_definite_description_and_topic_switches(wikinews):
           f"switches asked alone: {sum(switched)}/{len(switched)}")
     assert sum(found) >= len(found) - 1
     assert all(switched)
+
+
+def test_chat_examples_are_headlines_where_the_default_ones_are_not_answered(wikinews):
+    """On news the default corpus's examples are not about, the chat offers the newest
+    headlines instead (none of those examples is answered there)."""
+    service = Service(wikinews[0])
+    service.show_index()
+    assert service.examples == archive.newest_titles(service.archive, MAX_EXAMPLES)
+    assert len(service.examples) == MAX_EXAMPLES and not set(service.examples) & set(EXAMPLES)

@@ -37,6 +37,21 @@ def items() -> list[archive.Entry]:
     return archive.entries(DOCS, ROWS)
 
 
+
+def test_newest_titles_are_whole_distinct_headlines_newest_first(items) -> None:
+    assert archive.newest_titles(items, 3) == [
+        f"Dolchstoß-Rede {SCRIPT}", "Putin bittet Lukaschenko um Hilfe",
+        "Videokonferenz aus Sewastopol"]
+    # too long to show whole, a repeated title, undated last; never more than asked
+    more = items + [archive.Entry("005_f.txt", "Ein fester   Händedruck im Kreml", "2024-01",
+                                  None, 1),
+                    archive.Entry("006_g.txt", "x" * 81, "2025-01", None, 1)]
+    assert archive.newest_titles(more, 9) == [
+        "Ein fester Händedruck im Kreml", f"Dolchstoß-Rede {SCRIPT}",
+        "Putin bittet Lukaschenko um Hilfe", "Videokonferenz aus Sewastopol",
+        "Einladung an Putin"]
+    assert archive.newest_titles(more, 0) == [] and archive.newest_titles([], 3) == []
+
 class Cells(HTMLParser):
     def __init__(self) -> None:
         super().__init__()

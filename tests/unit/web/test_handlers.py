@@ -319,17 +319,26 @@ def test_unwritable_feedback_is_a_readable_error(chat: ChatApp) -> None:
 # --------------------------------------------------------------------------- status, UI
 
 
-def test_refresh_polls_while_busy_and_fills_the_article_list(
+def test_refresh_polls_while_busy_and_fills_the_article_list_and_examples(
         answering_fake_pipeline: Pipeline) -> None:
     service = Service(answering_fake_pipeline)
     chat = ChatApp(service, answering_fake_pipeline.settings)
-    status, docs, timer = chat.refresh()
+    status, docs, timer, examples = chat.refresh()
     assert 'data-state="busy"' in status and docs == gr.skip() and timer.active
+    assert examples == gr.skip()
     service.phase = "ready"
     service.doc_choices = [("Titel <b>", "a.txt")]
-    status, docs, timer = chat.refresh()
+    service.examples = ["Wer <b>?", "Titel"]
+    status, docs, timer, examples = chat.refresh()
     assert 'data-state="ready"' in status and not timer.active
     assert docs.choices == [("Titel <b>", "a.txt")]
+    assert examples.constructor_args["samples"] == [["Wer <b>?"], ["Titel"]]
+    assert examples.visible
+    service.examples = []  # none answered, no headline short enough: no empty box
+    assert not chat.refresh()[3].visible
+    service.phase, service.error = "error", "kaputt"
+    status, docs, timer, examples = chat.refresh()
+    assert 'data-state="error"' in status and not timer.active and examples == gr.skip()
 
 
 @pytest.mark.parametrize(("text", "lang"), [

@@ -14,7 +14,7 @@ from rag.errors import CorpusError, NotReady, StoreError
 from rag.indexing import update_index
 from rag.pipeline import Pipeline
 from rag.settings import Settings
-from rag.web.service import WARM_UP_QUESTION, Service, doc_label
+from rag.web.service import EXAMPLES, Service, doc_label
 
 
 def test_builds_a_missing_index_then_is_ready(fake_settings: Settings) -> None:
@@ -32,7 +32,7 @@ def test_builds_a_missing_index_then_is_ready(fake_settings: Settings) -> None:
     assert [doc for _, doc in service.doc_choices] == sorted(SEED_ARTICLES)
     label = dict((d, lab) for lab, d in service.doc_choices)[MINSK_VISIT]
     assert label.endswith(" (2022-12-19)") and label.startswith("Russland Putin bittet")
-    assert WARM_UP_QUESTION in embedder.calls  # warmed up
+    assert embedder.calls[-len(EXAMPLES):] == list(EXAMPLES)  # asked: warmed up
     answer = service.ask("Wie nennt Lukaschenko Putin?", 2, "2021", None, [])
     assert len(answer.sources) <= 2 and service.ready_seconds is not None
 
@@ -43,7 +43,9 @@ def test_loads_an_up_to_date_index_without_building(fake_settings: Settings) -> 
     service = Service(Pipeline(fake_settings, embedder=embedder, auto_index=False))
     service.start().join(60)
     assert service.ready and service.progress is None
-    assert embedder.calls == [WARM_UP_QUESTION]  # nothing embedded but the warm-up
+    assert embedder.calls == list(EXAMPLES)  # nothing embedded but the examples
+    # the seed titles are all too long to be shown whole: only answered examples
+    assert set(service.examples) <= set(EXAMPLES)
 
 
 def test_building_status_shows_progress(fake_settings: Settings) -> None:
