@@ -180,7 +180,7 @@ class AnswerSettings:
     same_article_depth: int = 5
     #: A follow-up is answered only from passages of the best passage's article (among
     #: the first ``passages_<lang>``): another article matching the follow-up's own
-    #: words ("Why did they do that?") is about something else.
+    #: words ("Warum haben sie das getan?") is about something else.
     followup_one_article: bool = True
     #: Further sentences of the same passage are added when they score within this margin.
     extra_margin: float = 0.1
