@@ -77,6 +77,10 @@ class ModelSettings:
     #: ONNX backend: passage batches embedded side by side, each on one core (0 = one
     #: per core; 1 = one batch at a time on all cores; questions always use all cores).
     embed_workers: int = 0
+    #: ONNX backend: tokenize with the SentencePiece form of the model's tokenizer.json
+    #: where one gives the same ids (loads in a third of the time, without holding the
+    #: GIL: the web app's start; rag/embed/pieces.py); false: always ``tokenizers``.
+    piece_tokenizer: bool = True
     #: Never contact a model hub for a user-named model (``HF_HUB_OFFLINE`` also sets it).
     hub_offline: bool = False
     #: OpenMP wait policy set before torch loads: ``PASSIVE`` measured 18-33 ms a query

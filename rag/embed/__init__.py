@@ -71,7 +71,8 @@ def _load_onnx(settings: Settings, backend: str) -> Embedder:
             "(or set RAG_EMBED_BACKEND=torch)."
         )
     from .onnx import OnnxEmbedder
-    from .onnx_export import ensure_onnx_model
+    from .onnx_export import SUBDIR, ensure_onnx_model
+    from .pieces import ensure_piece_model
 
     variant = backend.removeprefix("onnx-")
     model_dir = _model_dir(settings)
@@ -80,6 +81,7 @@ def _load_onnx(settings: Settings, backend: str) -> Embedder:
         model_dir, ensure_onnx_model(model_dir, variant), name=m.model, variant=variant,
         query_prompt=m.query_prompt, passage_prompt=m.passage_prompt, batch_size=m.batch_size,
         spin=m.omp_wait_policy.strip().upper() == "ACTIVE", workers=m.embed_workers,
+        pieces=ensure_piece_model(model_dir, model_dir / SUBDIR) if m.piece_tokenizer else None,
     )
 
 

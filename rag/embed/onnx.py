@@ -2,8 +2,10 @@
 
 :class:`OnnxEmbedder` reads a sentence-transformers model folder (tokenizer, prompts,
 mean pooling + normalisation) and runs the ONNX export made by
-:mod:`rag.embed.onnx_export` with ``onnxruntime``; tokenization is the ``tokenizers``
-library's, pooling is numpy. Loading it imports neither torch nor transformers, so the
+:mod:`rag.embed.onnx_export` with ``onnxruntime``; tokenization is SentencePiece's where
+the model's ``tokenizer.json`` has a SentencePiece form with the same ids
+(:mod:`rag.embed.pieces`: it loads without holding the GIL), else the ``tokenizers``
+library's; pooling is numpy. Loading it imports neither torch nor transformers, so the
 app's cold start and each question pay only for ONNX Runtime (see bench/README.md).
 
 It also pools token states over character spans of a passage
@@ -27,9 +29,11 @@ import numpy as np
 
 from ..errors import ModelError
 from .base import pool_spans, prepare_text
+from .pieces import PieceTokenizer
 
 if TYPE_CHECKING:
     import onnxruntime as ort
+    from tokenizers import Tokenizer
 
 logger = logging.getLogger(__name__)
 
@@ -89,10 +93,11 @@ class OnnxEmbedder:
         threads: int = 0,
         spin: bool = False,
         workers: int = 0,
+        pieces: tuple[Path, int, int] | None = None,
     ) -> None:
-        """Load the tokenizer and configuration of ``model_dir`` and the ONNX model."""
-        from tokenizers import Tokenizer
-
+        """Load the tokenizer and configuration of ``model_dir`` and the ONNX model
+        (``pieces``: the SentencePiece form of its tokenizer, file and start/end ids, from
+        :func:`~rag.embed.pieces.ensure_piece_model`)."""
         started = time.perf_counter()
         model_dir = Path(model_dir)
         check_mean_pooling(model_dir)
@@ -108,16 +113,20 @@ class OnnxEmbedder:
         if config.get("max_position_embeddings"):
             max_tokens = min(max_tokens, int(config["max_position_embeddings"]))
         self._max_tokens = max_tokens
-        try:
-            tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
-        except Exception as exc:
-            raise ModelError(f"{model_dir}/tokenizer.json cannot be loaded ({exc})") from exc
-        tokenizer.enable_truncation(max_tokens)
-        pad_id = int(config.get("pad_token_id") or 0)
-        pad_token = tokenizer.id_to_token(pad_id) or "<pad>"
-        tokenizer.enable_padding(pad_id=pad_id, pad_token=pad_token)
-        self._tokenizer = tokenizer
+        self._model_dir = model_dir
+        self._pad_id = int(config.get("pad_token_id") or 0)
+        self._tokenizer: Tokenizer | None = None
         self._tokenizer_lock = threading.Lock()
+        self._pieces: PieceTokenizer | None = None
+        if pieces is not None:
+            file, bos_id, eos_id = pieces
+            try:
+                self._pieces = PieceTokenizer(file, bos_id=bos_id, eos_id=eos_id,
+                                              pad_id=self._pad_id, max_tokens=max_tokens)
+            except (OSError, RuntimeError) as exc:
+                logger.warning("%s cannot be loaded (%s); tokenizing with tokenizers", file, exc)
+        if self._pieces is None:
+            self._tokenizer = self._load_tokenizer()
 
         self._onnx_file = str(onnx_file)
         self._spin = spin
@@ -133,6 +142,26 @@ class OnnxEmbedder:
         self._batch_size = max(1, int(batch_size))
         logger.info("Loaded ONNX embedding model %s (%s, dim %d) in %.2f s", name, variant,
                     self._dim, time.perf_counter() - started)
+
+    def _load_tokenizer(self) -> Tokenizer:
+        from tokenizers import Tokenizer
+
+        try:
+            tokenizer = Tokenizer.from_file(str(self._model_dir / "tokenizer.json"))
+        except Exception as exc:
+            raise ModelError(
+                f"{self._model_dir}/tokenizer.json cannot be loaded ({exc})") from exc
+        tokenizer.enable_truncation(self._max_tokens)
+        pad_token = tokenizer.id_to_token(self._pad_id) or "<pad>"
+        tokenizer.enable_padding(pad_id=self._pad_id, pad_token=pad_token)
+        return tokenizer
+
+    def _hf_tokenizer(self) -> Tokenizer:
+        """The ``tokenizers`` tokenizer (loaded on first use where SentencePiece
+        tokenizes: only character offsets need it). Call with the tokenizer lock held."""
+        if self._tokenizer is None:
+            self._tokenizer = self._load_tokenizer()
+        return self._tokenizer
 
     def _new_session(self, threads: int) -> ort.InferenceSession:
         import onnxruntime as ort
@@ -175,28 +204,38 @@ class OnnxEmbedder:
     def count_tokens(self, text: str) -> int:
         """Tokens the model sees for ``text`` as a passage (prompt and specials included),
         not truncated."""
+        full = self._passage_prompt + prepare_text(text)
+        if self._pieces is not None:
+            return self._pieces.count(full)
         # The one tokenizer with its truncation lifted for the count (under the lock that
         # every use of it holds): a second tokenizer for counting would cost ~0.9 s CPU
         # to load its 250k-piece vocabulary (a tenth of a small build).
         with self._tokenizer_lock:
-            self._tokenizer.no_truncation()
+            tokenizer = self._hf_tokenizer()
+            tokenizer.no_truncation()
             try:
-                encoding = self._tokenizer.encode(self._passage_prompt + prepare_text(text))
+                encoding = tokenizer.encode(full)
             finally:
-                self._tokenizer.enable_truncation(self._max_tokens)
+                tokenizer.enable_truncation(self._max_tokens)
         return len(encoding.ids)
 
     # ------------------------------------------------------------------ encoding
 
     def _run(
-        self, texts: list[str], session: ort.InferenceSession | None = None
+        self, texts: list[str], session: ort.InferenceSession | None = None,
+        offsets: bool = False,
     ) -> tuple[np.ndarray, np.ndarray, list]:
         """Token states ``[n, tokens, dim]``, attention mask and encodings of ``texts``
-        (on ``session``, by default the questions' session)."""
-        with self._tokenizer_lock:
-            encodings = self._tokenizer.encode_batch(texts)
-        ids = np.array([e.ids for e in encodings], dtype=np.int64)
-        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        (on ``session``, by default the questions' session; the encodings, with their
+        character offsets, only from ``tokenizers``: empty unless ``offsets``)."""
+        encodings: list = []
+        if self._pieces is not None and not offsets:
+            ids, mask = self._pieces.encode(texts)
+        else:
+            with self._tokenizer_lock:
+                encodings = self._hf_tokenizer().encode_batch(texts)
+            ids = np.array([e.ids for e in encodings], dtype=np.int64)
+            mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
         feed = {"input_ids": ids, "attention_mask": mask}
         if self._wants_types:
             feed["token_type_ids"] = np.zeros_like(ids)
@@ -254,7 +293,10 @@ class OnnxEmbedder:
         full = [self._passage_prompt + t for t in texts]
         vectors = np.zeros((len(full), self._dim), np.float32)
         span_vectors: list[np.ndarray] = [np.zeros((0, self._dim), np.float32)] * len(full)
-        for idx, (states, mask, encodings) in self._batched(full, self._run, parallel=True):
+        def with_offsets(batch: list[str], session: Any) -> tuple[np.ndarray, np.ndarray, list]:
+            return self._run(batch, session, offsets=True)
+
+        for idx, (states, mask, encodings) in self._batched(full, with_offsets, parallel=True):
             for row, i in enumerate(idx):
                 n = int(mask[row].sum())
                 token_states = states[row, :n]
