@@ -216,6 +216,7 @@ class Pipeline:
         doc_ids: list[str] | None = None,
         today: date | None = None,
         on_draft: Callable[[str], None] | None = None,
+        extractive: bool = False,
     ) -> Answer:
         """Answer ``question`` from the top ``k`` passages, with numbered sources.
 
@@ -233,7 +234,8 @@ class Pipeline:
         With an LLM configured (``settings.llm``) the answer is generated and checked
         (:class:`~rag.answer.GenerativeAnswerer`; ``on_draft(text)`` sees the draft as it
         streams in) and a follow-up is made standalone by the LLM first (the extractive
-        resolution when that fails).
+        resolution when that fails); ``extractive`` leaves the LLM out of this question
+        (the web chat checks its examples so at startup).
 
         Raises :class:`~rag.errors.QuestionError` (a ``ValueError``) for an empty or
         over-long question, a malformed history or filter.
@@ -244,7 +246,7 @@ class Pipeline:
         doc_ids = _as_doc_ids(doc_ids)
         turns = parse_history(history, self.settings.chat.max_history_messages)
         lang = detect_language(text)
-        condensed = self._condense(text, turns, lang, today) if turns else None
+        condensed = self._condense(text, turns, lang, today) if turns and not extractive else None
         followup = implicit = None
         asked = text
         if condensed is not None:
@@ -280,7 +282,8 @@ class Pipeline:
             allowed = allowed_rows(index, lo, hi, doc_ids)
         duplicates = index.manifest.duplicates
         if followup is not None:
-            answer = self._ask_followup(followup, k, retriever, allowed, on_draft)
+            answer = self._ask_followup(followup, k, retriever, allowed, on_draft,
+                                        extractive=extractive)
             return _time_and_copies(answer, intent, index, duplicates)
         rescore = intent.latest or (when.time_mode == "boost" and intent.period)
         depth = k * when.time_depth_factor if rescore or duplicates else k
@@ -298,11 +301,12 @@ class Pipeline:
         if implicit is not None and hits:
             found = self._followup_hits(implicit, k, retriever, allowed)
             if self._refers_back(found[0], hits, qvec, retriever):
-                answer = self._ask_followup(implicit, k, retriever, allowed, on_draft, found)
+                answer = self._ask_followup(implicit, k, retriever, allowed, on_draft, found,
+                                            extractive=extractive)
                 return _time_and_copies(answer, intent, index, duplicates)
         evidence = Evidence(text, lang, qvec, hits, k, allowed,
                             topic=self._topic(text) if by_time else None)
-        answer = self._answer(evidence, retriever, on_draft)
+        answer = self._answer(evidence, retriever, on_draft, extractive)
         if condensed is not None and text != asked:
             understood = f"{UNDERSTOOD.get(lang, UNDERSTOOD['en'])} {text}"
             answer = replace(answer, understood_as=understood,
@@ -329,7 +333,9 @@ class Pipeline:
             chunks[h.id].text, docs[h.doc_id].date, intent)], np.int64)
 
     def _answer(self, evidence: Evidence, retriever: Retriever,
-                on_draft: Callable[[str], None] | None) -> Answer:
+                on_draft: Callable[[str], None] | None, extractive: bool = False) -> Answer:
+        if extractive and isinstance(self.answerer, GenerativeAnswerer):
+            return ExtractiveAnswerer(self.settings.answer).answer(evidence, retriever)
         if on_draft is not None and isinstance(self.answerer, GenerativeAnswerer):
             return self.answerer.answer(evidence, retriever, on_draft=on_draft)
         return self.answerer.answer(evidence, retriever)
@@ -392,6 +398,7 @@ class Pipeline:
         self, followup: FollowUp, k: int, retriever: Retriever, allowed: np.ndarray | None,
         on_draft: Callable[[str], None] | None = None,
         found: tuple[list[Hit], np.ndarray] | None = None,
+        extractive: bool = False,
     ) -> Answer:
         """Retrieve with the question mixed with its context (or take ``found``, what
         :meth:`_followup_hits` found), answer, say how it was understood; "not found"
@@ -403,7 +410,7 @@ class Pipeline:
         evidence = Evidence(followup.question, lang, svec, hits, k, allowed,
                             said=followup.previous_answer, with_context=True,
                             unanswered=followup.unanswered)
-        answer = self._answer(evidence, retriever, on_draft)
+        answer = self._answer(evidence, retriever, on_draft, extractive)
         floor = self.settings.chat.followup_min_relevance
         if answer.found and floor > 0:
             chunks = retriever.index.chunks([h.id for h in hits[:3]])

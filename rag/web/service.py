@@ -128,7 +128,7 @@ class Service:
         """Whether the index answers ``question`` from a highly relevant source (an
         example is only shown then)."""
         try:
-            answer = self.pipeline.ask(question)
+            answer = self.pipeline.ask(question, extractive=True)
             scale = RelevanceScale.for_language(self.pipeline.settings, answer.language)
             return answer.found and not scale.weak(answer)
         except RagError as exc:

@@ -83,3 +83,27 @@ def test_failed_startup_is_reported(tmp_path: Path) -> None:
 ])
 def test_doc_label(title, date, label) -> None:
     assert doc_label(title, date, "a.txt") == label
+
+
+def test_examples_are_checked_without_the_llm(fake_settings: Settings, monkeypatch) -> None:
+    """With an LLM configured, checking the six examples at startup asks it nothing (six
+    generated answers before the page is ready, or six timeouts of a dead server)."""
+    from rag.answer import GenerativeAnswerer
+
+    asked = []
+
+    def no_llm(*_args, **_kwargs):
+        asked.append(1)
+        raise AssertionError("the LLM was asked")
+
+    monkeypatch.setattr(GenerativeAnswerer, "answer", no_llm)
+    settings = fake_settings.replace(llm_base_url="http://127.0.0.1:9/v1", llm_model="m")
+    pipeline = Pipeline(settings, embedder=FakeEmbedder(), auto_index=False)
+    assert isinstance(pipeline.answerer, GenerativeAnswerer)
+    service = Service(pipeline)
+    service.start().join(60)
+    assert service.ready and set(service.examples) <= set(EXAMPLES) and asked == []
+    answer = pipeline.ask("Wie viele Reservisten hat Belarus?", extractive=True)
+    assert not answer.generated
+    with pytest.raises(AssertionError, match="LLM was asked"):
+        pipeline.ask("Wie viele Reservisten hat Belarus?")
