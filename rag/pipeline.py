@@ -335,7 +335,7 @@ class Pipeline:
     def _answer(self, evidence: Evidence, retriever: Retriever,
                 on_draft: Callable[[str], None] | None, extractive: bool = False) -> Answer:
         if extractive and isinstance(self.answerer, GenerativeAnswerer):
-            return ExtractiveAnswerer(self.settings.answer).answer(evidence, retriever)
+            return self.answerer.extractive.answer(evidence, retriever)
         if on_draft is not None and isinstance(self.answerer, GenerativeAnswerer):
             return self.answerer.answer(evidence, retriever, on_draft=on_draft)
         return self.answerer.answer(evidence, retriever)

@@ -78,6 +78,12 @@ def piece_model(spec: dict[str, Any]) -> tuple[bytes, int, int] | None:
     its start and end tokens, or ``None`` when it is not the XLM-R layout."""
     if not _is_xlmr_layout(spec):
         return None
+    steps = spec["post_processor"]["single"]
+    bos, eos = steps[0]["SpecialToken"]["id"], steps[2]["SpecialToken"]["id"]
+    tokens = spec["post_processor"].get("special_tokens", {})
+    bos_id, eos_id = tokens[bos]["ids"][0], tokens[eos]["ids"][0]
+    if not {bos_id, eos_id} <= {t["id"] for t in spec.get("added_tokens", [])}:
+        return None
     from sentencepiece import sentencepiece_model_pb2 as pb
 
     kind = pb.ModelProto.SentencePiece
@@ -102,13 +108,6 @@ def piece_model(spec: dict[str, Any]) -> tuple[bytes, int, int] | None:
     proto.normalizer_spec.add_dummy_prefix = True
     proto.normalizer_spec.remove_extra_whitespaces = True
     proto.normalizer_spec.escape_whitespaces = True
-    ids = {t["id"] for t in spec.get("added_tokens", [])}
-    steps = spec["post_processor"]["single"]
-    bos, eos = steps[0]["SpecialToken"]["id"], steps[2]["SpecialToken"]["id"]
-    tokens = spec["post_processor"].get("special_tokens", {})
-    bos_id, eos_id = tokens[bos]["ids"][0], tokens[eos]["ids"][0]
-    if not {bos_id, eos_id} <= ids:
-        return None
     return proto.SerializeToString(), bos_id, eos_id
 
 
