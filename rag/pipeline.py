@@ -32,7 +32,7 @@ from .errors import LLMError, QuestionError, StoreError
 from .indexing import IndexReport, Progress, chunking_signature, update_index
 from .ingest import dedup
 from .ingest.corpus import scan_corpus
-from .retrieve import Retriever, allowed_rows
+from .retrieve import Retriever, allowed_rows, named_articles
 from .retrieve.search import sentence_relevance
 from .retrieve.timefilter import (
     TimeIntent,
@@ -263,6 +263,8 @@ class Pipeline:
                                     if condensed and condensed.search_query else (text, lang))
         retriever = Retriever(self.index, self.embedder, self.settings.retrieval)
         index = retriever.index
+        if doc_ids is None and self.settings.retrieval.byline_filter:
+            doc_ids = named_articles(text, index)
         when = self.settings.time
         intent = parse_time(text, today) if when.time_mode != "off" else TimeIntent()
         by_time = (intent.period and when.time_mode == "filter" and lo is None

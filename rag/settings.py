@@ -133,6 +133,9 @@ class RetrievalSettings:
     #: Correct German query terms that are not in the corpus vocabulary (typos) to the
     #: vocabulary's closest terms (rapidfuzz, 1-2 edits).
     correct_spelling: bool = True
+    #: A question that names an author or publisher of the archive as its source
+    #: ("Flückigers Bericht über ...", "im Zeit-Artikel") searches only their articles.
+    byline_filter: bool = True
 
 
 @dataclass(frozen=True)

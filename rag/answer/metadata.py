@@ -14,14 +14,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ..text.terms import ARTICLE_WORDS
 from ..types import DocMeta
 
-#: Words that name a piece of writing (so "when was X published" is about an article).
-_PIECE = (
-    r"artikel\w*|bericht\w*|kommentar\w*|beitr(?:a|ä)g\w*|analyse\w*|reportage\w*|text\w*|"
-    r"meldung\w*|interview\w*|stück|article|report|commentary|comment|analysis|piece|story|"
-    r"op-ed|column|news item"
-)
 _FIELDS: dict[str, re.Pattern[str]] = {
     "author": re.compile(
         r"\b(autor\w*|verfass\w*|geschrieben|schrieb|author\w*|wrote|written|writer|byline)\b",
@@ -41,7 +36,6 @@ _FIELDS: dict[str, re.Pattern[str]] = {
         re.IGNORECASE,
     ),
 }
-_PIECE_RE = re.compile(rf"\b({_PIECE})\b", re.IGNORECASE)
 _MONTHS = {
     "de": ["Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August",
            "September", "Oktober", "November", "Dezember"],
@@ -61,7 +55,7 @@ class MetadataAnswer:
 def asked_field(question: str) -> str | None:
     """``"author"``, ``"publisher"``, ``"date"`` or ``"url"`` when ``question`` asks for
     that field of an article it names; ``None`` for a question about the content."""
-    if not _PIECE_RE.search(question):
+    if not ARTICLE_WORDS.search(question):
         return None
     for name in ("author", "date", "url", "publisher"):
         if _FIELDS[name].search(question):

@@ -33,6 +33,9 @@ OWN = [  # (question, expected source, keyword): written for this test
      "002_b32e619577f15ed7.txt", "19.12.2022"),
     ("Which website published the article about the love-hate relationship between "
      "Putin and Lukashenko in August 2020?", "001_ed4b800cc64d86f5.txt", "zeit.de"),
+    # the article named by its author (without the byline filter: "not found")
+    ("Wann ist Silke Bigalkes Bericht über Lukaschenko erschienen?",
+     "003_13b114440d0760a9.txt", "2021-11"),
 ]
 
 

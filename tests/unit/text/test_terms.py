@@ -42,6 +42,12 @@ def test_anchor_terms_keep_names_and_numbers() -> None:
     ("How many professional soldiers does the Belarusian army have?", "en"),
     ("?!", "de"),
     ("12345", "de"),
+    # German names in English questions, English names in German ones: the small words decide
+    ("What did Flückiger write about the prisoners in Minsk?", "en"),
+    ("When was Paul Flückiger's report about Lukashenko published?", "en"),
+    ("Where was Jürgen Müller born?", "en"),
+    ("Wer ist der General Manager der Broncos?", "de"),
+    ("Was ist Internet Explorer?", "de"),
 ])
 def test_detect_language(text: str, lang: str) -> None:
     assert detect_language(text) == lang
