@@ -199,6 +199,9 @@ class AnswerSettings:
     #: Bonus for sentences with quoted words when the question asks what something is
     #: called ("Wie wird X bezeichnet?").
     quote_bonus: float = 0.03
+    #: Bonus for a photo credit ("Pavel Bednyakov / AP", "Foto: dpa") when the question
+    #: asks who took a picture: a line of its own that no question's words resemble.
+    credit_bonus: float = 0.3
     #: Penalty for an article's first line (headline or teaser) as an answer.
     headline_penalty: float = 0.03
     #: Penalty in a follow-up for a sentence the previous answer quoted (or a headline):

@@ -56,6 +56,18 @@ _REASON = re.compile(
 _ASKS_TERM = re.compile(
     r"\b(bezeichne\w*|bezeichnet|nenn\w*|nannte\w*|genannt|begriff\w*|ausdruck|"
     r"call(?:s|ed)?|term|describe[sd]?|word)\b", re.IGNORECASE)
+#: Questions for who took a picture, and the credit lines that answer them: "Name / Agency"
+#: on a line of its own, "Foto: ...", "(Bild: dpa)".
+_ASKS_CREDIT = re.compile(
+    r"\b(?:wer|who|whose|von wem|by whom)\b(?=.*\b(?:foto|bild|aufnahme|photo|picture|image)"
+    r"\w*)(?=.*\b(?:took|taken|take|shot|made|fotografiert\w*|aufgenommen|gemacht|"
+    r"geschossen|stamm\w*|gemacht)\b)|\b(?:fotograf\w*|photographer\w*|bildnachweis\w*|"
+    r"bildquelle\w*|(?:photo|image|picture) credits?)\b", re.IGNORECASE)
+_CREDIT_LINE = re.compile(
+    r"(?:(?:Fotos?|Bilder|Bild|Photos?|Images?|Bildquelle|Quelle|Credit)\s*:\s*\S.{0,60}"
+    r"|[A-ZÄÖÜ][\w.'’-]*(?:\s+[A-ZÄÖÜ][\w.'’-]*){0,3}\s*/\s*[A-Z][\w.&-]*"
+    r"(?:\s+[A-Z][\w.&-]*){0,2})")
+_CREDIT_INLINE = re.compile(r"\((?:Fotos?|Bild|Photos?)\s*:\s*[^)]{2,60}\)")
 #: A follow-up that asks for more ("Und was noch?", "Wer sonst noch?", "What else?"): only
 #: what was not said answers it.
 _ASKS_MORE = re.compile(
@@ -197,6 +209,7 @@ def rank_sentences(
     when = asks_year(question)  # a date, not any number; an amount may be written out
     reason_bonus = params.reason_bonus if _ASKS_REASON.search(question) else 0.0
     quote_bonus = params.quote_bonus if _ASKS_TERM.search(question) else 0.0
+    credit_bonus = params.credit_bonus if _ASKS_CREDIT.search(question) else 0.0
     depth = params.passages_de if lang == "de" else params.passages_en
     same_article = params.same_article_depth if same_article is None else same_article
     out: list[Candidate] = []
@@ -221,6 +234,8 @@ def rank_sentences(
                 score += reason_bonus
             if quote_bonus and _QUOTE.search(text):
                 score += quote_bonus
+            if credit_bonus and is_credit(text):
+                score += credit_bonus
             heading = False
             if chunk.start == 0 and a == 0:
                 score -= params.headline_penalty
@@ -274,6 +289,13 @@ def beyond_what_was_said(candidates: list[Candidate], said: str, doc_ids: list[s
     return [replace(c, primary=True)
             if not c.primary and c.source < depth and doc_ids[c.source] == top else c
             for c in candidates]
+
+
+def is_credit(sentence: str) -> bool:
+    """Whether ``sentence`` is or holds a picture credit ("Pavel Bednyakov / AP",
+    "Foto: dpa", "... (Bild: Reuters)")."""
+    return (_CREDIT_LINE.fullmatch(sentence.strip()) is not None
+            or _CREDIT_INLINE.search(sentence) is not None)
 
 
 def asks_number(question: str) -> bool:
@@ -435,8 +457,9 @@ def _antecedent(
 ) -> Candidate | None:
     """The sentence just before ``sentence`` in its paragraph when ``sentence`` starts by
     pointing back at it (:data:`~rag.text.sentences.POINTS_BACK`: "Dieses Unternehmen wird
-    ...", "Daher ..."), else ``None``: the answer then names what it is about."""
-    if not POINTS_BACK.match(sentence.text):
+    ...", "Daher ...") or is a picture credit (the caption before it says which picture),
+    else ``None``: the answer then names what it is about."""
+    if not (POINTS_BACK.match(sentence.text) or _CREDIT_LINE.fullmatch(sentence.text.strip())):
         return None
     text = sources[sentence.source].text
     earlier = [c for c in candidates

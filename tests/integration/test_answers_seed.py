@@ -36,6 +36,9 @@ OWN = [  # (question, expected source, keyword): written for this test
     # the article named by its author (without the byline filter: "not found")
     ("Wann ist Silke Bigalkes Bericht über Lukaschenko erschienen?",
      "003_13b114440d0760a9.txt", "2021-11"),
+    # a picture's credit line (before: the caption's neighbours, without the credit)
+    ("Von wem stammt das Foto von Putin und Lukaschenko in Minsk?",
+     "002_b32e619577f15ed7.txt", "Pavel Bednyakov"),
 ]
 
 
@@ -59,6 +62,7 @@ def _metadata_question(name: str):
 
 @pytest.mark.parametrize("name", ["dsq001", "dsq002", *(f"own{i}" for i in range(len(OWN)))])
 def test_metadata_questions_answered_from_the_record(pipeline, name):
+    """Author, publisher, date, link and picture credit of an article."""
     question = _metadata_question(name)
     answer = pipeline.ask(question.question)
     assert answer.found

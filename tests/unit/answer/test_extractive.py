@@ -16,6 +16,7 @@ from rag.answer.extractive import (
     asks_number,
     asks_year,
     compose,
+    is_credit,
     lacks_asked_type,
     rank_sentences,
 )
@@ -415,3 +416,37 @@ def test_an_answer_that_points_back_brings_the_sentence_before(text, said, joine
     assert (first.span in source.highlights) is joined
     if joined:
         assert answer.index(first.text) < answer.index(best.text)
+
+
+@pytest.mark.parametrize(("sentence", "credit"), [
+    ("Jana Beispiel / Reuters", True),
+    ("Foto: dpa", True),
+    ("Der Minister besucht die Werft (Bild: Jan Muster).", True),
+    ("Der Preis stieg um 3 / 4 Prozent.", False),
+    ("Krieg und Frieden / Roman", False),
+    ("Er sagte: Das Foto zeigt die Werft.", False),
+])
+def test_a_picture_credit(sentence: str, credit: bool) -> None:
+    assert is_credit(sentence) is credit
+
+
+@pytest.mark.parametrize(("question", "credited"), [
+    ("Who took the photo of the minister?", True),
+    ("Von wem stammt das Bild des Ministers?", True),
+    ("Wer hat das Foto gemacht?", True),
+    ("Which photographer was there?", True),
+    ("Wer ist auf dem Foto zu sehen?", False),  # who is in it, not who took it
+    ("Wer besuchte die Werft?", False),
+])
+def test_who_took_the_picture_is_answered_by_its_credit(question: str, credited: bool) -> None:
+    """The credit line of a caption answers who took the picture, together with the
+    caption before it (which picture); other questions do not prefer it."""
+    text = ("Der Minister besucht die Werft. Der Minister lacht beim Besuch der Werft. "
+            "Jana Beispiel / Reuters")
+    chunk, q = _alike(text)
+    ranked = rank_sentences(q, question, "en", [chunk], [1.0], _params(max_sentences=1))
+    assert (ranked[0].text == "Jana Beispiel / Reuters") is credited
+    source = Source(1, "a.md", "a", None, None, None, text, 1.0)
+    answer = compose(question, ranked, [source], "en", _params(max_sentences=1))
+    if credited:
+        assert answer == "Der Minister lacht beim Besuch der Werft. Jana Beispiel / Reuters [1]"
