@@ -263,8 +263,9 @@ class Pipeline:
                                     if condensed and condensed.search_query else (text, lang))
         retriever = Retriever(self.index, self.embedder, self.settings.retrieval)
         index = retriever.index
-        if doc_ids is None and self.settings.retrieval.byline_filter:
-            doc_ids = named_articles(text, index)
+        named = (named_articles(text, index)
+                 if doc_ids is None and self.settings.retrieval.byline_filter else None)
+        doc_ids = named or doc_ids
         when = self.settings.time
         intent = parse_time(text, today) if when.time_mode != "off" else TimeIntent()
         by_time = (intent.period and when.time_mode == "filter" and lo is None
@@ -307,7 +308,8 @@ class Pipeline:
                                             extractive=extractive)
                 return _time_and_copies(answer, intent, index, duplicates)
         evidence = Evidence(text, lang, qvec, hits, k, allowed,
-                            topic=self._topic(text) if by_time else None)
+                            topic=self._topic(text) if by_time else None,
+                            named=named is not None)
         answer = self._answer(evidence, retriever, on_draft, extractive)
         if condensed is not None and text != asked:
             understood = f"{UNDERSTOOD.get(lang, UNDERSTOOD['en'])} {text}"

@@ -42,6 +42,9 @@ class Evidence:
     #: decision (``None``: the question itself): when a period chose the passages, a
     #: year they share with the question is no sign that they answer it.
     topic: tuple[str, np.ndarray] | None = None
+    #: The question named its articles by their author or publisher
+    #: (:func:`~rag.retrieve.named_articles`): the hits are from those articles only.
+    named: bool = False
 
 
 class Answerer(Protocol):

@@ -19,7 +19,7 @@ from ..text.sentences import POINTS_BACK
 from ..text.terms import anchor_terms, compound_terms, nouns, question_terms, tokenize
 from ..types import Answer, DocMeta, Source, StoredChunk
 from .base import NOT_FOUND, Evidence
-from .metadata import asked_field, metadata_answer
+from .metadata import asked_field, metadata_answer, missing_answer
 
 DISAGREE = {
     "de": "Die Quellen machen dazu unterschiedliche Angaben:",
@@ -495,9 +495,12 @@ class ExtractiveAnswerer:
             make_source(n, chunks[h.id], index.docs[h.doc_id], h.score, qvec)
             for n, h in enumerate(hits, start=1)
         ]
+        field = asked_field(text)
+        if hits and field and evidence.named:  # the question says which article
+            return self._from_metadata(field, evidence, index.docs[hits[0].doc_id], sources,
+                                       named=True)
         if not hits or not self._relevant(evidence, retriever, chunks[hits[0].id]):
             return Answer(text, lang, False, NOT_FOUND[lang], sources)
-        field = asked_field(text)
         if field:
             answer = self._from_metadata(field, evidence, index.docs[hits[0].doc_id], sources)
             if answer is not None:
@@ -602,13 +605,16 @@ class ExtractiveAnswerer:
 
     @staticmethod
     def _from_metadata(
-        field: str, evidence: Evidence, doc: DocMeta, sources: list[Source]
+        field: str, evidence: Evidence, doc: DocMeta, sources: list[Source], named: bool = False
     ) -> Answer | None:
         """The answer to a question about the best article's author, publisher, date or
-        link, citing the article's metadata record as source 1 (``None``: not recorded)."""
+        link, citing the article's metadata record as source 1 (``None``: not recorded,
+        unless the question ``named`` the article: then the answer says so)."""
         meta = metadata_answer(field, doc, evidence.language, 1)
         if meta is None:
-            return None
+            if not named:
+                return None
+            meta = missing_answer(field, doc, evidence.language, 1)
         best = sources[0]
         record = Source(1, doc.doc_id, doc.title, doc.date, doc.url, doc.publisher,
                         meta.record, best.score)

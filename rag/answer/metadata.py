@@ -123,6 +123,19 @@ def metadata_answer(field: str, doc: DocMeta, lang: str, n: int) -> MetadataAnsw
     return MetadataAnswer(text, record_line(doc, lang))
 
 
+def missing_answer(field: str, doc: DocMeta, lang: str, n: int) -> MetadataAnswer:
+    """The answer for an article whose metadata lacks ``field`` (cited as ``[n]``)."""
+    if lang == "de":
+        what = {"author": "kein Autor", "publisher": "kein Herausgeber",
+                "date": "kein Datum", "url": "kein Link"}[field]
+        text = f"Zum Artikel „{doc.title}“ ist {what} erfasst [{n}]."
+    else:
+        what = {"author": "author", "publisher": "publisher", "date": "date",
+                "url": "link"}[field]
+        text = f"The archive records no {what} for the article “{doc.title}” [{n}]."
+    return MetadataAnswer(text, record_line(doc, lang) or doc.title)
+
+
 def _host(url: str | None) -> str | None:
     if not url:
         return None

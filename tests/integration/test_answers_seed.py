@@ -36,6 +36,10 @@ OWN = [  # (question, expected source, keyword): written for this test
     # the article named by its author (without the byline filter: "not found")
     ("Wann ist Silke Bigalkes Bericht über Lukaschenko erschienen?",
      "003_13b114440d0760a9.txt", "2021-11"),
+    # named by its author, no topic: answered from the record although the text does
+    # not match the question (before: "not found")
+    ("Wann ist Paul Flückigers Bericht erschienen?", "002_b32e619577f15ed7.txt",
+     "19.12.2022"),
     # a picture's credit line (before: the caption's neighbours, without the credit)
     ("Von wem stammt das Foto von Putin und Lukaschenko in Minsk?",
      "002_b32e619577f15ed7.txt", "Pavel Bednyakov"),

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer.metadata import asked_field, format_date, metadata_answer, record_line
+from rag.answer.metadata import (
+    asked_field,
+    format_date,
+    metadata_answer,
+    missing_answer,
+    record_line,
+)
 from rag.embed.fake import FakeEmbedder
 from rag.pipeline import Pipeline
 from rag.settings import Settings
@@ -65,6 +71,9 @@ def pipeline(tmp_path_factory) -> Pipeline:
     (corpus / "bruecke.md").write_text(
         "---\ntitle: \"Neue Brücke\"\ndate: 2020-01-02\n---\nNeue Brücke\n\n"
         "Der Stadtrat beschloss den Bau einer neuen Brücke über den Kanal.\n", encoding="utf-8")
+    (corpus / "wahl.md").write_text(
+        "---\ntitle: \"Wahl im Kreistag\"\ndate: 2022-03-04\nauthor: Jan Beispiel\n---\n"
+        "Wahl im Kreistag\n\nDer Kreistag wählte einen neuen Landrat.\n", encoding="utf-8")
     settings = Settings.from_env(corpus_dir=corpus, index_dir=root / "index",
                                  min_relevance_de=0.0, min_relevance_en=0.0)
     p = Pipeline(settings, embedder=FakeEmbedder())
@@ -84,3 +93,27 @@ def test_pipeline_answers_author_question_from_metadata(pipeline):
 def test_missing_field_falls_back_to_the_text(pipeline):
     answer = pipeline.ask("Wer hat den Artikel über die neue Brücke am Kanal geschrieben?")
     assert answer.found and "Stadtrat" in answer.text
+
+
+def test_missing_field_answer():
+    doc = DocMeta("x.md", "Wahl im Kreistag", None, None, None, "Jan Beispiel")
+    assert missing_answer("url", doc, "de", 1).text == (
+        "Zum Artikel „Wahl im Kreistag“ ist kein Link erfasst [1].")
+    assert missing_answer("date", doc, "en", 2).text == (
+        "The archive records no date for the article “Wahl im Kreistag” [2].")
+
+
+def test_an_article_named_by_its_author_is_answered_from_its_record(pipeline):
+    """A question that names the article by its author needs no topic: the "not found"
+    gate (strict here) is for the content; a field the record lacks is said to be
+    missing instead of quoting the text."""
+    strict = Pipeline(pipeline.settings.replace(min_relevance_de=0.99, min_relevance_en=0.99),
+                      embedder=pipeline.embedder, auto_index=False)
+    assert not strict.ask("Wann ist der Artikel über das Hochwasser erschienen?").found
+    answer = strict.ask("Wann ist Erika Musters Artikel erschienen?")
+    assert answer.found and "01.05.2021" in answer.text
+    assert answer.sources[0].doc_id == "flut.md" and answer.sources[0].n == 1
+    link = strict.ask("What is the link to Jan Beispiel's report?")
+    assert link.found and link.text == (
+        "The archive records no link for the article “Wahl im Kreistag” [1].")
+    assert {s.doc_id for s in link.sources} == {"wahl.md"}
