@@ -174,7 +174,8 @@ class Pipeline:
         )
 
     def _scan(self) -> dict[str, str]:
-        return scan_corpus(self.settings.paths.corpus_dir, self.settings.ingest)
+        known = self._index.manifest.files if self._index is not None else None
+        return scan_corpus(self.settings.paths.corpus_dir, self.settings.ingest, known)
 
     def is_stale(self) -> bool:
         """True when the corpus has files the index does not reflect."""

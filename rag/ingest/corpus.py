@@ -24,6 +24,7 @@ import logging
 import os
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date as _date
 from datetime import datetime
@@ -713,16 +714,26 @@ def read_corpus(
     return articles, skipped
 
 
-def scan_corpus(root: Path, opts: IngestSettings | None = None) -> dict[str, str]:
+#: Files that hold one article whose content hash is the hash of the file's bytes, and
+#: whose reading depends on nothing but those bytes.
+_ONE_ARTICLE = (".txt", ".md", ".html", ".htm")
+
+
+def scan_corpus(
+    root: Path, opts: IngestSettings | None = None, known: Mapping[str, str] | None = None,
+) -> dict[str, str]:
     """``doc_id -> content hash`` of exactly the files :func:`read_corpus` reads as articles.
 
     Cheap: files are hashed; a file's content is parsed only the first time its hash is
     seen in this process (to leave out files that would be skipped: empty, binary, broken
-    front matter). Unreadable files are left out. So ``scan_corpus(root)`` equals
+    front matter), and not at all when ``known`` (the hashes an index was built from)
+    has this text, Markdown or HTML file with the same hash: it was read as an article
+    then. Unreadable files are left out. So ``scan_corpus(root)`` equals
     ``{a.doc_id: a.content_hash for a in read_corpus(root)[0]}`` and can be compared with
     the hashes an index was built from.
     """
     root = Path(root)
+    known = known or {}
     out: dict[str, str] = {}
     for doc_id, path in iter_corpus_files(root):
         try:
@@ -730,7 +741,11 @@ def scan_corpus(root: Path, opts: IngestSettings | None = None) -> dict[str, str
         except OSError as exc:
             log.debug("scan: cannot read %s: %s", doc_id, exc)
             continue
-        key = _cache_key(hashlib.sha256(raw).hexdigest(), doc_id, opts)
+        digest = hashlib.sha256(raw).hexdigest()
+        if known.get(doc_id) == digest and doc_id.lower().endswith(_ONE_ARTICLE):
+            out[doc_id] = digest
+            continue
+        key = _cache_key(digest, doc_id, opts)
         found = _VALID.get(key)
         if found is None:
             try:

@@ -357,6 +357,34 @@ def test_scan_matches_read(tmp_path: Path) -> None:
         (root / "sub/extra.txt").read_bytes()).hexdigest()
 
 
+def test_scan_does_not_parse_files_an_index_has_read(tmp_path: Path, monkeypatch) -> None:
+    """With the hashes an index was built from, unchanged text/Markdown files are not
+    parsed again (the app's start on a large archive); changed, new and archive files
+    are, and the result equals a full scan."""
+    import rag.ingest.corpus as corpus
+
+    _write(tmp_path, "a.md", "# A\n\nText.")
+    _write(tmp_path, "b.txt", "B.")
+    _write(tmp_path, "empty.txt", b"")
+    _write(tmp_path, "x.jsonl", '{"id": 1, "title": "T", "text": "Archiv."}\n')
+    known = scan_corpus(tmp_path)
+    _write(tmp_path, "b.txt", "B, geändert.")
+    _write(tmp_path, "c.txt", "Neu.")
+    parsed: list[str] = []
+    original = corpus.parse_file
+
+    def counting(raw, doc_id, *args, **kwargs):
+        parsed.append(doc_id)
+        return original(raw, doc_id, *args, **kwargs)
+
+    monkeypatch.setattr(corpus, "parse_file", counting)
+    corpus._VALID.clear()
+    fast = scan_corpus(tmp_path, known=known)
+    assert sorted(parsed) == ["b.txt", "c.txt", "empty.txt", "x.jsonl"]
+    corpus._VALID.clear()
+    assert fast == scan_corpus(tmp_path) and "a.md" in fast and "empty.txt" not in fast
+
+
 # --------------------------------------------------------------------------- metadata
 
 
