@@ -13,6 +13,7 @@ from datetime import date, timedelta
 import numpy as np
 
 from .answer import NOT_FOUND, Answerer, Evidence, ExtractiveAnswerer, GenerativeAnswerer
+from .answer.digest import asks_what_happened, digest_answer
 from .chat import (
     IMPLICIT,
     FollowUp,
@@ -48,7 +49,7 @@ from .settings import Settings
 from .store.folder import current_version
 from .store.index import Index, load_index
 from .text.language import detect_language
-from .types import Answer, Hit, Message
+from .types import Answer, Hit, Message, StoredChunk
 
 log = logging.getLogger(__name__)
 
@@ -285,6 +286,10 @@ class Pipeline:
         else:
             allowed = allowed_rows(index, lo, hi, doc_ids)
         duplicates = index.manifest.duplicates
+        if by_time and followup is None and asks_what_happened(without_period(text)):
+            answer = self._digest(asked, lang, index, intent, doc_ids, k)
+            if answer is not None:
+                return _time_and_copies(answer, intent, index, duplicates)
         if followup is not None:
             answer = self._ask_followup(followup, k, retriever, allowed, on_draft,
                                         extractive=extractive)
@@ -317,6 +322,25 @@ class Pipeline:
             answer = replace(answer, understood_as=understood,
                              text=f"{understood}\n\n{answer.text}")
         return _time_and_copies(answer, intent, index, duplicates)
+
+    @staticmethod
+    def _digest(question: str, lang: str, index: Index, intent: TimeIntent,
+                doc_ids: list[str] | None, k: int) -> Answer | None:
+        """The articles dated in ``intent``'s period, first ``k`` by date, each with its
+        first passage (:func:`~rag.answer.digest.digest_answer`); ``None``: none."""
+        rows = allowed_rows(index, intent.lo, intent.hi, doc_ids)
+        docs = sorted({index.row_docs[r] for r in rows.tolist()},
+                      key=lambda d: (index.docs[d].date or "", d))
+        if not docs:
+            return None
+        chosen = set(docs[:k])
+        first: dict[str, StoredChunk] = {}
+        ids = [int(index.row_ids[r]) for r in rows.tolist() if index.row_docs[r] in chosen]
+        for chunk in index.chunks(ids).values():
+            if chunk.doc_id not in first or chunk.start < first[chunk.doc_id].start:
+                first[chunk.doc_id] = chunk
+        return digest_answer(question, lang, [(index.docs[d], first[d]) for d in docs[:k]],
+                             len(docs))
 
     def _topic(self, question: str) -> tuple[str, np.ndarray] | None:
         """The question without its period, and its vector (``None``: nothing left)."""

@@ -1,0 +1,73 @@
+"""Questions that ask what happened in a period and nothing more ("Was geschah im Juni
+2023?", "What happened in December 2022?", "Was gab es Neues im Mai 2006?").
+
+They name no topic, so no passage matches them better than any other and the "not found"
+gate refused them. They are answered with the period's articles instead: one line per
+article (its date and lead sentence, cited), in date order, the first ``k`` of them with
+the number found.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..types import Answer, DocMeta, StoredChunk
+from .extractive import make_source
+
+#: Words that ask for events or news.
+_EVENT = frozenset({
+    "geschah", "geschehen", "passiert", "passierte", "passierten", "ereignete", "ereigneten",
+    "ereignet", "los", "neues", "neuigkeiten", "nachrichten", "schlagzeilen", "meldungen",
+    "ereignisse", "berichtet", "berichtete", "berichteten",
+    "happened", "happen", "happening", "going", "news", "events", "headlines", "stories",
+    "reported",
+})
+#: Words such a question may hold besides (question words, auxiliaries, articles, ...).
+_FILLER = frozenset({
+    "was", "ist", "sind", "war", "waren", "hat", "hatte", "sich", "gab", "gibt", "es", "alles",
+    "welche", "wichtige", "wichtigen", "eigentlich", "denn", "so", "da", "dort", "in", "im",
+    "am", "an", "um", "zu", "der", "die", "das", "den", "dem", "des", "und", "über", "wurde",
+    "wurden", "zeig", "zeige", "mir", "uns", "bitte", "artikel", "archiv",
+    "what", "which", "were", "is", "are", "did", "do", "there", "any", "the", "on",
+    "at", "of", "during", "about", "show", "me", "us", "please", "tell", "important",
+    "main", "major", "articles", "s", "new",
+})
+_WORD = re.compile(r"\w+")
+_HEADER = {
+    "de": ("{n} Artikel aus diesem Zeitraum:", "{n} Artikel aus diesem Zeitraum, die ersten {k}:"),
+    "en": ("{n} {articles} from this period:", "{n} articles from this period, the first {k}:"),
+}
+
+
+def asks_what_happened(topic: str) -> bool:
+    """Whether ``topic`` (a question without its period) asks only what happened."""
+    words = [w.casefold() for w in _WORD.findall(topic)]
+    return (any(w in _EVENT for w in words)
+            and all(w in _EVENT or w in _FILLER for w in words))
+
+
+def _lead(chunk: StoredChunk) -> tuple[int, int]:
+    """The span of the first sentence of ``chunk`` that ends like one (not a headline
+    line), else its first sentence."""
+    spans = chunk.sentences or [(0, len(chunk.text))]
+    for a, b in spans:
+        if chunk.text[a:b].rstrip("\"'“”»«’) ").endswith((".", "!", "?", "…")):
+            return a, b
+    return spans[0]
+
+
+def digest_answer(question: str, lang: str, articles: list[tuple[DocMeta, StoredChunk]],
+                  total: int) -> Answer:
+    """The answer listing ``articles`` (each with its first passage; ``total`` found in
+    the period), one line each: date and lead sentence, cited."""
+    sources, lines = [], []
+    for n, (doc, chunk) in enumerate(articles, start=1):
+        source = make_source(n, chunk, doc, 0.0)
+        a, b = _lead(chunk)
+        source.highlights.append((a, b))
+        sources.append(source)
+        lines.append(f"- {doc.date or '?'}: {chunk.text[a:b]} [{n}]")
+    few, many = _HEADER[lang if lang in _HEADER else "en"]
+    header = (many if total > len(articles) else few).format(
+        n=total, k=len(articles), articles="article" if total == 1 else "articles")
+    return Answer(question, lang, True, "\n".join([header, *lines]), sources)
