@@ -323,12 +323,17 @@ class Pipeline:
                              text=f"{understood}\n\n{answer.text}")
         return _time_and_copies(answer, intent, index, duplicates)
 
-    @staticmethod
-    def _digest(question: str, lang: str, index: Index, intent: TimeIntent,
+    def _digest(self, question: str, lang: str, index: Index, intent: TimeIntent,
                 doc_ids: list[str] | None, k: int) -> Answer | None:
-        """The articles dated in ``intent``'s period, first ``k`` by date, each with its
-        first passage (:func:`~rag.answer.digest.digest_answer`); ``None``: none."""
+        """The articles dated in ``intent``'s period (none: in the ``time_slack_days``
+        after it, where reports of it are), first ``k`` by date, each with its first
+        passage (:func:`~rag.answer.digest.digest_answer`); ``None``: none."""
         rows = allowed_rows(index, intent.lo, intent.hi, doc_ids)
+        after = None
+        if not len(rows) and intent.hi:
+            after = intent.slack(self.settings.time.time_slack_days)
+            rows = allowed_rows(index, _plus_days(intent.hi, 1), _plus_days(intent.hi, after),
+                                doc_ids)
         docs = sorted({index.row_docs[r] for r in rows.tolist()},
                       key=lambda d: (index.docs[d].date or "", d))
         if not docs:
@@ -340,7 +345,7 @@ class Pipeline:
             if chunk.doc_id not in first or chunk.start < first[chunk.doc_id].start:
                 first[chunk.doc_id] = chunk
         return digest_answer(question, lang, [(index.docs[d], first[d]) for d in docs[:k]],
-                             len(docs))
+                             len(docs), after)
 
     def _topic(self, question: str) -> tuple[str, np.ndarray] | None:
         """The question without its period, and its vector (``None``: nothing left)."""

@@ -2,9 +2,9 @@
 2023?", "What happened in December 2022?", "Was gab es Neues im Mai 2006?").
 
 They name no topic, so no passage matches them better than any other and the "not found"
-gate refused them. They are answered with the period's articles instead: one line per
-article (its date and lead sentence, cited), in date order, the first ``k`` of them with
-the number found.
+gate refused them. They are answered with the period's articles instead (none: those of
+the days after it, where reports of it are): one line per article (its date and headline,
+or lead sentence, cited), in date order, the first ``k`` of them with the number found.
 """
 
 from __future__ import annotations
@@ -34,8 +34,10 @@ _FILLER = frozenset({
 })
 _WORD = re.compile(r"\w+")
 _HEADER = {
-    "de": ("{n} Artikel aus diesem Zeitraum:", "{n} Artikel aus diesem Zeitraum, die ersten {k}:"),
-    "en": ("{n} {articles} from this period:", "{n} articles from this period, the first {k}:"),
+    "de": ("{n} Artikel aus diesem Zeitraum", ", die ersten {k}",
+           "Kein Artikel aus diesem Zeitraum; {n} aus den {days} Tagen danach"),
+    "en": ("{n} {articles} from this period", ", the first {k}",
+           "No article from this period; {n} {articles} from the {days} days after"),
 }
 
 
@@ -57,17 +59,22 @@ def _lead(chunk: StoredChunk) -> tuple[int, int]:
 
 
 def digest_answer(question: str, lang: str, articles: list[tuple[DocMeta, StoredChunk]],
-                  total: int) -> Answer:
+                  total: int, after_days: int | None = None) -> Answer:
     """The answer listing ``articles`` (each with its first passage; ``total`` found in
-    the period), one line each: date and lead sentence, cited."""
+    the period, or in the ``after_days`` after it when it has none), one line each: date
+    and headline (or lead sentence), cited; the lead sentence is highlighted."""
     sources, lines = [], []
     for n, (doc, chunk) in enumerate(articles, start=1):
         source = make_source(n, chunk, doc, 0.0)
         a, b = _lead(chunk)
         source.highlights.append((a, b))
         sources.append(source)
-        lines.append(f"- {doc.date or '?'}: {chunk.text[a:b]} [{n}]")
-    few, many = _HEADER[lang if lang in _HEADER else "en"]
-    header = (many if total > len(articles) else few).format(
-        n=total, k=len(articles), articles="article" if total == 1 else "articles")
+        # a headline says what the article is about; a title that is its first sentence
+        # cut short ("...…") is replaced by that sentence whole
+        line = doc.title if doc.title and not doc.title.endswith("…") else chunk.text[a:b]
+        lines.append(f"- {doc.date or '?'}: {line} [{n}]")
+    within, first, after = _HEADER[lang if lang in _HEADER else "en"]
+    header = (after if after_days else within) + (first if total > len(articles) else "")
+    header = header.format(n=total, k=len(articles), days=after_days,
+                           articles="article" if total == 1 else "articles") + ":"
     return Answer(question, lang, True, "\n".join([header, *lines]), sources)
