@@ -272,6 +272,10 @@ class Pipeline:
         intent = parse_time(text, today) if when.time_mode != "off" else TimeIntent()
         by_time = (intent.period and when.time_mode == "filter" and lo is None
                    and hi is None)
+        if by_time and followup is None and asks_what_happened(without_period(text)):
+            digest = self._digest(asked, lang, index, intent, doc_ids, k)
+            if digest is not None:
+                return _time_and_copies(digest, intent, index, index.manifest.duplicates)
         qvec = self._questions.encode([text], self.embedder.encode_queries)[0]
         if by_time:
             allowed = allowed_rows(index, intent.lo,
@@ -286,10 +290,6 @@ class Pipeline:
         else:
             allowed = allowed_rows(index, lo, hi, doc_ids)
         duplicates = index.manifest.duplicates
-        if by_time and followup is None and asks_what_happened(without_period(text)):
-            answer = self._digest(asked, lang, index, intent, doc_ids, k)
-            if answer is not None:
-                return _time_and_copies(answer, intent, index, duplicates)
         if followup is not None:
             answer = self._ask_followup(followup, k, retriever, allowed, on_draft,
                                         extractive=extractive)

@@ -61,7 +61,7 @@ _ASKS_TERM = re.compile(
 _ASKS_CREDIT = re.compile(
     r"\b(?:wer|who|whose|von wem|by whom)\b(?=.*\b(?:foto|bild|aufnahme|photo|picture|image)"
     r"\w*)(?=.*\b(?:took|taken|take|shot|made|fotografiert\w*|aufgenommen|gemacht|"
-    r"geschossen|stamm\w*|gemacht)\b)|\b(?:fotograf\w*|photographer\w*|bildnachweis\w*|"
+    r"geschossen|stamm\w*)\b)|\b(?:fotograf\w*|photographer\w*|bildnachweis\w*|"
     r"bildquelle\w*|(?:photo|image|picture) credits?)\b", re.IGNORECASE)
 _CREDIT_LINE = re.compile(
     r"(?:(?:Fotos?|Bilder|Bild|Photos?|Images?|Bildquelle|Quelle|Credit)\s*:\s*\S.{0,60}"
