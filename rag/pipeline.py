@@ -272,7 +272,8 @@ class Pipeline:
         intent = parse_time(text, today) if when.time_mode != "off" else TimeIntent()
         by_time = (intent.period and when.time_mode == "filter" and lo is None
                    and hi is None)
-        if by_time and followup is None and asks_what_happened(without_period(text)):
+        if (followup is None and (by_time or not (intent.period or lo or hi))
+                and asks_what_happened(without_period(text))):
             digest = self._digest(asked, lang, index, intent, doc_ids, k)
             if digest is not None:
                 return _time_and_copies(digest, intent, index, index.manifest.duplicates)
@@ -326,26 +327,31 @@ class Pipeline:
     def _digest(self, question: str, lang: str, index: Index, intent: TimeIntent,
                 doc_ids: list[str] | None, k: int) -> Answer | None:
         """The articles dated in ``intent``'s period (none: in the ``time_slack_days``
-        after it, where reports of it are), first ``k`` by date, each with its first
-        passage (:func:`~rag.answer.digest.digest_answer`); ``None``: none."""
-        rows = allowed_rows(index, intent.lo, intent.hi, doc_ids)
+        after it, where reports of it are), first ``k`` by date, or without a period the
+        ``k`` newest, each with its first passage
+        (:func:`~rag.answer.digest.digest_answer`); ``None``: none."""
         after = None
-        if not len(rows) and intent.hi:
-            after = intent.slack(self.settings.time.time_slack_days)
-            rows = allowed_rows(index, _plus_days(intent.hi, 1), _plus_days(intent.hi, after),
-                                doc_ids)
-        docs = sorted({index.row_docs[r] for r in rows.tolist()},
-                      key=lambda d: (index.docs[d].date or "", d))
+        if intent.period:
+            rows = allowed_rows(index, intent.lo, intent.hi, doc_ids)
+            if not len(rows) and intent.hi:
+                after = intent.slack(self.settings.time.time_slack_days)
+                rows = allowed_rows(index, _plus_days(intent.hi, 1),
+                                    _plus_days(intent.hi, after), doc_ids)
+            docs = sorted({index.row_docs[r] for r in rows.tolist()},
+                          key=lambda d: (index.docs[d].date or "", d))
+        else:
+            docs = sorted((d for d in doc_ids or index.docs if d in index.docs
+                           and index.docs[d].date), key=lambda d: (index.docs[d].date, d),
+                          reverse=True)
         if not docs:
             return None
-        chosen = set(docs[:k])
         first: dict[str, StoredChunk] = {}
-        ids = [int(index.row_ids[r]) for r in rows.tolist() if index.row_docs[r] in chosen]
-        for chunk in index.chunks(ids).values():
+        rows = allowed_rows(index, None, None, docs[:k])
+        for chunk in index.chunks([int(index.row_ids[r]) for r in rows.tolist()]).values():
             if chunk.doc_id not in first or chunk.start < first[chunk.doc_id].start:
                 first[chunk.doc_id] = chunk
         return digest_answer(question, lang, [(index.docs[d], first[d]) for d in docs[:k]],
-                             len(docs), after)
+                             len(docs), after, newest=not intent.period)
 
     def _topic(self, question: str) -> tuple[str, np.ndarray] | None:
         """The question without its period, and its vector (``None``: nothing left)."""

@@ -5,6 +5,8 @@ They name no topic, so no passage matches them better than any other and the "no
 gate refused them. They are answered with the period's articles instead (none: those of
 the days after it, where reports of it are): one line per article (its date and headline,
 or lead sentence, cited), in date order, the first ``k`` of them with the number found.
+Without a period ("Was gibt es Neues?", "What's the latest news?") the newest articles
+are listed, newest first.
 """
 
 from __future__ import annotations
@@ -27,7 +29,9 @@ _FILLER = frozenset({
     "was", "ist", "sind", "war", "waren", "hat", "hatte", "sich", "gab", "gibt", "es", "alles",
     "welche", "wichtige", "wichtigen", "eigentlich", "denn", "so", "da", "dort", "in", "im",
     "am", "an", "um", "zu", "der", "die", "das", "den", "dem", "des", "und", "über", "wurde",
-    "wurden", "zeig", "zeige", "mir", "uns", "bitte", "artikel", "archiv",
+    "wurden", "zeig", "zeige", "mir", "uns", "bitte", "artikel", "archiv", "neueste",
+    "neuesten", "neuestes", "aktuell", "aktuelle", "aktuellen", "zuletzt", "jüngste",
+    "jüngsten", "letzte", "letzten", "latest", "recent", "recently", "newest", "current",
     "what", "which", "were", "is", "are", "did", "do", "there", "any", "the", "on",
     "at", "of", "during", "about", "show", "me", "us", "please", "tell", "important",
     "main", "major", "articles", "s", "new",
@@ -39,6 +43,8 @@ _HEADER = {
     "en": ("{n} {articles} from this period", ", the first {k}",
            "No article from this period; {n} {articles} from the {days} days after"),
 }
+_NEWEST = {"de": "Die neuesten Artikel ({k} von {n}):",
+           "en": "The newest articles ({k} of {n}):"}
 
 
 def asks_what_happened(topic: str) -> bool:
@@ -59,10 +65,11 @@ def _lead(chunk: StoredChunk) -> tuple[int, int]:
 
 
 def digest_answer(question: str, lang: str, articles: list[tuple[DocMeta, StoredChunk]],
-                  total: int, after_days: int | None = None) -> Answer:
+                  total: int, after_days: int | None = None, newest: bool = False) -> Answer:
     """The answer listing ``articles`` (each with its first passage; ``total`` found in
-    the period, or in the ``after_days`` after it when it has none), one line each: date
-    and headline (or lead sentence), cited; the lead sentence is highlighted."""
+    the period, or in the ``after_days`` after it when it has none, or the ``newest`` of
+    ``total`` dated ones), one line each: date and headline (or lead sentence), cited;
+    the lead sentence is highlighted."""
     sources, lines = [], []
     for n, (doc, chunk) in enumerate(articles, start=1):
         source = make_source(n, chunk, doc, 0.0)
@@ -73,8 +80,11 @@ def digest_answer(question: str, lang: str, articles: list[tuple[DocMeta, Stored
         # cut short ("...…") is replaced by that sentence whole
         line = doc.title if doc.title and not doc.title.endswith("…") else chunk.text[a:b]
         lines.append(f"- {doc.date or '?'}: {line} [{n}]")
-    within, first, after = _HEADER[lang if lang in _HEADER else "en"]
+    lang = lang if lang in _HEADER else "en"
+    within, first, after = _HEADER[lang]
     header = (after if after_days else within) + (first if total > len(articles) else "")
     header = header.format(n=total, k=len(articles), days=after_days,
                            articles="article" if total == 1 else "articles") + ":"
+    if newest:
+        header = _NEWEST[lang].format(k=len(articles), n=total)
     return Answer(question, lang, True, "\n".join([header, *lines]), sources)

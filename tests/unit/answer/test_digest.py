@@ -5,7 +5,7 @@ the period's articles in date order, on the fake-embedder seed index (Bruderhilf
 from __future__ import annotations
 
 import pytest
-from shared_data import BRUDERHILFE, MINSK_VISIT, SEWASTOPOL
+from shared_data import BRUDERHILFE, MINSK_VISIT, PRIGOSCHIN, SEWASTOPOL
 
 from rag.answer.digest import asks_what_happened
 from rag.pipeline import Pipeline
@@ -51,3 +51,16 @@ def test_one_article_and_none(shared_fake_pipeline: Pipeline) -> None:
     assert after.text.startswith("Kein Artikel aus diesem Zeitraum; 1 aus den 31 Tagen "
                                  "danach:\n- 2022-12-19: ")
     assert "Artikel aus" not in shared_fake_pipeline.ask("Was passierte im Januar 2024?").text
+
+
+@pytest.mark.parametrize(("question", "header"), [
+    ("Was gibt es Neues?", "Die neuesten Artikel (3 von 4):"),
+    ("What's the latest news?", "The newest articles (3 of 4):"),
+])
+def test_without_a_period_the_newest_articles(shared_fake_pipeline: Pipeline, question: str,
+                                              header: str) -> None:
+    """The four dated seed articles, newest first (the undated one is left out)."""
+    answer = shared_fake_pipeline.ask(question, 3)
+    assert answer.found and answer.text.splitlines()[0] == header
+    assert [s.doc_id for s in answer.sources] == [PRIGOSCHIN, MINSK_VISIT, SEWASTOPOL]
+    assert answer.period is None
