@@ -306,7 +306,8 @@ def source_html(
         meta.append(f'<span class="rag-publisher">{escape_html(source.publisher)}</span>')
     if source.date:
         meta.append(f'<span class="rag-date">{escape_html(source.date)}</span>')
-    meta.append(f"<span>{relevance_html(source, lang, scale)}</span>")
+    if source.relevance is not None or source.score:  # listed articles are not ranked
+        meta.append(f"<span>{relevance_html(source, lang, scale)}</span>")
     url = safe_url(source.url)
     if url:
         meta.append(

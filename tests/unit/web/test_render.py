@@ -189,6 +189,12 @@ def test_missing_metadata_is_left_out() -> None:
     assert "Relevance 0.912" in out
 
 
+def test_a_listed_article_shows_no_relevance() -> None:
+    """Articles listed by date ("Was geschah im Juni 2023?") are not ranked: no score."""
+    out = source_html(make_source(score=0.0), "en")
+    assert "Relevance" not in out and "rag-score" not in out and "rag-date" in out
+
+
 @pytest.mark.parametrize("lang, heading, score", [("de", "Quellen", "Relevanz"),
                                                    ("en", "Sources", "Relevance")])
 def test_found_panel_in_question_language(lang: str, heading: str, score: str) -> None:
