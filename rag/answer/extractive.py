@@ -291,11 +291,15 @@ def beyond_what_was_said(candidates: list[Candidate], said: str, doc_ids: list[s
             for c in candidates]
 
 
+def _credit_line(sentence: str) -> bool:
+    """Whether ``sentence`` is a credit line of its own ("Pavel Bednyakov / AP")."""
+    return _CREDIT_LINE.fullmatch(sentence.strip()) is not None
+
+
 def is_credit(sentence: str) -> bool:
     """Whether ``sentence`` is or holds a picture credit ("Pavel Bednyakov / AP",
     "Foto: dpa", "... (Bild: Reuters)")."""
-    return (_CREDIT_LINE.fullmatch(sentence.strip()) is not None
-            or _CREDIT_INLINE.search(sentence) is not None)
+    return _credit_line(sentence) or _CREDIT_INLINE.search(sentence) is not None
 
 
 def asks_number(question: str) -> bool:
@@ -459,7 +463,7 @@ def _antecedent(
     pointing back at it (:data:`~rag.text.sentences.POINTS_BACK`: "Dieses Unternehmen wird
     ...", "Daher ...") or is a picture credit (the caption before it says which picture),
     else ``None``: the answer then names what it is about."""
-    if not (POINTS_BACK.match(sentence.text) or _CREDIT_LINE.fullmatch(sentence.text.strip())):
+    if not (POINTS_BACK.match(sentence.text) or _credit_line(sentence.text)):
         return None
     text = sources[sentence.source].text
     earlier = [c for c in candidates
