@@ -75,11 +75,12 @@ def no_injected_markup(page, selector: str) -> None:
 
 def test_german_question_shows_answer_with_citations_and_highlight(page) -> None:
     # a status line is shown from the start: loading/building (temp index) or ready
-    status = page.locator("#rag-status .rag-status")
-    state = status.get_attribute("data-state")
+    # (state and text read together: the start is fast enough to turn ready in between)
+    state, text = page.locator("#rag-status .rag-status").evaluate(
+        "el => [el.getAttribute('data-state'), el.innerText]")
     assert state in ("busy", "ready")
     if state == "busy":
-        assert re.search(r"geladen|aufgebaut", status.inner_text())
+        assert re.search(r"geladen|aufgebaut", text)
     wait_ready(page)
     t0 = time.perf_counter()
     reply = ask(page, "Wie nennt Lukaschenko Putin?")
