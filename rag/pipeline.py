@@ -326,23 +326,25 @@ class Pipeline:
 
     def _digest(self, question: str, lang: str, index: Index, intent: TimeIntent,
                 doc_ids: list[str] | None, k: int) -> Answer | None:
-        """The articles dated in ``intent``'s period (none: in the ``time_slack_days``
-        after it, where reports of it are), first ``k`` by date, or without a period the
-        ``k`` newest, each with its first passage
-        (:func:`~rag.answer.digest.digest_answer`); ``None``: none."""
-        after = None
-        if intent.period:
-            rows = allowed_rows(index, intent.lo, intent.hi, doc_ids)
-            if not len(rows) and intent.hi:
-                after = intent.slack(self.settings.time.time_slack_days)
-                rows = allowed_rows(index, _plus_days(intent.hi, 1),
-                                    _plus_days(intent.hi, after), doc_ids)
-            docs = sorted({index.row_docs[r] for r in rows.tolist()},
-                          key=lambda d: (index.docs[d].date or "", d))
+        """The articles dated in ``intent``'s period, first ``k`` by date (none: those of
+        the ``time_slack_days`` after it, where reports of it are; none there either: the
+        ``k`` newest before it), or without a period the ``k`` newest, each with its first
+        passage (:func:`~rag.answer.digest.digest_answer`); ``None``: none at all."""
+        mode, days = ("period", 0) if intent.period else ("newest", 0)
+        rows = allowed_rows(index, intent.lo, intent.hi, doc_ids) if intent.period else None
+        if rows is not None and not len(rows) and intent.hi:
+            days = intent.slack(self.settings.time.time_slack_days)
+            mode, rows = "after", allowed_rows(index, _plus_days(intent.hi, 1),
+                                               _plus_days(intent.hi, days), doc_ids)
+            if not len(rows) and intent.lo:
+                mode, rows = "before", allowed_rows(index, None, _plus_days(intent.lo, -1),
+                                                    doc_ids)
+        if rows is None:
+            docs = [d for d in doc_ids or index.docs if d in index.docs and index.docs[d].date]
         else:
-            docs = sorted((d for d in doc_ids or index.docs if d in index.docs
-                           and index.docs[d].date), key=lambda d: (index.docs[d].date, d),
-                          reverse=True)
+            docs = list({index.row_docs[r] for r in rows.tolist()})
+        newest_first = mode in ("newest", "before")
+        docs.sort(key=lambda d: (index.docs[d].date or "", d), reverse=newest_first)
         if not docs:
             return None
         first: dict[str, StoredChunk] = {}
@@ -351,7 +353,7 @@ class Pipeline:
             if chunk.doc_id not in first or chunk.start < first[chunk.doc_id].start:
                 first[chunk.doc_id] = chunk
         return digest_answer(question, lang, [(index.docs[d], first[d]) for d in docs[:k]],
-                             len(docs), after, newest=not intent.period)
+                             len(docs), mode, days)
 
     def _topic(self, question: str) -> tuple[str, np.ndarray] | None:
         """The question without its period, and its vector (``None``: nothing left)."""

@@ -3,10 +3,10 @@
 
 They name no topic, so no passage matches them better than any other and the "not found"
 gate refused them. They are answered with the period's articles instead (none: those of
-the days after it, where reports of it are): one line per article (its date and headline,
-or lead sentence, cited), in date order, the first ``k`` of them with the number found.
-Without a period ("Was gibt es Neues?", "What's the latest news?") the newest articles
-are listed, newest first.
+the days after it, where reports of it are; none there either: the newest before it): one
+line per article (its date and headline, or lead sentence, cited), in date order, the
+first ``k`` of them with the number found. Without a period ("Was gibt es Neues?",
+"What's the latest news?") the newest articles are listed, newest first.
 """
 
 from __future__ import annotations
@@ -38,13 +38,17 @@ _FILLER = frozenset({
 })
 _WORD = re.compile(r"\w+")
 _HEADER = {
-    "de": ("{n} Artikel aus diesem Zeitraum", ", die ersten {k}",
-           "Kein Artikel aus diesem Zeitraum; {n} aus den {days} Tagen danach"),
-    "en": ("{n} {articles} from this period", ", the first {k}",
-           "No article from this period; {n} {articles} from the {days} days after"),
+    "de": {"period": "{n} Artikel aus diesem Zeitraum",
+           "after": "Kein Artikel aus diesem Zeitraum; {n} aus den {days} Tagen danach",
+           "before": "Kein Artikel aus diesem Zeitraum; die neuesten davor",
+           "newest": "Die neuesten Artikel",
+           "first": ", die ersten {k}", "of": " ({k} von {n})"},
+    "en": {"period": "{n} {articles} from this period",
+           "after": "No article from this period; {n} {articles} from the {days} days after",
+           "before": "No article from this period; the newest before it",
+           "newest": "The newest articles",
+           "first": ", the first {k}", "of": " ({k} of {n})"},
 }
-_NEWEST = {"de": "Die neuesten Artikel ({k} von {n}):",
-           "en": "The newest articles ({k} of {n}):"}
 
 
 def asks_what_happened(topic: str) -> bool:
@@ -65,11 +69,12 @@ def _lead(chunk: StoredChunk) -> tuple[int, int]:
 
 
 def digest_answer(question: str, lang: str, articles: list[tuple[DocMeta, StoredChunk]],
-                  total: int, after_days: int | None = None, newest: bool = False) -> Answer:
-    """The answer listing ``articles`` (each with its first passage; ``total`` found in
-    the period, or in the ``after_days`` after it when it has none, or the ``newest`` of
-    ``total`` dated ones), one line each: date and headline (or lead sentence), cited;
-    the lead sentence is highlighted."""
+                  total: int, mode: str = "period", days: int = 0) -> Answer:
+    """The answer listing ``articles`` (each with its first passage), one line each: date
+    and headline (or lead sentence), cited; the lead sentence is highlighted. ``mode``
+    says what they are: the first of ``total`` found in the ``period`` asked for, in the
+    ``days`` ``after`` it (none in it), the newest ``before`` it (none in it or the
+    ``days`` after), or the ``newest`` of ``total`` dated ones (no period asked for)."""
     sources, lines = [], []
     for n, (doc, chunk) in enumerate(articles, start=1):
         source = make_source(n, chunk, doc, 0.0)
@@ -80,11 +85,12 @@ def digest_answer(question: str, lang: str, articles: list[tuple[DocMeta, Stored
         # cut short ("...…") is replaced by that sentence whole
         line = doc.title if doc.title and not doc.title.endswith("…") else chunk.text[a:b]
         lines.append(f"- {doc.date or '?'}: {line} [{n}]")
-    lang = lang if lang in _HEADER else "en"
-    within, first, after = _HEADER[lang]
-    header = (after if after_days else within) + (first if total > len(articles) else "")
-    header = header.format(n=total, k=len(articles), days=after_days,
+    words = _HEADER[lang if lang in _HEADER else "en"]
+    header = words[mode]
+    if mode in ("period", "after"):
+        header += words["first"] if total > len(articles) else ""
+    else:
+        header += words["of"]
+    header = header.format(n=total, k=len(articles), days=days,
                            articles="article" if total == 1 else "articles") + ":"
-    if newest:
-        header = _NEWEST[lang].format(k=len(articles), n=total)
     return Answer(question, lang, True, "\n".join([header, *lines]), sources)

@@ -15,6 +15,7 @@ from ..retrieve.spelling import correct_terms
 from ..settings import AnswerSettings
 from ..store.keywords import KeywordStore
 from ..text.facts import MONTHS, WEEKDAYS
+from ..text.names import german_forms
 from ..text.sentences import POINTS_BACK
 from ..text.terms import anchor_terms, compound_terms, nouns, question_terms, tokenize
 from ..types import Answer, DocMeta, Source, StoredChunk
@@ -142,7 +143,8 @@ def term_support(
 ) -> float:
     """The share of a question's terms that ``passage`` contains (German: its
     :func:`~rag.text.terms.question_terms`; English: its names and numbers,
-    :func:`~rag.text.terms.anchor_terms`, the words that survive translation), each
+    :func:`~rag.text.terms.anchor_terms`, the words that survive translation, also in
+    their German form: :func:`~rag.text.names.german_forms`), each
     weighted by its rarity ``log((n + 1) / (df + 0.5))`` among the ``n`` chunks of
     ``keywords``; 1.0 for a question without terms.
 
@@ -158,6 +160,8 @@ def term_support(
     total = shared = 0.0
     for term in question_terms(question) if lang == "de" else sorted(names):
         forms = correct_terms([term], keywords)  # a known term stays itself
+        if lang != "de":  # "Switzerland" is "Schweiz" in the articles
+            forms = [*forms, *german_forms(term)]
         frequency = max(keywords.doc_freq(f) for f in forms)
         if frequency == 0 and term not in names:
             continue

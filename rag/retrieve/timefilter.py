@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import calendar
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
@@ -105,50 +105,67 @@ def _num(text: str) -> int:
     return int(text) if text.isdigit() else _NUMBERS[text.lower()]
 
 
+def _ago(m: re.Match, today: date) -> tuple[date, date]:
+    """The year, month or week ``n`` units before ``today`` ("vor 3 Jahren", "2 weeks ago")."""
+    n = _num(m.group(1) or m.group(3))
+    unit = (m.group(2) or m.group(4))[0]
+    if unit in "jy":
+        return date(today.year - n, 1, 1), date(today.year - n, 12, 31)
+    if unit == "m":
+        y, mo = divmod(today.year * 12 + today.month - 1 - n, 12)
+        return _month_range(y, mo + 1)
+    start = _monday(today) - timedelta(days=7 * n)
+    return start, start + timedelta(days=6)
+
+
+def _last(m: re.Match, today: date) -> tuple[date, date]:
+    """The last ``n`` days, weeks, months or years up to ``today``."""
+    n, unit = _num(m.group(1)), m.group(2)[0]
+    return today - timedelta(days={"t": 1, "d": 1, "w": 7, "m": 30, "j": 365, "y": 365}[unit]
+                             * n), today
+
+
+def _monday(today: date) -> date:
+    return today - timedelta(days=today.weekday())
+
+
+def _previous_month(today: date) -> tuple[date, date]:
+    prev = today.replace(day=1) - timedelta(days=1)
+    return _month_range(prev.year, prev.month)
+
+
+def _days_before(n: int) -> Callable[[re.Match, date], tuple[date, date]]:
+    return lambda m, today: (today - timedelta(days=n),) * 2
+
+
+#: Periods relative to today (the question lower-cased), in the order they are tried;
+#: each with its (first, last) day for a given today. Also removed by :func:`without_period`.
+_RELATIVE: tuple[tuple[re.Pattern, Callable[[re.Match, date], tuple[date, date]]], ...] = (
+    (re.compile(r"\b(vorgestern|day\s+before\s+yesterday)\b"), _days_before(2)),
+    (re.compile(r"\b(gestern|yesterday)\b"), _days_before(1)),
+    (re.compile(r"\b(heute|today)\b"), _days_before(0)),
+    (re.compile(r"\b(letzte[nr]?|vergangene[nr]?|vorige[nr]?)\s+woche\b|\blast\s+week\b"),
+     lambda m, t: (_monday(t) - timedelta(days=7), _monday(t) - timedelta(days=1))),
+    (re.compile(r"\b(diese[rn]?|this)\s+(woche|week)\b"), lambda m, t: (_monday(t), t)),
+    (re.compile(r"\b(letzte[nr]?|vergangene[nr]?|vorige[nr]?)\s+monat\b|\blast\s+month\b"),
+     lambda m, t: _previous_month(t)),
+    (re.compile(r"\b(diese[nm]?|this)\s+(monat|month)\b"), lambda m, t: (t.replace(day=1), t)),
+    (re.compile(r"\b(letzte[nsm]?|vergangene[nsm]?|vorige[nsm]?)\s+jahr\b|\bvorjahr\b|"
+                r"\blast\s+year\b"),
+     lambda m, t: (date(t.year - 1, 1, 1), date(t.year - 1, 12, 31))),
+    (re.compile(r"\b(dieses|diesem|this)\s+(jahr|year)\b"), lambda m, t: (date(t.year, 1, 1), t)),
+    (re.compile(rf"\b(?:in\s+den\s+letzten|in\s+the\s+(?:last|past))\s+{_NUM}\s+"
+                r"(tage[n]?|days?|wochen|weeks?|monate[n]?|months?|jahre[n]?|years?)\b"), _last),
+    (re.compile(rf"\bvor\s+{_NUM}\s+(jahren|monaten|wochen)\b|\b{_NUM}\s+"
+                r"(years?|months?|weeks?)\s+ago\b"), _ago),
+)
+
+
 def _relative(q: str, today: date) -> tuple[date, date] | None:
-    """Periods relative to ``today``."""
-    if re.search(r"\b(vorgestern|day\s+before\s+yesterday)\b", q):
-        d = today - timedelta(days=2)
-        return d, d
-    if re.search(r"\b(gestern|yesterday)\b", q):
-        d = today - timedelta(days=1)
-        return d, d
-    if re.search(r"\b(heute|today)\b", q):
-        return today, today
-    monday = today - timedelta(days=today.weekday())
-    if re.search(r"\b(letzte[nr]?|vergangene[nr]?|vorige[nr]?)\s+woche\b|\blast\s+week\b", q):
-        return monday - timedelta(days=7), monday - timedelta(days=1)
-    if re.search(r"\b(diese[rn]?|this)\s+(woche|week)\b", q):
-        return monday, today
-    first = today.replace(day=1)
-    if re.search(r"\b(letzte[nr]?|vergangene[nr]?|vorige[nr]?)\s+monat\b|\blast\s+month\b", q):
-        prev = first - timedelta(days=1)
-        return _month_range(prev.year, prev.month)
-    if re.search(r"\b(diese[nm]?|this)\s+(monat|month)\b", q):
-        return first, today
-    if re.search(r"\b(letzte[nsm]?|vergangene[nsm]?|vorige[nsm]?)\s+jahr\b|\bvorjahr\b|"
-                 r"\blast\s+year\b", q):
-        return date(today.year - 1, 1, 1), date(today.year - 1, 12, 31)
-    if re.search(r"\b(dieses|diesem|this)\s+(jahr|year)\b", q):
-        return date(today.year, 1, 1), today
-    if m := re.search(rf"\b(?:in\s+den\s+letzten|in\s+the\s+(?:last|past))\s+{_NUM}\s+"
-                      r"(tage[n]?|days?|wochen|weeks?|monate[n]?|months?|jahre[n]?|years?)\b",
-                      q):
-        n, unit = _num(m.group(1)), m.group(2)[0]
-        days = {"t": 1, "d": 1, "w": 7, "m": 30, "j": 365, "y": 365}[unit] * n
-        return today - timedelta(days=days), today
-    if m := re.search(rf"\bvor\s+{_NUM}\s+(jahren|monaten|wochen)\b|\b{_NUM}\s+"
-                      r"(years?|months?|weeks?)\s+ago\b", q):
-        n = _num(m.group(1) or m.group(3))
-        unit = (m.group(2) or m.group(4))[0]
-        if unit in "jy":
-            y = today.year - n
-            return date(y, 1, 1), date(y, 12, 31)
-        if unit == "m":
-            y, mo = divmod(today.year * 12 + today.month - 1 - n, 12)
-            return _month_range(y, mo + 1)
-        start = monday - timedelta(days=7 * n)
-        return start, start + timedelta(days=6)
+    """The period relative to ``today`` that ``q`` (lower-cased) names, if any."""
+    for pattern, span_of in _RELATIVE:
+        if m := pattern.search(q):
+            return span_of(m, today)
     return None
 
 
@@ -191,6 +208,14 @@ _DAYS = (
     (_MONTH_D_Y, lambda m: _day(m[3], _MONTHS[m[1].lower()], m[2])),
 )
 _MONTH = (_MONTH_Y, lambda m: _named(m[1].lower(), m[2]))
+#: A season and its year ("im Sommer 2010", "in the autumn of 2008"): its three months
+#: (meteorological seasons; a winter spans two years and is left to the year).
+_SEASON_STARTS = {"frühjahr": 3, "frühling": 3, "spring": 3, "sommer": 6, "summer": 6,
+                  "herbst": 9, "autumn": 9, "fall": 9}
+_SEASON_Y = re.compile(r"\b(?:the\s+)?(frühjahr|frühling|sommer|herbst|spring|summer|autumn|"
+                       r"(?<=the\s)fall)(?:e?s)?(?:\s+of)?\s+" + _YEAR, re.IGNORECASE)
+_SEASON = (_SEASON_Y, lambda m: (_month_range(int(m[2]), _SEASON_STARTS[m[1].lower()])[0],
+                                 _month_range(int(m[2]), _SEASON_STARTS[m[1].lower()] + 2)[1]))
 _YEAR_SPAN = (_YEAR_RE, lambda m: _named(None, m[1]))
 #: What the scan of article text looks for: every form but the English "December 19,
 #: 2022" (the forms the announcement check was measured with, bench/README.md section 21).
@@ -233,7 +258,7 @@ def _absolute(q: str) -> tuple[date, date] | None:
         second = int(m.group(2) or m.group(1)[:2] + m.group(3))
         if second == first + 1:
             return date(first, 1, 1), date(second, 12, 31)
-    for pattern, span_of in (_MONTH, _YEAR_SPAN):
+    for pattern, span_of in (_SEASON, _MONTH, _YEAR_SPAN):
         if m := pattern.search(q):
             return span_of(m)
     return None
@@ -316,17 +341,22 @@ _PERIOD_WORDS = re.compile(
     r"(?:\b(?:in|im|am|an|on|of|from|for|during|seit|since|vor|before|ab|bis|until|"
     r"zwischen|between|von|und|and|to|des\s+jahres|im\s+jahre?|in\s+the\s+year)\s+)?(?:"
     r"(?:(?:den|der|the)\s+)?" + _DECADE.pattern + r"(?:\s+jahren?e?)?|" + _TWO_YEARS.pattern
-    + "|" + "|".join(p.pattern for p in (_MONTH_D_Y, _D_MONTH_Y, _DMY, _ISO_DAY, _MONTH_Y,
-                                           _YEAR_RE))
+    + "|" + "|".join(p.pattern for p in (_MONTH_D_Y, _D_MONTH_Y, _DMY, _ISO_DAY, _SEASON_Y,
+                                           _MONTH_Y, _YEAR_RE))
     + ")",
     re.IGNORECASE)
 
 
 def without_period(question: str) -> str:
-    """``question`` without the dates, months and years it names (and their
-    prepositions): "What was the inflation in 2023?" -> "What was the inflation?". The
+    """``question`` without the dates, seasons, months, years and relative periods
+    ("gestern", "last week") it names (and the prepositions of the written ones): "What
+    was the inflation in 2023?" -> "What was the inflation?". The
     period has chosen the articles; whether a passage answers is judged on the rest."""
     rest = _PERIOD_WORDS.sub(" ", question)
+    for pattern, _ in _RELATIVE:  # matched lower-cased ("Gestern", "Last week")
+        lower = rest.lower()
+        if (m := pattern.search(lower)) and len(lower) == len(rest):
+            rest = f"{rest[:m.start()]} {rest[m.end():]}"
     rest = re.sub(r"\s+([?.!,;:])", r"\1", re.sub(r"\s{2,}", " ", rest)).strip()
     return rest if any(c.isalpha() for c in rest) else question
 

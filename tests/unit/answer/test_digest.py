@@ -4,6 +4,8 @@ the period's articles in date order, on the fake-embedder seed index (Bruderhilf
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from shared_data import BRUDERHILFE, MINSK_VISIT, PRIGOSCHIN, SEWASTOPOL
 
@@ -45,12 +47,33 @@ def test_one_article_and_none(shared_fake_pipeline: Pipeline) -> None:
     assert answer.text.splitlines()[1].endswith(  # its headline
         "Russland Putin bittet Lukaschenko um Hilfe: Zieht der Kreml jetzt Minsk mit in den "
         "Krieg? [1]")
-    # none in the period: those of the days after it (reports of it); none there either:
-    # the usual search of all articles, which says so
+    # none in the period: those of the days after it (reports of it)
     after = shared_fake_pipeline.ask("Was passierte am 18. Dezember 2022?")
     assert after.text.startswith("Kein Artikel aus diesem Zeitraum; 1 aus den 31 Tagen "
                                  "danach:\n- 2022-12-19: ")
-    assert "Artikel aus" not in shared_fake_pipeline.ask("Was passierte im Januar 2024?").text
+
+
+@pytest.mark.parametrize(("question", "header"), [
+    ("Was passierte im Januar 2024?", "Kein Artikel aus diesem Zeitraum; die neuesten davor "
+                                      "(2 von 4):"),
+    ("Was geschah gestern?", "Kein Artikel aus diesem Zeitraum; die neuesten davor (2 von 4):"),
+    ("What happened last week?", "No article from this period; the newest before it (2 of 4):"),
+])
+def test_none_in_the_period_or_after_it_the_newest_before(
+        shared_fake_pipeline: Pipeline, question: str, header: str) -> None:
+    """An archive that ends before the period ("gestern" asked of an old archive): the
+    newest articles before it, newest first, rather than any sentence with "passierte"."""
+    answer = shared_fake_pipeline.ask(question, 2, today=date(2024, 5, 15))
+    assert answer.found and answer.text.splitlines()[0] == header
+    assert [s.doc_id for s in answer.sources] == [PRIGOSCHIN, MINSK_VISIT]
+    assert answer.period
+
+
+def test_a_season_lists_its_three_months(shared_fake_pipeline: Pipeline) -> None:
+    """Summer 2023 is June to August: the Prigoschin article (June 2023) alone."""
+    answer = shared_fake_pipeline.ask("Was war im Sommer 2023 los?")
+    assert answer.text.startswith("1 Artikel aus diesem Zeitraum:\n- 2023-06")
+    assert [s.doc_id for s in answer.sources] == [PRIGOSCHIN]
 
 
 @pytest.mark.parametrize(("question", "header"), [

@@ -111,3 +111,12 @@ def test_an_english_answer_below_the_fixed_level_needs_its_names(
     assert answer.found is found
     unguarded = settings.replace(min_name_support_en=0.0)
     assert Pipeline(unguarded, embedder=FakeEmbedder()).ask(question).found
+
+
+def test_english_names_in_their_german_form(keywords: KeywordStore) -> None:
+    """"Switzerland" is "Schweiz" in German text (CLDR names, rag.text.names)."""
+    passage = "Die Schweiz verschärft die Regeln für Banken in Zürich."
+    assert term_support("Which rules did Switzerland tighten for banks in Zurich?", passage,
+                        keywords, "en") == 1.0
+    assert term_support("Which rules did Austria tighten for banks in Vienna?", passage,
+                        keywords, "en") == 0.0

@@ -54,6 +54,14 @@ TODAY = date(2024, 5, 15)  # a Wednesday
     ("Wer wurde in der Saison 2005/06 Meister?", "2005-01-01", "2006-12-31", "2005–2006"),
     ("Neunzehnter Spieltag der Bundesliga 2007-08", "2007-01-01", "2008-12-31", "2007–2008"),
     ("Die Saison 2010–11 der NHL", "2010-01-01", "2011-12-31", "2010–2011"),
+    # a season of a year: its three months (a winter is left to the years)
+    ("Was war im Sommer 2010 los?", "2010-06-01", "2010-08-31", "2010-06-01 – 2010-08-31"),
+    ("What happened in the autumn of 2008?", "2008-09-01", "2008-11-30",
+     "2008-09-01 – 2008-11-30"),
+    ("Wer kam im Frühjahr 2006 nach Minsk?", "2006-03-01", "2006-05-31",
+     "2006-03-01 – 2006-05-31"),
+    ("Where did he go in the fall of 2009?", "2009-09-01", "2009-11-30",
+     "2009-09-01 – 2009-11-30"),
     # a day in ISO form, and two years that do not follow each other, are not a season
     ("Was geschah am 2007-08-15?", "2007-08-15", "2007-08-15", "2007-08-15"),
     ("Was kostete es 2007-09?", "2007-01-01", "2007-12-31", "2007"),
@@ -238,6 +246,10 @@ def test_announcing_needs_a_period():
     ("Was geschah in den 1990er Jahren in Minsk?", "Was geschah in Minsk?"),
     ("Wer wurde in der Saison 2005/06 Meister?", "Wer wurde in der Saison Meister?"),
     ("Wer führte die Bundesliga 2007-08 an?", "Wer führte die Bundesliga an?"),
+    ("Was geschah im Sommer 2010 in Minsk?", "Was geschah in Minsk?"),
+    ("Was passierte gestern in Minsk?", "Was passierte in Minsk?"),
+    ("What happened last week in Minsk?", "What happened in Minsk?"),
+    ("Gestern?", "Gestern?"),
 ])
 def test_without_period(question: str, rest: str) -> None:
     assert without_period(question) == rest
