@@ -13,7 +13,7 @@ from datetime import date, timedelta
 import numpy as np
 
 from .answer import NOT_FOUND, Answerer, Evidence, ExtractiveAnswerer, GenerativeAnswerer
-from .answer.digest import asks_what_happened, digest_answer
+from .answer.digest import asks_what_happened, digest_answer, digest_topic
 from .chat import (
     IMPLICIT,
     FollowUp,
@@ -49,6 +49,8 @@ from .settings import Settings
 from .store.folder import current_version
 from .store.index import Index, load_index
 from .text.language import detect_language
+from .text.names import german_forms
+from .text.terms import occurs, tokenize
 from .types import Answer, Hit, Message, StoredChunk
 
 log = logging.getLogger(__name__)
@@ -318,6 +320,8 @@ class Pipeline:
                             topic=self._topic(text) if by_time else None,
                             named=named is not None)
         answer = self._answer(evidence, retriever, on_draft, extractive)
+        if not answer.found and condensed is None and named is None:
+            answer = self._about(text, lang, retriever, allowed, intent, k) or answer
         if condensed is not None and text != asked:
             understood = f"{UNDERSTOOD.get(lang, UNDERSTOOD['en'])} {text}"
             answer = replace(answer, understood_as=understood,
@@ -354,6 +358,36 @@ class Pipeline:
                 first[chunk.doc_id] = chunk
         return digest_answer(question, lang, [(index.docs[d], first[d]) for d in docs[:k]],
                              len(docs), mode, days)
+
+    def _about(self, question: str, lang: str, retriever: Retriever,
+               allowed: np.ndarray | None, intent: TimeIntent, k: int) -> Answer | None:
+        """For a question that asks what happened about a topic and found no answer ("What
+        happened in Germany in June 2006?", "Neuigkeiten aus Berlin?"): the articles among
+        ``allowed`` (its period) whose best passage for the topic names every word of it
+        (an English name also in its German form), the ``k`` best in date order, newest
+        first without a period (:func:`~rag.answer.digest.digest_topic`); ``None``: not
+        such a question, or no article names the topic."""
+        topic = digest_topic(without_period(question))
+        terms = tokenize(topic) if topic else []
+        if not terms:
+            return None
+        forms = [[t, *(german_forms(t) if lang != "de" else ())] for t in terms]
+        index = retriever.index
+        hits = retriever.search(topic, lang, k * self.settings.time.time_depth_factor, allowed)
+        chunks = index.chunks([h.id for h in hits])
+        found: dict[str, StoredChunk] = {}
+        for h in hits:
+            if h.doc_id in found or h.id not in chunks:
+                continue
+            present = set(tokenize(f"{index.docs[h.doc_id].title} {chunks[h.id].text}"))
+            if all(any(occurs(f, present) for f in alike) for alike in forms):
+                found[h.doc_id] = chunks[h.id]
+        if not found:
+            return None
+        docs = sorted(list(found)[:k], key=lambda d: (index.docs[d].date or "", d),
+                      reverse=not intent.period)
+        return digest_answer(question, lang, [(index.docs[d], found[d]) for d in docs],
+                             len(found), "topic", topic=topic)
 
     def _topic(self, question: str) -> tuple[str, np.ndarray] | None:
         """The question without its period, and its vector (``None``: nothing left)."""

@@ -6,7 +6,9 @@ gate refused them. They are answered with the period's articles instead (none: t
 the days after it, where reports of it are; none there either: the newest before it): one
 line per article (its date and headline, or lead sentence, cited), in date order, the
 first ``k`` of them with the number found. Without a period ("Was gibt es Neues?",
-"What's the latest news?") the newest articles are listed, newest first.
+"What's the latest news?") the newest articles are listed, newest first. A question about
+a topic ("What happened in Germany in June 2006?") that no sentence answers gets the
+articles that name it (:func:`digest_topic`; the pipeline searches them).
 """
 
 from __future__ import annotations
@@ -36,17 +38,26 @@ _FILLER = frozenset({
     "at", "of", "during", "about", "show", "me", "us", "please", "tell", "important",
     "main", "major", "articles", "s", "new",
 })
-_WORD = re.compile(r"\w+")
+#: Words that join a topic to the event or news words ("Neues aus Berlin", "news about").
+_JOINERS = frozenset({
+    "aus", "bei", "mit", "zu", "zum", "zur", "von", "vom", "für", "rund", "from", "about",
+    "regarding", "concerning", "for", "with", "to", "around", "by",
+})
+#: A topic of a digest has at most this many words ("Berlin", "Angela Merkel").
+_TOPIC_WORDS = 3
+_WORD = re.compile(r"\w+(?:-\w+)*")
 _HEADER = {
     "de": {"period": "{n} Artikel aus diesem Zeitraum",
            "after": "Kein Artikel aus diesem Zeitraum; {n} aus den {days} Tagen danach",
            "before": "Kein Artikel aus diesem Zeitraum; die neuesten davor",
            "newest": "Die neuesten Artikel",
+           "topic": "Artikel zu „{topic}“",
            "first": ", die ersten {k}", "of": " ({k} von {n})"},
     "en": {"period": "{n} {articles} from this period",
            "after": "No article from this period; {n} {articles} from the {days} days after",
            "before": "No article from this period; the newest before it",
            "newest": "The newest articles",
+           "topic": "Articles about “{topic}”",
            "first": ", the first {k}", "of": " ({k} of {n})"},
 }
 
@@ -56,6 +67,19 @@ def asks_what_happened(topic: str) -> bool:
     words = [w.casefold() for w in _WORD.findall(topic)]
     return (any(w in _EVENT for w in words)
             and all(w in _EVENT or w in _FILLER for w in words))
+
+
+def digest_topic(question: str) -> str | None:
+    """The topic of a question (without its period) that asks what happened about
+    something ("What happened in Germany?", "Was gibt es Neues aus Berlin?",
+    "Neuigkeiten über Angela Merkel"): its one to three words that ask for neither events
+    nor anything else; ``None`` for other questions."""
+    words = _WORD.findall(question)
+    if not any(w.casefold() in _EVENT for w in words):
+        return None
+    rest = [w for w in words
+            if not {w.casefold()} & (_EVENT | _FILLER | _JOINERS)]
+    return " ".join(rest) if 0 < len(rest) <= _TOPIC_WORDS else None
 
 
 def _lead(chunk: StoredChunk) -> tuple[int, int]:
@@ -69,12 +93,13 @@ def _lead(chunk: StoredChunk) -> tuple[int, int]:
 
 
 def digest_answer(question: str, lang: str, articles: list[tuple[DocMeta, StoredChunk]],
-                  total: int, mode: str = "period", days: int = 0) -> Answer:
+                  total: int, mode: str = "period", days: int = 0, topic: str = "") -> Answer:
     """The answer listing ``articles`` (each with its first passage), one line each: date
     and headline (or lead sentence), cited; the lead sentence is highlighted. ``mode``
     says what they are: the first of ``total`` found in the ``period`` asked for, in the
     ``days`` ``after`` it (none in it), the newest ``before`` it (none in it or the
-    ``days`` after), or the ``newest`` of ``total`` dated ones (no period asked for)."""
+    ``days`` after), the ``newest`` of ``total`` dated ones (no period asked for), or
+    those found about a ``topic``."""
     sources, lines = [], []
     for n, (doc, chunk) in enumerate(articles, start=1):
         source = make_source(n, chunk, doc, 0.0)
@@ -89,8 +114,8 @@ def digest_answer(question: str, lang: str, articles: list[tuple[DocMeta, Stored
     header = words[mode]
     if mode in ("period", "after"):
         header += words["first"] if total > len(articles) else ""
-    else:
+    elif mode != "topic":
         header += words["of"]
-    header = header.format(n=total, k=len(articles), days=days,
+    header = header.format(n=total, k=len(articles), days=days, topic=topic,
                            articles="article" if total == 1 else "articles") + ":"
     return Answer(question, lang, True, "\n".join([header, *lines]), sources)

@@ -17,7 +17,14 @@ from ..store.keywords import KeywordStore
 from ..text.facts import MONTHS, WEEKDAYS
 from ..text.names import german_forms
 from ..text.sentences import POINTS_BACK
-from ..text.terms import anchor_terms, compound_terms, nouns, question_terms, tokenize
+from ..text.terms import (
+    anchor_terms,
+    compound_terms,
+    nouns,
+    occurs,
+    question_terms,
+    tokenize,
+)
 from ..types import Answer, DocMeta, Source, StoredChunk
 from .base import NOT_FOUND, Evidence
 from .metadata import asked_field, metadata_answer, missing_answer
@@ -131,13 +138,6 @@ class Candidate:
     heading: bool = False
 
 
-def _occurs(term: str, terms: set[str]) -> bool:
-    """Whether ``term`` is in ``terms``, or (from four letters on) is a prefix of one of
-    them or has one as its prefix: German compounds and inflected forms."""
-    return term in terms or (len(term) > 3 and any(
-        len(t) > 3 and (t.startswith(term) or term.startswith(t)) for t in terms))
-
-
 def term_support(
     question: str, passage: str, keywords: KeywordStore, lang: str = "de"
 ) -> float:
@@ -167,7 +167,7 @@ def term_support(
             continue
         weight = math.log((size + 1) / (frequency + 0.5))
         total += weight
-        if any(_occurs(f, present) for f in forms):
+        if any(occurs(f, present) for f in forms):
             shared += weight
     return shared / total if total > 0 else 1.0
 

@@ -76,6 +76,13 @@ _DE_QUESTION_WORDS = frozenset(_STEMMER.stemWords([
 ]))
 
 
+def occurs(term: str, terms: set[str]) -> bool:
+    """Whether ``term`` is in ``terms``, or (from four letters on) is a prefix of one of
+    them or has one as its prefix: German compounds and inflected forms."""
+    return term in terms or (len(term) > 3 and any(
+        len(t) > 3 and (t.startswith(term) or term.startswith(t)) for t in terms))
+
+
 def question_terms(question: str) -> list[str]:
     """The terms of a German question that a passage answering it should share:
     :func:`tokenize` without question words (warum, wann, wie viele, ...)."""

@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 from shared_data import BRUDERHILFE, MINSK_VISIT, PRIGOSCHIN, SEWASTOPOL
 
-from rag.answer.digest import asks_what_happened
+from rag.answer.digest import asks_what_happened, digest_topic
 from rag.pipeline import Pipeline
 
 
@@ -87,3 +87,46 @@ def test_without_a_period_the_newest_articles(shared_fake_pipeline: Pipeline, qu
     assert answer.found and answer.text.splitlines()[0] == header
     assert [s.doc_id for s in answer.sources] == [PRIGOSCHIN, MINSK_VISIT, SEWASTOPOL]
     assert answer.period is None
+
+
+@pytest.mark.parametrize(("question", "topic"), [
+    ("What happened in Germany?", "Germany"),
+    ("Was gibt es Neues aus Berlin?", "Berlin"),
+    ("Neuigkeiten über Angela Merkel", "Angela Merkel"),
+    ("Welche Nachrichten gibt es zur Fußball-WM?", "Fußball-WM"),
+    ("Was geschah?", None),  # no topic: the period's or the newest articles
+    ("Wie viele Menschen starben?", None),  # asks for no events
+    ("What happened to the prisoners of the camps near the border?", None),  # too long
+])
+def test_digest_topic(question: str, topic: str | None) -> None:
+    assert digest_topic(question) == topic
+
+
+@pytest.fixture(scope="module")
+def refusing_pipeline(shared_fake_pipeline: Pipeline) -> Pipeline:
+    """The shared index, every question refused by the usual "not found" gate."""
+    settings = shared_fake_pipeline.settings.replace(min_relevance_de=5.0, min_relevance_en=5.0)
+    return Pipeline(settings, embedder=shared_fake_pipeline.embedder, auto_index=False)
+
+
+def test_what_happened_about_a_topic_lists_the_articles_that_name_it(
+        refusing_pipeline: Pipeline) -> None:
+    """No sentence answers "What happened in Minsk in 2022?": the articles of the period
+    whose passage names Minsk are listed instead of "not found"."""
+    answer = refusing_pipeline.ask("What happened in Minsk in 2022?")
+    assert answer.found and answer.text.startswith("Articles about “Minsk”:\n- 2022-12-19: ")
+    assert [s.doc_id for s in answer.sources] == [MINSK_VISIT]
+    # without a period: newest first
+    news = refusing_pipeline.ask("Neuigkeiten aus Minsk?", 2)
+    assert news.text.startswith("Artikel zu „Minsk“:\n")
+    dates = [s.date for s in news.sources]
+    assert len(dates) == 2 and dates == sorted(dates, reverse=True)
+    assert all("Minsk" in s.title + s.text for s in news.sources)
+
+
+@pytest.mark.parametrize("question", [
+    "Was geschah 2021 in Tokio?",  # no article names it
+    "Wie viele Soldaten hat Minsk?",  # asks for no events
+])
+def test_otherwise_not_found_stays(refusing_pipeline: Pipeline, question: str) -> None:
+    assert not refusing_pipeline.ask(question).found
