@@ -13,7 +13,7 @@ from datetime import date, timedelta
 import numpy as np
 
 from .answer import NOT_FOUND, Answerer, Evidence, ExtractiveAnswerer, GenerativeAnswerer
-from .answer.digest import asks_what_happened, digest_answer, digest_topic
+from .answer.digest import articles_topic, asks_what_happened, digest_answer, digest_topic
 from .chat import (
     IMPLICIT,
     FollowUp,
@@ -35,6 +35,7 @@ from .ingest import dedup
 from .ingest.corpus import scan_corpus
 from .retrieve import Retriever, allowed_rows, named_articles
 from .retrieve.search import sentence_relevance
+from .retrieve.spelling import correct_terms
 from .retrieve.timefilter import (
     TimeIntent,
     annotate_answer,
@@ -279,6 +280,13 @@ class Pipeline:
             digest = self._digest(asked, lang, index, intent, doc_ids, k)
             if digest is not None:
                 return _time_and_copies(digest, intent, index, index.manifest.duplicates)
+        listed = followup is None and articles_topic(without_period(text))
+        if listed:  # "Welche Artikel gibt es über Fußball?"
+            about = self._about(listed, text, lang, retriever, allowed_rows(
+                index, intent.lo if by_time else lo, intent.hi if by_time else hi, doc_ids),
+                intent, k)
+            if about is not None:
+                return _time_and_copies(about, intent, index, index.manifest.duplicates)
         qvec = self._questions.encode([text], self.embedder.encode_queries)[0]
         if by_time:
             allowed = allowed_rows(index, intent.lo,
@@ -320,8 +328,9 @@ class Pipeline:
                             topic=self._topic(text) if by_time else None,
                             named=named is not None)
         answer = self._answer(evidence, retriever, on_draft, extractive)
-        if not answer.found and condensed is None and named is None:
-            answer = self._about(text, lang, retriever, allowed, intent, k) or answer
+        topic = digest_topic(without_period(text))
+        if not answer.found and condensed is None and named is None and topic:
+            answer = self._about(topic, text, lang, retriever, allowed, intent, k) or answer
         if condensed is not None and text != asked:
             understood = f"{UNDERSTOOD.get(lang, UNDERSTOOD['en'])} {text}"
             answer = replace(answer, understood_as=understood,
@@ -359,20 +368,21 @@ class Pipeline:
         return digest_answer(question, lang, [(index.docs[d], first[d]) for d in docs[:k]],
                              len(docs), mode, days)
 
-    def _about(self, question: str, lang: str, retriever: Retriever,
+    def _about(self, topic: str, question: str, lang: str, retriever: Retriever,
                allowed: np.ndarray | None, intent: TimeIntent, k: int) -> Answer | None:
-        """For a question that asks what happened about a topic and found no answer ("What
-        happened in Germany in June 2006?", "Neuigkeiten aus Berlin?"): the articles among
-        ``allowed`` (its period) whose best passage for the topic names every word of it
-        (an English name also in its German form), the ``k`` best in date order, newest
-        first without a period (:func:`~rag.answer.digest.digest_topic`); ``None``: not
-        such a question, or no article names the topic."""
-        topic = digest_topic(without_period(question))
-        terms = tokenize(topic) if topic else []
+        """The articles about ``topic`` for a question that asks for them ("Welche Artikel
+        gibt es über Fußball?", :func:`~rag.answer.digest.articles_topic`) or asks what
+        happened about it and found no answer ("What happened in Germany in June 2006?",
+        :func:`~rag.answer.digest.digest_topic`): those among ``allowed`` (its period)
+        whose best passage for the topic names every word of it (an English name also in
+        its German form), the ``k`` best in date order, newest first without a period;
+        ``None``: no article names the topic."""
+        terms = tokenize(topic)
         if not terms:
             return None
-        forms = [[t, *(german_forms(t) if lang != "de" else ())] for t in terms]
         index = retriever.index
+        forms = [[*correct_terms([t], index.keywords), *(german_forms(t) if lang != "de" else ())]
+                 for t in terms]  # "Lukashenko" is "Lukaschenko", "Germany" "Deutschland"
         hits = retriever.search(topic, lang, k * self.settings.time.time_depth_factor, allowed)
         chunks = index.chunks([h.id for h in hits])
         found: dict[str, StoredChunk] = {}

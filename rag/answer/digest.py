@@ -43,6 +43,17 @@ _JOINERS = frozenset({
     "aus", "bei", "mit", "zu", "zum", "zur", "von", "vom", "für", "rund", "from", "about",
     "regarding", "concerning", "for", "with", "to", "around", "by",
 })
+#: Words for articles when a question asks for a list of them ("Welche Artikel gibt es
+#: über ...?", "Show me reports about ...").
+_ARTICLES = frozenset({
+    "artikel", "berichte", "beiträge", "meldungen", "nachrichten", "texte", "articles",
+    "reports", "stories", "news", "pieces",
+})
+#: Words that ask for a list.
+_LIST = frozenset({
+    "welche", "zeig", "zeige", "zeigen", "liste", "list", "alle", "all", "gibt", "gab",
+    "which", "show", "any", "find", "finde", "such", "suche",
+})
 #: A topic of a digest has at most this many words ("Berlin", "Angela Merkel").
 _TOPIC_WORDS = 3
 _WORD = re.compile(r"\w+(?:-\w+)*")
@@ -79,6 +90,19 @@ def digest_topic(question: str) -> str | None:
         return None
     rest = [w for w in words
             if not {w.casefold()} & (_EVENT | _FILLER | _JOINERS)]
+    return " ".join(rest) if 0 < len(rest) <= _TOPIC_WORDS else None
+
+
+def articles_topic(question: str) -> str | None:
+    """The topic of a question (without its period) that asks for the articles about
+    something ("Welche Artikel gibt es über Fußball?", "Show me reports about Berlin"):
+    its one to three words besides those asking for articles; ``None`` otherwise."""
+    words = _WORD.findall(question)
+    folded = {w.casefold() for w in words}
+    if not (folded & _ARTICLES and folded & _LIST):
+        return None
+    rest = [w for w in words
+            if not {w.casefold()} & (_ARTICLES | _LIST | _EVENT | _FILLER | _JOINERS)]
     return " ".join(rest) if 0 < len(rest) <= _TOPIC_WORDS else None
 
 

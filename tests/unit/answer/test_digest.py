@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 from shared_data import BRUDERHILFE, MINSK_VISIT, PRIGOSCHIN, SEWASTOPOL
 
-from rag.answer.digest import asks_what_happened, digest_topic
+from rag.answer.digest import articles_topic, asks_what_happened, digest_topic
 from rag.pipeline import Pipeline
 
 
@@ -130,3 +130,29 @@ def test_what_happened_about_a_topic_lists_the_articles_that_name_it(
 ])
 def test_otherwise_not_found_stays(refusing_pipeline: Pipeline, question: str) -> None:
     assert not refusing_pipeline.ask(question).found
+
+
+@pytest.mark.parametrize(("question", "topic"), [
+    ("Welche Artikel gibt es über Fußball?", "Fußball"),
+    ("Show me reports about Berlin", "Berlin"),
+    ("Zeig mir Artikel über Angela Merkel", "Angela Merkel"),
+    ("Wer ist die Autorin des Artikels über die Videokonferenz?", None),  # one article's
+    ("Which article reported the Minsk visit?", None),  # asks which one, not for a list
+    ("Welche Waffen hat die Armee?", None),
+])
+def test_articles_topic(question: str, topic: str | None) -> None:
+    assert articles_topic(question) == topic
+
+
+def test_a_question_for_articles_about_a_topic_lists_them(
+        shared_fake_pipeline: Pipeline) -> None:
+    """Asked for the articles about something, the answer is that list (in the period it
+    names), whatever sentence would have matched."""
+    answer = shared_fake_pipeline.ask("Welche Artikel gibt es über Lukaschenko?", 3)
+    assert answer.found and answer.text.startswith("Artikel zu „Lukaschenko“:\n")
+    assert len(answer.sources) == 3
+    assert all("Lukaschenko" in s.title + s.text for s in answer.sources)
+    dated = shared_fake_pipeline.ask("Show me articles about Lukashenko from 2022")
+    assert [s.doc_id for s in dated.sources] == [MINSK_VISIT]
+    assert not shared_fake_pipeline.ask("Welche Artikel gibt es über Tokio?").text.startswith(
+        "Artikel zu")
