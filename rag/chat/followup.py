@@ -7,7 +7,8 @@ the previous question ("Und wie viele ...?", "And why?"), or too few content wor
 name or noun of its own to stand alone ("Why?", "Warum genau?"). It starts a *new topic*
 when it says so ("Andere Frage: ...", "Different topic: ..."): then the conversation is
 not used at all, so a new topic never inherits the old answer. A question with none of
-these signs *stands alone* by its words; it may still refer back by a definite
+these signs *stands alone* by its words (so does one that asks only what happened in a
+period: "Was passierte gestern?"); it may still refer back by a definite
 description ("Wer saß in der Maschine?"), which the pipeline decides by what each reading
 finds (:meth:`rag.pipeline.Pipeline.ask`, ``implicit_followup_margin``).
 """
@@ -16,6 +17,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+
+from ..answer.digest import asks_what_happened
+from ..retrieve.timefilter import without_period
 
 #: A word; hyphenated compounds ("deutsch-österreichische") are one word.
 _WORD = re.compile(r"\w+(?:-\w+)*", re.UNICODE)
@@ -152,6 +156,9 @@ def decide(question: str) -> Decision:
         if low in ("that", "this") and (following is None
                                          or following.lower() not in _CLAUSE_STARTS):
             return Decision(True, f"refers back ({word!r})")
+    undated = without_period(question)
+    if undated != question and asks_what_happened(undated):
+        return Decision(False, "asks what happened in a period")
     content = content_words(question)
     named = any(w[:1].isupper() or w[:1].isdigit() for w in content if w != words[0])
     if len(content) <= 2 and not named:

@@ -30,6 +30,8 @@ from rag.chat import decide, without_announcement
         "Wer war damals Bürgermeister?",           # pronominal adverb
         "How many people had to be evacuated?",    # no topic of its own
         "Who had to pay the bill?",
+        "Was geschah dort gestern?",               # a period, but it points back
+        "Was geschah dann?",
     ],
 )
 def test_follow_ups_depend_on_the_conversation(question):
@@ -54,6 +56,9 @@ def test_follow_ups_depend_on_the_conversation(question):
         "On another note, what is the capital of Peru?",
         "How many ferries were there in Kiel in 2005?",  # existential there
         "How many people had to leave Kiel?",      # names its topic
+        "Was passierte gestern?",                  # asks what happened in a period
+        "What happened last week?",
+        "Was war im Sommer 2010 los?",
     ],
 )
 def test_standalone_questions_and_new_topics_do_not(question):
