@@ -328,8 +328,8 @@ class Pipeline:
                             topic=self._topic(text) if by_time else None,
                             named=named is not None)
         answer = self._answer(evidence, retriever, on_draft, extractive)
-        topic = digest_topic(without_period(text))
-        if not answer.found and condensed is None and named is None and topic:
+        if (not answer.found and condensed is None and named is None
+                and (topic := digest_topic(without_period(text)))):
             answer = self._about(topic, text, lang, retriever, allowed, intent, k) or answer
         if condensed is not None and text != asked:
             understood = f"{UNDERSTOOD.get(lang, UNDERSTOOD['en'])} {text}"
@@ -389,7 +389,7 @@ class Pipeline:
         for h in hits:
             if h.doc_id in found or h.id not in chunks:
                 continue
-            present = set(tokenize(f"{index.docs[h.doc_id].title} {chunks[h.id].text}"))
+            present = set(tokenize(f"{index.docs[h.doc_id].title or ''} {chunks[h.id].text}"))
             if all(any(occurs(f, present) for f in alike) for alike in forms):
                 found[h.doc_id] = chunks[h.id]
         if not found:
