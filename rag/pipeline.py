@@ -396,8 +396,18 @@ class Pipeline:
             return None
         docs = sorted(list(found)[:k], key=lambda d: (index.docs[d].date or "", d),
                       reverse=not intent.period)
+
+        def naming(chunk: StoredChunk) -> tuple[int, int] | None:
+            """The first sentence of ``chunk`` that names the topic."""
+            for a, b in chunk.sentences:
+                words = set(tokenize(chunk.text[a:b]))
+                if any(occurs(f, words) for alike in forms for f in alike):
+                    return a, b
+            return None
+
         return digest_answer(question, lang, [(index.docs[d], found[d]) for d in docs],
-                             len(found), "topic", topic=topic)
+                             len(found), "topic", topic=topic,
+                             spans=[naming(found[d]) for d in docs])
 
     def _topic(self, question: str) -> tuple[str, np.ndarray] | None:
         """The question without its period, and its vector (``None``: nothing left)."""

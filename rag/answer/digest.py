@@ -117,17 +117,19 @@ def _lead(chunk: StoredChunk) -> tuple[int, int]:
 
 
 def digest_answer(question: str, lang: str, articles: list[tuple[DocMeta, StoredChunk]],
-                  total: int, mode: str = "period", days: int = 0, topic: str = "") -> Answer:
+                  total: int, mode: str = "period", days: int = 0, topic: str = "",
+                  spans: list[tuple[int, int] | None] | None = None) -> Answer:
     """The answer listing ``articles`` (each with its first passage), one line each: date
     and headline (or lead sentence), cited; the lead sentence is highlighted. ``mode``
     says what they are: the first of ``total`` found in the ``period`` asked for, in the
     ``days`` ``after`` it (none in it), the newest ``before`` it (none in it or the
     ``days`` after), the ``newest`` of ``total`` dated ones (no period asked for), or
-    those found about a ``topic``."""
+    those found about a ``topic``. ``spans``: the sentence of each passage to show and
+    highlight instead of its lead (``None``: the lead)."""
     sources, lines = [], []
     for n, (doc, chunk) in enumerate(articles, start=1):
         source = make_source(n, chunk, doc, 0.0)
-        a, b = _lead(chunk)
+        a, b = (spans[n - 1] if spans else None) or _lead(chunk)
         source.highlights.append((a, b))
         sources.append(source)
         # a headline says what the article is about; a title that is its first sentence
