@@ -35,7 +35,7 @@ from .ingest import dedup
 from .ingest.corpus import scan_corpus
 from .retrieve import Retriever, allowed_rows, named_articles
 from .retrieve.search import sentence_relevance
-from .retrieve.spelling import correct_terms
+from .retrieve.spelling import term_forms
 from .retrieve.timefilter import (
     TimeIntent,
     annotate_answer,
@@ -50,7 +50,6 @@ from .settings import Settings
 from .store.folder import current_version
 from .store.index import Index, load_index
 from .text.language import detect_language
-from .text.names import german_forms
 from .text.terms import occurs, tokenize
 from .types import Answer, Hit, Message, StoredChunk
 
@@ -275,12 +274,13 @@ class Pipeline:
         intent = parse_time(text, today) if when.time_mode != "off" else TimeIntent()
         by_time = (intent.period and when.time_mode == "filter" and lo is None
                    and hi is None)
+        undated = without_period(text)
         if (followup is None and (by_time or not (intent.period or lo or hi))
-                and asks_what_happened(without_period(text))):
+                and asks_what_happened(undated)):
             digest = self._digest(asked, lang, index, intent, doc_ids, k)
             if digest is not None:
                 return _time_and_copies(digest, intent, index, index.manifest.duplicates)
-        listed = followup is None and articles_topic(without_period(text))
+        listed = followup is None and articles_topic(undated)
         if listed:  # "Welche Artikel gibt es über Fußball?"
             about = self._about(listed, text, lang, retriever, allowed_rows(
                 index, intent.lo if by_time else lo, intent.hi if by_time else hi, doc_ids),
@@ -329,7 +329,7 @@ class Pipeline:
                             named=named is not None)
         answer = self._answer(evidence, retriever, on_draft, extractive)
         if (not answer.found and condensed is None and named is None
-                and (topic := digest_topic(without_period(text)))):
+                and (topic := digest_topic(undated))):
             answer = self._about(topic, text, lang, retriever, allowed, intent, k) or answer
         if condensed is not None and text != asked:
             understood = f"{UNDERSTOOD.get(lang, UNDERSTOOD['en'])} {text}"
@@ -343,7 +343,7 @@ class Pipeline:
         the ``time_slack_days`` after it, where reports of it are; none there either: the
         ``k`` newest before it), or without a period the ``k`` newest, each with its first
         passage (:func:`~rag.answer.digest.digest_answer`); ``None``: none at all."""
-        mode, days = ("period", 0) if intent.period else ("newest", 0)
+        mode, days = ("period" if intent.period else "newest"), 0
         rows = allowed_rows(index, intent.lo, intent.hi, doc_ids) if intent.period else None
         if rows is not None and not len(rows) and intent.hi:
             days = intent.slack(self.settings.time.time_slack_days)
@@ -381,8 +381,8 @@ class Pipeline:
         if not terms:
             return None
         index = retriever.index
-        forms = [[*correct_terms([t], index.keywords), *(german_forms(t) if lang != "de" else ())]
-                 for t in terms]  # "Lukashenko" is "Lukaschenko", "Germany" "Deutschland"
+        # "Lukashenko" is "Lukaschenko", "Germany" "Deutschland"
+        forms = [term_forms(t, index.keywords, lang) for t in terms]
         hits = retriever.search(topic, lang, k * self.settings.time.time_depth_factor, allowed)
         chunks = index.chunks([h.id for h in hits])
         found: dict[str, StoredChunk] = {}

@@ -80,6 +80,12 @@ def asks_what_happened(topic: str) -> bool:
             and all(w in _EVENT or w in _FILLER for w in words))
 
 
+def _topic(words: list[str], asking: frozenset[str]) -> str | None:
+    """The ``words`` that are not ``asking`` words, joined, when one to three are left."""
+    rest = [w for w in words if w.casefold() not in asking]
+    return " ".join(rest) if 0 < len(rest) <= _TOPIC_WORDS else None
+
+
 def digest_topic(question: str) -> str | None:
     """The topic of a question (without its period) that asks what happened about
     something ("What happened in Germany?", "Was gibt es Neues aus Berlin?",
@@ -88,9 +94,7 @@ def digest_topic(question: str) -> str | None:
     words = _WORD.findall(question)
     if not any(w.casefold() in _EVENT for w in words):
         return None
-    rest = [w for w in words
-            if not {w.casefold()} & (_EVENT | _FILLER | _JOINERS)]
-    return " ".join(rest) if 0 < len(rest) <= _TOPIC_WORDS else None
+    return _topic(words, _EVENT | _FILLER | _JOINERS)
 
 
 def articles_topic(question: str) -> str | None:
@@ -101,9 +105,7 @@ def articles_topic(question: str) -> str | None:
     folded = {w.casefold() for w in words}
     if not (folded & _ARTICLES and folded & _LIST):
         return None
-    rest = [w for w in words
-            if not {w.casefold()} & (_ARTICLES | _LIST | _EVENT | _FILLER | _JOINERS)]
-    return " ".join(rest) if 0 < len(rest) <= _TOPIC_WORDS else None
+    return _topic(words, _ARTICLES | _LIST | _EVENT | _FILLER | _JOINERS)
 
 
 def _lead(chunk: StoredChunk) -> tuple[int, int]:

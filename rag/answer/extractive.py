@@ -11,11 +11,10 @@ import numpy as np
 
 from ..retrieve import Retriever
 from ..retrieve.search import sentence_relevance
-from ..retrieve.spelling import correct_terms
+from ..retrieve.spelling import term_forms
 from ..settings import AnswerSettings
 from ..store.keywords import KeywordStore
 from ..text.facts import MONTHS, WEEKDAYS
-from ..text.names import german_forms
 from ..text.sentences import POINTS_BACK
 from ..text.terms import (
     anchor_terms,
@@ -159,9 +158,7 @@ def term_support(
     size = keywords.size
     total = shared = 0.0
     for term in question_terms(question) if lang == "de" else sorted(names):
-        forms = correct_terms([term], keywords)  # a known term stays itself
-        if lang != "de":  # "Switzerland" is "Schweiz" in the articles
-            forms = [*forms, *german_forms(term)]
+        forms = term_forms(term, keywords, lang)  # a known term stays itself
         frequency = max(keywords.doc_freq(f) for f in forms)
         if frequency == 0 and term not in names:
             continue

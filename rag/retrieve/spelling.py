@@ -13,6 +13,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from ..store.keywords import KeywordStore
+from ..text.names import german_forms
 
 #: Terms shorter than this are never corrected (too many near neighbours).
 MIN_LENGTH = 5
@@ -39,3 +40,11 @@ def correct_terms(terms: list[str], index: KeywordStore) -> list[str]:
                                   score_cutoff=max_edits(term), limit=MAX_CANDIDATES)
         out.extend(m[0] for m in matches) if matches else out.append(term)
     return out
+
+
+def term_forms(term: str, index: KeywordStore, lang: str) -> list[str]:
+    """The forms in which articles may write the question term ``term``: itself or its
+    :func:`correct_terms` corrections, and for an English question also its German forms
+    (:func:`~rag.text.names.german_forms`: "switzerland" -> "schweiz")."""
+    forms = correct_terms([term], index)
+    return [*forms, *german_forms(term)] if lang != "de" else forms
