@@ -51,3 +51,9 @@ def german_forms(term: str) -> frozenset[str]:
     """The German terms of the English ``term`` (a :func:`~rag.text.terms.tokenize`
     term: "switzerland" -> {"schweiz"}, "tokyo" -> {"tokio"}); empty when CLDR has none."""
     return _table().get(term, frozenset())
+
+
+def load() -> int:
+    """Read the CLDR names now rather than on the first English question (the web app
+    does at startup, so that answering reads no file); returns the number of terms."""
+    return len(_table())

@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 
 from ..errors import NotReady, RagError, StoreError
 from ..pipeline import Pipeline
+from ..text import names
 from ..types import Answer, Message
 from . import archive
 from .relevance import RelevanceScale
@@ -94,6 +95,7 @@ class Service:
                          p.settings.paths.corpus_dir)
                 report = p.update_index(progress=True, on_progress=self._on_progress)
                 log.info("%s", report.summary().replace("\n", "; "))
+            names.load()  # read before any question, as the model is
             self.show_index()  # asks the examples: the first answer is then fast
             self.ready_seconds = time.monotonic() - self._started
             self.phase = "ready"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.text.names import german_forms
+from rag.text.names import german_forms, load
 from rag.text.terms import tokenize
 
 
@@ -20,3 +20,8 @@ def test_german_forms(english: str, german: str) -> None:
 def test_words_without_a_translation_have_none() -> None:
     assert german_forms(tokenize("Lukashenko")[0]) == frozenset()
     assert german_forms("") == frozenset()
+
+
+def test_load_reads_the_names_once() -> None:
+    """The web app reads the table at startup, so that no question reads a file."""
+    assert load() > 500 and load() == load()
