@@ -36,9 +36,10 @@ def tokenize(text: str) -> list[str]:
     return [s for s in _STEMMER.stemWords(words) if len(s) > 1 or s.isdigit()]
 
 
-#: Words that name a piece of writing ("der Bericht über ...", "the article on ...").
+#: Words that name a piece of writing ("der Bericht über ...", "the article on ..."; not the
+#: verb "berichtete").
 ARTICLE_WORDS = re.compile(
-    r"\b(artikel\w*|bericht\w*|kommentar\w*|beitr(?:a|ä)g\w*|analyse\w*|reportage\w*|"
+    r"\b(artikel\w*|bericht(?!et)\w*|kommentar\w*|beitr(?:a|ä)g\w*|analyse\w*|reportage\w*|"
     r"text\w*|meldung\w*|interview\w*|stück|article|report|commentary|comment|analysis|"
     r"piece|story|op-ed|column|news item)\b",
     re.IGNORECASE,
