@@ -20,6 +20,7 @@ from .chat import (
     VectorCache,
     best_similarity,
     merge_hits,
+    names_nothing_specific,
     parse_history,
     quoted_articles,
     resolve,
@@ -320,7 +321,8 @@ class Pipeline:
         hits = dedup.collapse(hits, duplicates, k)
         if implicit is not None and hits:
             found = self._followup_hits(implicit, k, retriever, allowed)
-            if self._refers_back(found[0], hits, qvec, retriever):
+            if found[0] and (names_nothing_specific(text, lang, index, self.settings.chat)
+                             or self._refers_back(found[0], hits, qvec, retriever)):
                 answer = self._ask_followup(implicit, k, retriever, allowed, on_draft, found,
                                             extractive=extractive)
                 return _time_and_copies(answer, intent, index, duplicates)

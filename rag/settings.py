@@ -295,6 +295,14 @@ class ChatSettings:
     #: the conversation has not); negative turns this off. Chosen on the tune halves
     #: (bench/chat_followups.py, bench/README.md 25).
     implicit_followup_margin: float = 0.03
+    #: Such a German question is a follow-up without that test when it names nothing
+    #: specific: each of its terms the archive knows is in at least
+    #: ``generic_term_chunks`` chunks and ``generic_term_share`` of all chunks ("Wie alt
+    #: war der Täter?", "Wie viele Menschen starben?" after a question about a rampage);
+    #: a rarer term ("Tokio", "Literaturnobelpreis") names a topic of its own. 0 turns
+    #: this off (bench/README.md 33).
+    generic_term_chunks: int = 8
+    generic_term_share: float = 0.002
     #: At most this many messages of history are accepted (longer: an error).
     max_history_messages: int = 200
 

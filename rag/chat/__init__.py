@@ -8,6 +8,7 @@ from .context import (
     best_similarity,
     merge_hits,
     names,
+    names_nothing_specific,
     quoted_articles,
     resolve,
     with_understanding,
@@ -17,7 +18,8 @@ from .history import UNDERSTOOD, Turn, answer_context, parse_history
 
 __all__ = [
     "IMPLICIT", "UNDERSTOOD", "Decision", "FollowUp", "Turn", "VectorCache", "answer_context",
-    "best_similarity", "content_words", "decide", "merge_hits", "names", "parse_history",
+    "best_similarity", "content_words", "decide", "merge_hits", "names",
+    "names_nothing_specific", "parse_history",
     "quoted_articles", "resolve",
     "with_understanding", "without_announcement",
 ]

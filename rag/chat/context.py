@@ -14,7 +14,7 @@ import numpy as np
 
 from ..settings import ChatSettings
 from ..store.index import Index
-from ..text.terms import anchor_terms, tokenize
+from ..text.terms import anchor_terms, question_terms, tokenize
 from ..types import Answer, Hit, StoredChunk
 from .followup import STANDS_ALONE, decide
 from .history import UNDERSTOOD, Turn
@@ -101,6 +101,21 @@ def names(text: str) -> list[str]:
         if len(words) >= 2 and name not in out:
             out.append(name)
     return out
+
+
+def names_nothing_specific(question: str, language: str, index: Index,
+                           params: ChatSettings) -> bool:
+    """Whether a German ``question`` names nothing that picks out a story: it has terms
+    the keyword index knows and each is in at least ``generic_term_chunks`` chunks and
+    ``generic_term_share`` of them ("Wie alt war der Täter?"). In a conversation such a
+    question asks about the topic so far; English questions are judged by their names
+    (:func:`resolve`)."""
+    if language != "de" or params.generic_term_chunks <= 0:
+        return False
+    keywords = index.keywords
+    frequencies = [f for f in (keywords.doc_freq(t) for t in question_terms(question)) if f]
+    least = max(params.generic_term_chunks, params.generic_term_share * keywords.size)
+    return bool(frequencies) and min(frequencies) >= least
 
 
 def resolve(

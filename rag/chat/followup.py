@@ -10,7 +10,8 @@ not used at all, so a new topic never inherits the old answer. A question with n
 these signs *stands alone* by its words (so does one that asks only what happened in a
 period: "Was passierte gestern?"); it may still refer back by a definite
 description ("Wer saß in der Maschine?"), which the pipeline decides by what each reading
-finds (:meth:`rag.pipeline.Pipeline.ask`, ``implicit_followup_margin``).
+finds (:meth:`rag.pipeline.Pipeline.ask`, ``implicit_followup_margin``), or by its words
+when it names nothing specific (:func:`rag.chat.context.names_nothing_specific`).
 """
 
 from __future__ import annotations

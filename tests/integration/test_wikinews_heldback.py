@@ -46,6 +46,9 @@ DEFINITE = ROOT / "bench" / "data" / "chat_definite_wikinews.jsonl"
 #: The article that "Wer saß in der Maschine?" alone finds on the whole archive (a damaged
 #: maize harvester), kept in the slice so that the question can go astray there too.
 DISTRACTORS = ("wikinews_14074.md",)
+#: A rampage in Tokyo (2008) and a robbery whose attackers' ages a question about "the
+#: attacker" finds when asked alone.
+RAMPAGE, ROBBERY = "wikinews_50777.md", "wikinews_37752.md"
 
 
 @pytest.fixture(scope="module")
@@ -127,6 +130,33 @@ def test_a_follow_up_by_a_definite_description_stays_in_the_conversation(wikinew
     alone = off.ask("Wer saß in der Maschine?", 5, history=history)
     assert alone.understood_as is None
     assert alone.sources[0].doc_id != "wikinews_20929.md"  # asked alone it goes astray
+
+
+def test_a_question_that_names_nothing_specific_stays_in_the_conversation(wikinews, tmp_path):
+    """"Wie alt war der Täter?" after a question about a rampage names nothing that picks
+    out a story: it is read as a follow-up and answered with the rampage's attacker.
+    With the rule off it is asked alone and answered about another crime (an archive of
+    the articles that name a "Täter")."""
+    pipeline, *_ = wikinews
+    crimes = sorted({RAMPAGE, ROBBERY} | {
+        p.name for p in (WIKINEWS / "corpus").glob("*.md")
+        if "Täter" in p.read_text(encoding="utf-8")})
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name in crimes:
+        shutil.copy(WIKINEWS / "corpus" / name, corpus / name)
+    settings = pipeline.settings.replace(corpus_dir=str(corpus), index_dir=str(tmp_path / "ix"))
+    on = Pipeline(settings, embedder=pipeline.embedder)
+    on.update_index(progress=False)
+    history = conversation(on, ["Was geschah beim Amoklauf in Akihabara?"], 5)
+    question = "Wie alt war der Täter?"
+    answer = on.ask(question, 5, history=history)
+    assert answer.understood_as is not None, answer.text
+    assert answer.sources[0].doc_id == RAMPAGE and "25-jährigen" in answer.text, answer.text
+    off = Pipeline(settings.replace(generic_term_chunks=0), embedder=pipeline.embedder,
+                   auto_index=False)
+    alone = off.ask(question, 5, history=history)
+    assert alone.understood_as is None and alone.sources[0].doc_id != RAMPAGE, alone.text
 
 
 def test_own_conversations_by_definite_description_and_topic_switches(wikinews):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rag.chat import Turn, VectorCache, names, resolve, with_understanding
+from rag.chat import Turn, VectorCache, names, names_nothing_specific, resolve, with_understanding
 from rag.chat.context import IMPLICIT
 from rag.embed.fake import FakeEmbedder
 from rag.settings import ChatSettings
@@ -50,6 +50,39 @@ def test_an_english_question_that_names_something_new_is_not_a_possible_follow_u
     assert resolve("What did Eva Roth build after 1999?", "en", TURNS, params,
                    possible=True) is not None
     assert resolve("How long is the bridge?", "en", TURNS, params, possible=True) is not None
+
+
+class _Keywords:
+    """Document frequencies of a 2000-chunk archive (a keyword store's two methods)."""
+
+    size = 2000
+    FREQ = {"alt": 300, "tat": 40, "mensch": 600, "starb": 120, "einwohn": 60, "tokio": 2,
+            "sass": 11, "maschin": 52}
+
+    def doc_freq(self, term: str) -> int:
+        return self.FREQ.get(term, 0)
+
+
+class _Index:
+    keywords = _Keywords()
+
+
+def test_a_question_that_names_nothing_specific():
+    """Every known term of the question in at least ``generic_term_chunks`` chunks and
+    ``generic_term_share`` of all: it asks about the conversation's topic. One rare term
+    ("Tokio") names a topic; unknown terms do not count; English is judged by its names."""
+    params = ChatSettings(generic_term_chunks=8, generic_term_share=0.002)  # here: >= 8
+    assert names_nothing_specific("Wie alt war der Täter?", "de", _Index(), params)
+    assert names_nothing_specific("Wie viele Menschen starben?", "de", _Index(), params)
+    assert names_nothing_specific("Wer saß in der Maschine?", "de", _Index(), params)
+    assert not names_nothing_specific("Wie viele Einwohner hat Tokio?", "de", _Index(), params)
+    assert not names_nothing_specific("Wie hoch ist der Eiffelturm?", "de", _Index(), params)
+    assert not names_nothing_specific("How old was the attacker?", "en", _Index(), params)
+    share = ChatSettings(generic_term_chunks=8, generic_term_share=0.01)  # >= 20 chunks
+    assert names_nothing_specific("Wie alt war der Täter?", "de", _Index(), share)
+    assert not names_nothing_specific("Wer saß in der Maschine?", "de", _Index(), share)
+    off = ChatSettings(generic_term_chunks=0)
+    assert not names_nothing_specific("Wie alt war der Täter?", "de", _Index(), off)
 
 
 def test_follow_up_mixes_earlier_questions_newest_first_with_decay():
