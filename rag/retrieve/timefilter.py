@@ -501,6 +501,10 @@ def resolve_in_article(text: str, article_date: str | None) -> list[tuple[int, i
     return sorted(out)
 
 
+#: The date :func:`annotate_in_article` puts after a relative day expression.
+_ANNOTATION = re.compile(r" \(\d{1,2}\.\d{1,2}\.\d{4}\)")
+
+
 def annotate_in_article(text: str, article_date: str | None) -> str:
     """``text`` with each relative day expression followed by its date in parentheses,
     resolved against the article's date (``"gestern (18.12.2022)"``)."""
@@ -510,6 +514,12 @@ def annotate_in_article(text: str, article_date: str | None) -> str:
         parts += [text[pos:end], f" ({int(d)}.{int(m)}.{y})"]
         pos = end
     return "".join(parts) + text[pos:]
+
+
+def without_annotations(text: str) -> str:
+    """``text`` without the dates :func:`annotate_in_article` added ("gestern
+    (18.12.2022)" -> "gestern"), so that an answer can be compared with its sources."""
+    return _ANNOTATION.sub("", text)
 
 
 _CITATION = re.compile(r"\[(\d+)\]")

@@ -15,6 +15,7 @@ from rag.retrieve.timefilter import (
     in_period,
     parse_time,
     resolve_in_article,
+    without_annotations,
     without_period,
 )
 from rag.types import Hit
@@ -133,6 +134,14 @@ def test_relative_dates_in_articles_use_the_articles_date():
     assert annotate_in_article(text, "2022-12-19").startswith("Gestern (18.12.2022) hatten")
     assert resolve_in_article(text, "2022-12") == []  # no day: nothing resolved
     assert resolve_in_article(text, None) == []
+
+
+def test_the_added_dates_can_be_taken_out_again():
+    """An answer is compared with its sources (what a follow-up's previous answer said)
+    without the dates the answer added; a date the text writes itself stays."""
+    text = "Gestern hatten Versorger am Samstag (ab 1.1.2023) Senkungen angekündigt."
+    dated = annotate_in_article(text, "2022-12-19")
+    assert dated != text and without_annotations(dated) == text
 
 
 def test_a_day_named_by_an_adjective_is_dated():
