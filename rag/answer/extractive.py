@@ -12,7 +12,6 @@ import numpy as np
 from ..retrieve import Retriever
 from ..retrieve.search import sentence_relevance
 from ..retrieve.spelling import term_forms
-from ..retrieve.timefilter import without_annotations
 from ..settings import AnswerSettings
 from ..store.keywords import KeywordStore
 from ..text.facts import MONTHS, WEEKDAYS
@@ -248,9 +247,8 @@ def rank_sentences(
 
 
 def _squash(text: str) -> str:
-    """``text`` with every run of whitespace one space and without the dates an answer
-    puts after "gestern", "am Montag" (to find a quote in an answer)."""
-    return " ".join(without_annotations(text).split())
+    """``text`` with every run of whitespace one space (to find a quote in an answer)."""
+    return " ".join(text.split())
 
 
 def not_said_first(candidates: list[Candidate], said: str,

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from ..answer import NOT_FOUND
 from ..errors import QuestionError
+from ..retrieve.timefilter import without_annotations
 
 #: How an answer that used the conversation starts (see :mod:`rag.chat.context`).
 UNDERSTOOD = {"de": "Verstanden als:", "en": "Understood as:"}
@@ -53,8 +54,10 @@ def _content(message: Mapping, position: int) -> str:
 
 def answer_context(text: str) -> str:
     """The informative part of an assistant message: without the "Understood as" line,
-    citation markers and Markdown escapes; "" for a "not found" answer."""
-    text = _UNDERSTOOD_LINE.sub(" ", text)
+    citation markers, Markdown escapes and the dates the answer put after "gestern" or "am
+    Montag" (so that its sentences are found in their sources again); "" for a "not
+    found" answer."""
+    text = without_annotations(_UNDERSTOOD_LINE.sub(" ", text))
     text = _MARKDOWN_ESCAPE.sub(r"\1", text)
     text = _CITATION.sub(" ", text)
     text = re.sub(r"[*_`#>]+", " ", text)

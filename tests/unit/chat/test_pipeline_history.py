@@ -150,10 +150,11 @@ def test_a_sentence_said_with_its_day_dated_counts_as_said():
     """The previous answer dated "am Montag" ("am Montag (3.4.2006)"): the sentence it
     quoted is still recognised as said (it was not, and follow-ups repeated it)."""
     from rag.answer.extractive import Candidate, not_said_first
+    from rag.chat import answer_context
 
     cands = [Candidate(0, (0, 5), t, s) for t, s in (
         ("Die Polizei verhaftete am Montag einen Mann.", 0.9), ("Er schweigt.", 0.8))]
-    said = "Die Polizei verhaftete am Montag (3.4.2006) einen Mann. [1]"
+    said = answer_context("Die Polizei verhaftete am Montag (3.4.2006) einen Mann. [1]")
     assert [c.text for c in not_said_first(cands, said)] == [
         "Er schweigt.", "Die Polizei verhaftete am Montag einen Mann."]
 
