@@ -14,6 +14,7 @@ import numpy as np
 
 from .answer import NOT_FOUND, Answerer, Evidence, ExtractiveAnswerer, GenerativeAnswerer
 from .answer.digest import articles_topic, asks_what_happened, digest_answer, digest_topic
+from .answer.metadata import asked_field, topic_words
 from .chat import (
     IMPLICIT,
     FollowUp,
@@ -266,6 +267,8 @@ class Pipeline:
         # an English question's German words (from the LLM) for the keyword side
         search_text, search_lang = ((condensed.search_query, "de")
                                     if condensed and condensed.search_query else (text, lang))
+        if asked_field(search_text):  # the keywords of the article's topic, not "Artikel"
+            search_text = topic_words(search_text)
         retriever = Retriever(self.index, self.embedder, self.settings.retrieval)
         index = retriever.index
         named = (named_articles(text, index)

@@ -63,6 +63,24 @@ def asked_field(question: str) -> str | None:
     return None
 
 
+#: The words of a metadata question that ask for the field (not its article's topic).
+_REQUEST_WORDS = re.compile(
+    r"\b(autor\w*|verfass\w*|geschrieben|schrieb|author\w*|wrote|written|writer|byline|"
+    r"zeitung|verlag\w*|publikation|herausgeber\w*|website|webseite|publication|publisher|"
+    r"newspaper|outlet|magazine|quelle|source|link|url|adresse|address|online|lesen|read|"
+    r"datum|date|erschien\w*|veröffentlicht\w*|publiziert\w*|published|appeared|came out|"
+    r"released|posted|dated)\b",
+    re.IGNORECASE,
+)
+
+
+def topic_words(question: str) -> str:
+    """A metadata question without the words that ask for the field and name an article
+    ("Wann erschien der Artikel über Wikiasari?" -> "Wann der über Wikiasari?"): what the
+    keyword search should look for, the article's topic."""
+    return " ".join(_REQUEST_WORDS.sub(" ", ARTICLE_WORDS.sub(" ", question)).split())
+
+
 def format_date(value: str, lang: str) -> str:
     """A (possibly partial) ISO date as people write it, with the ISO form in brackets:
     ``19.12.2022 (2022-12-19)``, ``Juni 2023 (2023-06)``, ``19 December 2022 (2022-12-19)``."""

@@ -49,6 +49,8 @@ DISTRACTORS = ("wikinews_14074.md",)
 #: A rampage in Tokyo (2008) and a robbery whose attackers' ages a question about "the
 #: attacker" finds when asked alone.
 RAMPAGE, ROBBERY = "wikinews_50777.md", "wikinews_37752.md"
+#: An article about a planned search engine, and two about Wikipedia's article counts.
+WIKIASARI, MILLIONS = "wikinews_36485.md", ("wikinews_23505.md", "wikinews_60162.md")
 
 
 @pytest.fixture(scope="module")
@@ -157,6 +159,23 @@ def test_a_question_that_names_nothing_specific_stays_in_the_conversation(wikine
                    auto_index=False)
     alone = off.ask(question, 5, history=history)
     assert alone.understood_as is None and alone.sources[0].doc_id != RAMPAGE, alone.text
+
+
+def test_a_metadata_question_finds_the_article_about_its_topic(wikinews, tmp_path):
+    """"Wann erschien der Artikel über Wikiasari?": articles about Wikipedia's articles
+    ("Artikel", "erschien") matched the words that ask for the date better than the one
+    article about the search engine; the keyword search now looks for the topic."""
+    pipeline, *_ = wikinews
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name in (WIKIASARI, *MILLIONS, *sorted(p.name for p in (WIKINEWS / "corpus").glob(
+            "wikinews_3*.md"))[:20]):
+        shutil.copy(WIKINEWS / "corpus" / name, corpus / name)
+    settings = pipeline.settings.replace(corpus_dir=str(corpus), index_dir=str(tmp_path / "ix"))
+    archive = Pipeline(settings, embedder=pipeline.embedder)
+    archive.update_index(progress=False)
+    answer = archive.ask("Wann erschien der Artikel über Wikiasari?", 5)
+    assert answer.sources[0].doc_id == WIKIASARI and "24.12.2006" in answer.text, answer.text
 
 
 def test_own_conversations_by_definite_description_and_topic_switches(wikinews):

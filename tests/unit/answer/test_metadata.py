@@ -10,6 +10,7 @@ from rag.answer.metadata import (
     metadata_answer,
     missing_answer,
     record_line,
+    topic_words,
 )
 from rag.embed.fake import FakeEmbedder
 from rag.pipeline import Pipeline
@@ -95,6 +96,17 @@ def test_pipeline_answers_author_question_from_metadata(pipeline):
 def test_missing_field_falls_back_to_the_text(pipeline):
     answer = pipeline.ask("Wer hat den Artikel über die neue Brücke am Kanal geschrieben?")
     assert answer.found and "Stadtrat" in answer.text
+
+
+def test_a_metadata_question_searches_for_its_topic():
+    """The words that ask for a field or name an article are not the topic the keyword
+    search looks for ("Artikel" and "erschien" found an article about Wikipedia's
+    millionth article, not the one about Wikiasari)."""
+    assert topic_words("Wann erschien der Artikel über Wikiasari?") == "Wann der über Wikiasari?"
+    assert topic_words("Who wrote the report on the Iserlohn murders?") == (
+        "Who the on the Iserlohn murders?")
+    assert topic_words("Gibt es einen Link zum Bericht über die Flut?") == (
+        "Gibt es einen zum über die Flut?")
 
 
 def test_missing_field_answer():
