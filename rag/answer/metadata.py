@@ -17,25 +17,26 @@ from dataclasses import dataclass
 from ..text.terms import ARTICLE_WORDS
 from ..types import DocMeta
 
+#: The words of a question that ask for each field (German and English).
+_AUTHOR = r"autor\w*|verfass\w*|geschrieben|schrieb|author\w*|wrote|written|writer|byline"
+_PUBLISHER = (r"zeitung|verlag\w*|publikation|herausgeber\w*|website|webseite|publication|"
+              r"publisher|newspaper|outlet|magazine|welche[rms]? (?:quelle|seite)|which source")
+_URL = r"link|url|adresse|address|online lesen|read it online"
+_PUBLISHED = (r"erschien\w*|erschienen|veröffentlicht\w*|publiziert\w*|published|appeared|"
+              r"came out|released|posted|dated")
 _FIELDS: dict[str, re.Pattern[str]] = {
-    "author": re.compile(
-        r"\b(autor\w*|verfass\w*|geschrieben|schrieb|author\w*|wrote|written|writer|byline)\b",
-        re.IGNORECASE,
-    ),
-    "publisher": re.compile(
-        r"\b(zeitung|verlag\w*|publikation|herausgeber\w*|website|webseite|publication|"
-        r"publisher|newspaper|outlet|magazine|welche[rms]? (?:quelle|seite)|which source)\b",
-        re.IGNORECASE,
-    ),
-    "url": re.compile(r"\b(link|url|adresse|address|online lesen|read it online)\b",
-                      re.IGNORECASE),
+    "author": re.compile(rf"\b({_AUTHOR})\b", re.IGNORECASE),
+    "publisher": re.compile(rf"\b({_PUBLISHER})\b", re.IGNORECASE),
+    "url": re.compile(rf"\b({_URL})\b", re.IGNORECASE),
     "date": re.compile(
         r"\b(wann|an welchem tag|welchem datum|datum|when|what date|which day|on what day)\b"
-        r".*\b(erschien\w*|erschienen|veröffentlicht\w*|publiziert\w*|published|appeared|"
-        r"came out|released|posted|dated)\b",
+        rf".*\b({_PUBLISHED})\b",
         re.IGNORECASE,
     ),
 }
+#: Any of them (what a metadata question asks, not the topic of its article).
+_REQUEST_WORDS = re.compile(rf"\b({_AUTHOR}|{_PUBLISHER}|{_URL}|{_PUBLISHED}|datum|date)\b",
+                            re.IGNORECASE)
 _MONTHS = {
     "de": ["Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August",
            "September", "Oktober", "November", "Dezember"],
@@ -61,17 +62,6 @@ def asked_field(question: str) -> str | None:
         if _FIELDS[name].search(question):
             return name
     return None
-
-
-#: The words of a metadata question that ask for the field (not its article's topic).
-_REQUEST_WORDS = re.compile(
-    r"\b(autor\w*|verfass\w*|geschrieben|schrieb|author\w*|wrote|written|writer|byline|"
-    r"zeitung|verlag\w*|publikation|herausgeber\w*|website|webseite|publication|publisher|"
-    r"newspaper|outlet|magazine|quelle|source|link|url|adresse|address|online|lesen|read|"
-    r"datum|date|erschien\w*|veröffentlicht\w*|publiziert\w*|published|appeared|came out|"
-    r"released|posted|dated)\b",
-    re.IGNORECASE,
-)
 
 
 def topic_words(question: str) -> str:
