@@ -12,7 +12,7 @@ from datetime import date, timedelta
 
 import numpy as np
 
-from .answer import NOT_FOUND, Answerer, Evidence, ExtractiveAnswerer, GenerativeAnswerer
+from .answer import NOT_FOUND, PERIOD, Answerer, Evidence, ExtractiveAnswerer, GenerativeAnswerer
 from .answer.digest import articles_topic, asks_what_happened, digest_answer, digest_topic
 from .answer.metadata import asked_field, topic_words
 from .chat import (
@@ -527,7 +527,6 @@ def _plus_days(iso: str | None, days: int) -> str | None:
     return (date.fromisoformat(iso) + timedelta(days=days)).isoformat()
 
 
-_PERIOD = {"de": "Zeitraum", "en": "Period"}
 _NONE_IN_PERIOD = {"de": "keine Artikel aus diesem Zeitraum, alle durchsucht",
                    "en": "no articles from this period, searched all"}
 
@@ -553,7 +552,7 @@ def _time_and_copies(answer: Answer, intent: TimeIntent, index: Index,
     if intent.label:
         answer.period = intent.label
         if answer.found:
-            line = f"\n\n({_PERIOD.get(answer.language, _PERIOD['en'])}: {intent.label})"
+            line = f"\n\n({PERIOD.get(answer.language, PERIOD['en'])}: {intent.label})"
             answer.text += line
             answer.extractive = answer.extractive and answer.extractive + line
     return answer

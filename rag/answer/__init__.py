@@ -2,10 +2,10 @@
 citations. The offline :class:`ExtractiveAnswerer` (exact quotes), and the
 :class:`GenerativeAnswerer` (an OpenAI-compatible LLM, every sentence checked)."""
 
-from .base import NOT_FOUND, Answerer, Evidence
+from .base import NOT_FOUND, PERIOD, Answerer, Evidence
 from .extractive import ExtractiveAnswerer
 from .generate import GenerativeAnswerer
 from .llm import LLMClient
 
-__all__ = ["NOT_FOUND", "Answerer", "Evidence", "ExtractiveAnswerer", "GenerativeAnswerer",
-           "LLMClient"]
+__all__ = ["NOT_FOUND", "PERIOD", "Answerer", "Evidence", "ExtractiveAnswerer",
+           "GenerativeAnswerer", "LLMClient"]

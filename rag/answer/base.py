@@ -14,6 +14,9 @@ NOT_FOUND = {
     "de": "Dazu habe ich im Korpus nichts gefunden.",
     "en": "I could not find this in the corpus.",
 }
+#: The label of the line that ends an answer to a question naming a period
+#: ("(Zeitraum: 2008-03)").
+PERIOD = {"de": "Zeitraum", "en": "Period"}
 
 
 @dataclass

@@ -9,6 +9,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from weakref import WeakKeyDictionary
 
 import numpy as np
 
@@ -180,16 +181,36 @@ def _names_something_new(question: str, language: str, turns: Sequence[Turn]) ->
     return any(term not in said for term in anchor_terms(question))
 
 
+#: An item of a list of articles ("- 2008-03-17: Headline"; :mod:`rag.answer.digest`).
+_LIST_ITEM = re.compile(r"(?:^|\s)-\s+(?:\d{4}(?:-\d\d){0,2}|\?):\s+")
+_TITLES: WeakKeyDictionary[Index, dict[str, str]] = WeakKeyDictionary()
+
+
+def _by_title(index: Index) -> dict[str, str]:
+    """Article ids by their headline (casefolded, whitespace squashed), made once per
+    loaded index."""
+    table = _TITLES.get(index)
+    if table is None:
+        table = {" ".join(d.title.split()).casefold(): d.doc_id
+                 for d in index.docs.values() if d.title and len(d.title) >= 12}
+        _TITLES[index] = table
+    return table
+
+
 def quoted_articles(index: Index, answer: str, depth: int = 5) -> list[str]:
-    """The articles an earlier answer quoted: those of the passages (found by keyword
-    search) that contain one of its sentences verbatim."""
-    snippets = [" ".join(s.split())[:80] for s in re.split(r"(?<=[.!?])\s+|\n+", answer)]
-    snippets = [s for s in snippets if len(s) >= 30]
+    """The articles an earlier answer quoted: those whose headline is an item of the
+    articles it listed ("- 2008-03-17: Finanzkrise – weltweit schwarzer Tag ..."), and
+    those of the passages (found by keyword search) that contain one of its sentences
+    verbatim."""
+    parts = [" ".join(p.split()) for s in re.split(r"(?<=[.!?])\s+|\n+", answer)
+             for p in _LIST_ITEM.split(s)]
+    titles = _by_title(index)
+    docs = list(dict.fromkeys(titles[p.casefold()] for p in parts if p.casefold() in titles))
+    snippets = [p[:80] for p in parts if len(p) >= 30]
     if not snippets:
-        return []
+        return docs
     ids, _ = index.keywords.search(tokenize(" ".join(snippets))[:64], depth)
     chunks = index.chunks([int(i) for i in ids])
-    docs: list[str] = []
     for chunk in chunks.values():
         text = " ".join(chunk.text.split())
         if chunk.doc_id not in docs and any(s in text for s in snippets):

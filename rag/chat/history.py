@@ -8,7 +8,7 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ..answer import NOT_FOUND
+from ..answer import NOT_FOUND, PERIOD
 from ..errors import QuestionError
 from ..retrieve.timefilter import without_annotations
 
@@ -26,6 +26,8 @@ _UNDERSTOOD_LINE = re.compile(
     re.MULTILINE,
 )
 _NOT_FOUND = {" ".join(t.split()).casefold() for t in NOT_FOUND.values()}
+#: The line that names the period an answer was limited to ("(Zeitraum: 2008-03)").
+_PERIOD_LINE = re.compile(r"^\((?:" + "|".join(PERIOD.values()) + r"): .*\)$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -54,10 +56,10 @@ def _content(message: Mapping, position: int) -> str:
 
 def answer_context(text: str) -> str:
     """The informative part of an assistant message: without the "Understood as" line,
-    citation markers, Markdown escapes and the dates the answer put after "gestern" or "am
-    Montag" (so that its sentences are found in their sources again); "" for a "not
-    found" answer."""
-    text = without_annotations(_UNDERSTOOD_LINE.sub(" ", text))
+    citation markers, Markdown escapes, the line naming its period and the dates the
+    answer put after "gestern" or "am Montag" (so that its sentences are found in their
+    sources again); "" for a "not found" answer."""
+    text = without_annotations(_PERIOD_LINE.sub(" ", _UNDERSTOOD_LINE.sub(" ", text)))
     text = _MARKDOWN_ESCAPE.sub(r"\1", text)
     text = _CITATION.sub(" ", text)
     text = re.sub(r"[*_`#>]+", " ", text)

@@ -60,6 +60,7 @@ def test_answer_context_drops_markup_and_citations():
     rendered = ("Verstanden als: Und dann? (Bezug: Wer?)\n\nDie Stadt hat 12\\.000 "
                 "Einwohner \\[1\\]\\.\n\n_Zitiert:_ \\[1\\] Bericht")
     assert answer_context(rendered) == "Die Stadt hat 12.000 Einwohner . Zitiert: Bericht"
+    assert answer_context("Im Mai 1999. [1]\n\n(Zeitraum: 1999)") == "Im Mai 1999."
 
 
 def test_not_found_answer_gives_no_context():

@@ -97,6 +97,30 @@ def test_quoted_articles_are_found_by_their_sentences(pipeline):
     assert quoted_articles(index, "Kurz.") == []
 
 
+def test_articles_an_answer_listed_are_found_by_their_headlines(tmp_path):
+    """A list of articles ("- 1999-05-02: Neue Brücke in Linz eröffnet [1]") quotes no
+    sentence; its items are the articles' headlines, which need not be in their text."""
+    from rag.chat import answer_context, quoted_articles
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "bruecke.md").write_text(
+        "---\ntitle: Neue Brücke in Linz eröffnet\ndate: 1999-05-02\n---\n"
+        "Die Firma Bau AG baute sie in zwei Jahren. Der Bau kostete 40 Millionen Euro.\n",
+        encoding="utf-8")
+    (corpus / "zoo.md").write_text(
+        "---\ntitle: Drei Elefanten für den Zoo in Graz\ndate: 2010-03-01\n---\n"
+        "Die Tiere kamen aus Indien. Der Zoo zählt jährlich 200'000 Besucher.\n",
+        encoding="utf-8")
+    p = Pipeline(Settings.from_env(corpus_dir=str(corpus), index_dir=str(tmp_path / "ix")),
+                 embedder=FakeEmbedder(dim=64))
+    p.update_index(progress=False)
+    listed = ("Artikel zu „Linz“:\n- 1999-05-02: Neue Brücke in Linz eröffnet [1]\n\n"
+              "(Zeitraum: 1999)")
+    assert quoted_articles(p.index, answer_context(listed)) == ["bruecke.md"]
+    assert quoted_articles(p.index, "Neue Brücke") == []  # too short to tell
+
+
 def test_previous_article_bonus_ranks_the_quoted_article_first(pipeline):
     p = Pipeline(pipeline.settings.replace(previous_article_bonus=5.0),
                  embedder=pipeline.embedder, auto_index=False)
