@@ -13,18 +13,28 @@ from datetime import date, timedelta
 import numpy as np
 
 from .answer import NOT_FOUND, PERIOD, Answerer, Evidence, ExtractiveAnswerer, GenerativeAnswerer
-from .answer.digest import articles_topic, asks_what_happened, digest_answer, digest_topic
+from .answer.digest import (
+    articles_topic,
+    asks_what_happened,
+    digest_answer,
+    digest_topic,
+    lead_answer,
+)
 from .answer.metadata import asked_field, topic_words
 from .chat import (
     IMPLICIT,
     FollowUp,
     VectorCache,
+    asks_for_more,
     best_similarity,
+    listed_articles,
     merge_hits,
     names_nothing_specific,
+    ordinal_reference,
     parse_history,
     quoted_articles,
     resolve,
+    understood_line,
     with_understanding,
     without_announcement,
 )
@@ -252,6 +262,9 @@ class Pipeline:
         doc_ids = _as_doc_ids(doc_ids)
         turns = parse_history(history, self.settings.chat.max_history_messages)
         lang = detect_language(text)
+        listed = self._listed(text, lang, turns, k, today, on_draft, extractive)
+        if listed is not None:  # "Erzähl mir mehr über das zweite" after a list
+            return listed
         condensed = self._condense(text, turns, lang, today) if turns and not extractive else None
         followup = implicit = None
         asked = text
@@ -342,6 +355,43 @@ class Pipeline:
                              text=f"{understood}\n\n{answer.text}")
         return _time_and_copies(answer, intent, index, duplicates)
 
+    def _listed(self, question: str, lang: str, turns: list[Turn], k: int,
+                today: date | None, on_draft: Callable[[str], None] | None,
+                extractive: bool) -> Answer | None:
+        """The answer to a question about an article an earlier answer listed, by its
+        position ("Erzähl mir mehr über das zweite", "Was steht im letzten Artikel?",
+        "How many died according to number 3?", :func:`~rag.chat.ordinal_reference`):
+        that article in brief when the question asks only for more
+        (:func:`~rag.answer.digest.lead_answer`), else the question asked of that article
+        alone; ``None`` when the question names no position or the newest list among the
+        last ``context_turns`` answers has no article there."""
+        ref = ordinal_reference(question) if turns else None
+        if ref is None:
+            return None
+        position, rest = ref
+        # the newest list among the last turns ("Und das zweite?" after the first's lead)
+        recent = turns[-self.settings.chat.context_turns:][::-1]
+        listed = next((found for t in recent if (found := listed_articles(self.index, t.answer))),
+                      [])
+        if not -len(listed) <= (position - 1 if position > 0 else position) < len(listed):
+            return None
+        doc_id = listed[position - 1 if position > 0 else position]
+        if doc_id is None:
+            return None
+        doc = self.index.docs[doc_id]
+        if asks_for_more(rest):
+            rows = allowed_rows(self.index, None, None, [doc_id])
+            chunks = self.index.chunks([int(self.index.row_ids[r]) for r in rows.tolist()])
+            ordered = sorted(chunks.values(), key=lambda c: c.start)
+            answer = _time_and_copies(lead_answer(question, lang, doc, ordered), TimeIntent(),
+                                      self.index, self.index.manifest.duplicates)
+        else:
+            answer = self.ask(rest, k, doc_ids=[doc_id], today=today, on_draft=on_draft,
+                              extractive=extractive)
+        understood = understood_line(question, lang, f"„{doc.title or doc_id}“")
+        return replace(answer, question=question, understood_as=understood,
+                       text=f"{understood}\n\n{answer.text}")
+
     def _digest(self, question: str, lang: str, index: Index, intent: TimeIntent,
                 doc_ids: list[str] | None, k: int) -> Answer | None:
         """The articles dated in ``intent``'s period, first ``k`` by date (none: those of
@@ -395,7 +445,7 @@ class Pipeline:
             if h.doc_id in found or h.id not in chunks:
                 continue
             present = set(tokenize(f"{index.docs[h.doc_id].title or ''} {chunks[h.id].text}"))
-            if all(any(occurs(f, present) for f in alike) for alike in forms):
+            if all(any(_names(f, present) for f in alike) for alike in forms):
                 found[h.doc_id] = chunks[h.id]
         if not found:
             return None
@@ -519,6 +569,14 @@ class Pipeline:
                 answer = Answer(answer.question, lang, False, NOT_FOUND[lang],
                                 answer.sources[:k])
         return with_understanding(answer, followup)
+
+
+def _names(term: str, present: set[str]) -> bool:
+    """Whether a passage's terms ``present`` name a topic's ``term``: the term itself, or
+    (from four letters on) a longer word that starts with it ("Fußball-Bundesliga" for
+    "Fußball"), not a shorter one ("Herten" is no "Herta")."""
+    return term in present or (len(term) > 3 and any(
+        len(t) > len(term) and t.startswith(term) for t in present))
 
 
 def _plus_days(iso: str | None, days: int) -> str | None:

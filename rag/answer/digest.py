@@ -108,14 +108,35 @@ def articles_topic(question: str) -> str | None:
     return _topic(words, _ARTICLES | _LIST | _EVENT | _FILLER | _JOINERS)
 
 
-def _lead(chunk: StoredChunk) -> tuple[int, int]:
-    """The span of the first sentence of ``chunk`` that ends like one (not a headline
-    line), else its first sentence."""
+def _sentences(chunk: StoredChunk) -> list[tuple[int, int]]:
+    """The spans of the sentences of ``chunk`` that end like one (not a headline line)."""
     spans = chunk.sentences or [(0, len(chunk.text))]
-    for a, b in spans:
-        if chunk.text[a:b].rstrip("\"'“”»«’) ").endswith((".", "!", "?", "…")):
-            return a, b
-    return spans[0]
+    return [(a, b) for a, b in spans
+            if chunk.text[a:b].rstrip("\"'“”»«’) ").endswith((".", "!", "?", "…"))]
+
+
+def _leads(chunk: StoredChunk, n: int = 1) -> list[tuple[int, int]]:
+    """The spans of the first ``n`` sentences of ``chunk`` that end like one, else of its
+    first sentence."""
+    return _sentences(chunk)[:n] or [tuple((chunk.sentences or [(0, len(chunk.text))])[0])]
+
+
+def _lead(chunk: StoredChunk) -> tuple[int, int]:
+    """The span of the first sentence of ``chunk`` that ends like one."""
+    return _leads(chunk)[0]
+
+
+def lead_answer(question: str, lang: str, doc: DocMeta, chunks: list[StoredChunk],
+                sentences: int = 3) -> Answer:
+    """An article in brief, for "Erzähl mir mehr über das erste": the first ``sentences``
+    sentences of the first of its passages (``chunks``, in text order) that has any (a
+    headline may be a passage of its own), highlighted and cited."""
+    chunk = next((c for c in chunks if _sentences(c)), chunks[0])
+    spans = _leads(chunk, sentences)
+    source = make_source(1, chunk, doc, 0.0)
+    source.highlights.extend(spans)
+    text = " ".join(chunk.text[a:b] for a, b in spans) + " [1]"
+    return Answer(question, lang, True, text, [source])
 
 
 def digest_answer(question: str, lang: str, articles: list[tuple[DocMeta, StoredChunk]],

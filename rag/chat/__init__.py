@@ -6,20 +6,29 @@ from .context import (
     FollowUp,
     VectorCache,
     best_similarity,
+    listed_articles,
     merge_hits,
     names,
     names_nothing_specific,
     quoted_articles,
     resolve,
+    understood_line,
     with_understanding,
 )
-from .followup import Decision, content_words, decide, without_announcement
+from .followup import (
+    Decision,
+    asks_for_more,
+    content_words,
+    decide,
+    ordinal_reference,
+    without_announcement,
+)
 from .history import UNDERSTOOD, Turn, answer_context, parse_history
 
 __all__ = [
     "IMPLICIT", "UNDERSTOOD", "Decision", "FollowUp", "Turn", "VectorCache", "answer_context",
-    "best_similarity", "content_words", "decide", "merge_hits", "names",
-    "names_nothing_specific", "parse_history",
-    "quoted_articles", "resolve",
+    "asks_for_more", "best_similarity", "content_words", "decide", "listed_articles",
+    "merge_hits", "names", "names_nothing_specific", "ordinal_reference", "parse_history",
+    "quoted_articles", "resolve", "understood_line",
     "with_understanding", "without_announcement",
 ]

@@ -164,9 +164,15 @@ def resolve(
         sentence_weights.append(params.answer_weight)
     search_text = " ".join([question, *(t.question for t in recent), *answer_names])
     about = recent[0].question + "".join(f" · {n}" for n in answer_names[:2])
-    understood = f"{UNDERSTOOD[language]} {question} ({_REFERRING[language]}: {about})"
+    understood = understood_line(question, language, about)
     return FollowUp(question, language, decision.reason, tuple(texts), tuple(weights),
                     tuple(sentence_weights), search_text, understood, previous_answer)
+
+
+def understood_line(question: str, language: str, about: str) -> str:
+    """How a follow-up was understood: "Verstanden als: <question> (Bezug: <about>)"."""
+    lang = language if language in UNDERSTOOD else "en"
+    return f"{UNDERSTOOD[lang]} {question} ({_REFERRING[lang]}: {about})"
 
 
 def _names_something_new(question: str, language: str, turns: Sequence[Turn]) -> bool:
@@ -195,6 +201,16 @@ def _by_title(index: Index) -> dict[str, str]:
                  for d in index.docs.values() if d.title and len(d.title) >= 12}
         _TITLES[index] = table
     return table
+
+
+def listed_articles(index: Index, answer: str) -> list[str | None]:
+    """The articles an earlier answer listed, in its order ("- 2008-03-17: Headline",
+    :mod:`rag.answer.digest`): each found by its headline, or by the sentence its line
+    shows (``None``: not found); ``[]`` for an answer that lists none."""
+    items = [" ".join(p.split()) for p in _LIST_ITEM.split(answer)[1:]]
+    titles = _by_title(index)
+    return [titles.get(item.casefold()) or next(iter(quoted_articles(index, item, 3)), None)
+            for item in items]
 
 
 def quoted_articles(index: Index, answer: str, depth: int = 5) -> list[str]:

@@ -165,3 +165,62 @@ def decide(question: str) -> Decision:
     if len(content) <= 2 and not named:
         return Decision(True, "too short to stand alone")
     return Decision(False, STANDS_ALONE)
+
+
+#: Ordinal words (German stems, English words) and the list position they name (-1: last).
+_ORDINALS = {
+    "erst": 1, "zweit": 2, "dritt": 3, "viert": 4, "fünft": 5, "sechst": 6, "siebt": 7,
+    "acht": 8, "neunt": 9, "zehnt": 10, "letzt": -1,
+    "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7,
+    "eighth": 8, "ninth": 9, "tenth": 10, "last": -1,
+}
+_ITEM = (r"(?:artikel|bericht|beitrag|meldung|eintrag|punkt|quelle|text|link|one|article|"
+         r"story|report|item|source|piece|result)\w*")
+#: "das erste", "im zweiten Artikel", "beim letzten" - not "der erste Mensch" (a noun).
+_ORDINAL_DE = re.compile(
+    r"\b(?:de[rnms]|das|die|im|zum|vom|beim)\s+(erst|zweit|dritt|viert|fünft|sechst|siebt|"
+    rf"acht|neunt|zehnt|letzt)(?:e[nmrs]?)\b(?:\s+{_ITEM}\b)?(?!\s+(?-i:[A-ZÄÖÜ]))",
+    re.IGNORECASE)
+#: "the first one", "the second article", "the last?" - not "the first man" (a noun).
+_ORDINAL_EN = re.compile(
+    r"\bthe\s+(first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|last)\b"
+    rf"(?:\s+{_ITEM}\b|(?=\s*(?:[?.!,;:]|$|(?:about|say|says|said|mean|cover|covers|"
+    r"report|reports)\b)))", re.IGNORECASE)
+#: "Nummer 2", "Nr. 2", "number 2", "#2", "[2]", "Artikel 2", "article 2".
+_NUMBERED = re.compile(
+    r"(?:\b(?:nummer|nr\.?|number|no\.|artikel|article|quelle|source|eintrag|item)\s*|#|\[)"
+    r"(\d{1,2})\]?", re.IGNORECASE)
+
+
+def ordinal_reference(question: str) -> tuple[int, str] | None:
+    """The position in a list that ``question`` points at ("Erzähl mir mehr über das
+    erste" -> 1, "Was steht im letzten Artikel?" -> -1, "Tell me more about number 3" ->
+    3) and the question without those words; ``None`` when it names none. Only meaningful
+    after an answer that listed articles (:func:`rag.chat.context.listed_articles`)."""
+    for pattern in (_ORDINAL_DE, _ORDINAL_EN, _NUMBERED):
+        match = pattern.search(question)
+        if match:
+            word = match.group(1).lower()
+            n = int(word) if word.isdigit() else _ORDINALS[word]
+            rest = " ".join((question[: match.start()] + " " + question[match.end():]).split())
+            return (n, rest) if n else None
+    return None
+
+
+#: Words of a question that asks only for more about an article ("Erzähl mir mehr über das
+#: erste", "Worum geht es im zweiten?", "Tell me more about the third one").
+_MORE = frozenset({
+    "erzähl", "erzähle", "erzählen", "mir", "uns", "mehr", "über", "dazu", "davon", "darüber",
+    "was", "steht", "stand", "drin", "darin", "in", "im", "worum", "geht", "ging", "es",
+    "genau", "bitte", "fasse", "fass", "zusammen", "zusammenfassung", "details", "einzelheiten",
+    "zeig", "zeige", "den", "die", "das", "der", "dem", "und", "noch", "ist", "sagt", "inhalt",
+    "tell", "me", "us", "more", "about", "what", "does", "did", "say", "says", "is", "it",
+    "summarize", "summarise", "summary", "please", "the", "on", "and", "show", "give",
+    "of", "its", "content", "contents", "with", "go", "into", "detail", "zu", "zum",
+})
+
+
+def asks_for_more(question: str) -> bool:
+    """Whether ``question`` (without its list position) asks only for more about the
+    article, nothing in particular."""
+    return all(w.lower() in _MORE for w in _WORD.findall(question))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.chat import decide, without_announcement
+from rag.chat import asks_for_more, decide, ordinal_reference, without_announcement
 
 
 @pytest.mark.parametrize(
@@ -82,3 +82,37 @@ def test_reason_is_given():
 )
 def test_a_leading_new_topic_announcement_is_removed(question, expected):
     assert without_announcement(question) == expected
+
+
+@pytest.mark.parametrize("question, position, rest", [
+    ("Erzähl mir mehr über das erste", 1, "Erzähl mir mehr über"),
+    ("Was steht im zweiten Artikel?", 2, "Was steht ?"),
+    ("Und das dritte?", 3, "Und ?"),
+    ("Worum geht es im letzten?", -1, "Worum geht es ?"),
+    ("Wie viele Menschen starben beim zweiten?", 2, "Wie viele Menschen starben ?"),
+    ("Tell me more about the first one", 1, "Tell me more about"),
+    ("What does the second article say?", 2, "What does say?"),
+    ("What about the last?", -1, "What about ?"),
+    ("Mehr zu Nummer 4", 4, "Mehr zu"),
+    ("Tell me about [2]", 2, "Tell me about"),
+])
+def test_a_position_in_a_list(question, position, rest):
+    assert ordinal_reference(question) == (position, rest)
+
+
+@pytest.mark.parametrize("question", [
+    "Wer war der erste Mensch auf dem Mond?",  # an ordinal before a noun
+    "Was war das erste Tor?",
+    "Who was the first man on the moon?",
+    "When was the last election?",
+    "Wie viele Menschen starben?",
+])
+def test_no_position_in_a_list(question):
+    assert ordinal_reference(question) is None
+
+
+def test_asks_only_for_more():
+    assert asks_for_more("Erzähl mir mehr über") and asks_for_more("Tell me more about")
+    assert asks_for_more("Und ?") and asks_for_more("")
+    assert not asks_for_more("Wie viele Menschen starben ?")
+    assert not asks_for_more("Who was arrested?")

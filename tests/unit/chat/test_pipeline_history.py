@@ -121,6 +121,75 @@ def test_articles_an_answer_listed_are_found_by_their_headlines(tmp_path):
     assert quoted_articles(p.index, "Neue Brücke") == []  # too short to tell
 
 
+@pytest.fixture(scope="module")
+def titled(tmp_path_factory):
+    """Three articles with headlines (front matter) that are not in their text."""
+    corpus = tmp_path_factory.mktemp("titled")
+    for name, title, date, text in (
+        ("bruecke.md", "Neue Brücke in Linz eröffnet", "1999-05-02",
+         "Die Firma Bau AG baute sie in zwei Jahren. Der Bau kostete 40 Millionen Euro. "
+         "Zur Eröffnung kamen 3000 Gäste."),
+        ("zoo.md", "Drei Elefanten für den Zoo in Graz", "2010-03-01",
+         "Die Tiere kamen aus Indien. Der Zoo zählt jährlich 200'000 Besucher."),
+        ("herten.md", "Müll aus Neapel wird in Herten verbrannt", "2008-04-01",
+         "Die Stadt Herten nimmt Müll aus Neapel ab. Die Anlage hat freie Kapazitäten."),
+        ("herta.md", "Nobelpreis für Herta Müller", "2009-10-08",
+         "Die Schriftstellerin Herta Müller erhält den Nobelpreis für Literatur."),
+    ):
+        (corpus / name).write_text(f"---\ntitle: {title}\ndate: {date}\n---\n{text}\n",
+                                   encoding="utf-8")
+    p = Pipeline(Settings.from_env(corpus_dir=str(corpus),  # any sentence passes the gate
+                                   index_dir=str(tmp_path_factory.mktemp("titled-ix")),
+                                   min_relevance_de=0.0, min_relevance_en=0.0),
+                 embedder=FakeEmbedder(dim=64))
+    p.update_index(progress=False)
+    return p
+
+
+LISTED = ("Die neuesten Artikel (3 von 3):\n- 2010-03-01: Drei Elefanten für den Zoo in Graz "
+          "[1]\n- 2008-04-01: Müll aus Neapel wird in Herten verbrannt [2]\n- 1999-05-02: Neue "
+          "Brücke in Linz eröffnet [3]")
+
+
+def test_articles_an_answer_listed_are_found_in_its_order(titled):
+    from rag.chat import answer_context, listed_articles
+
+    assert listed_articles(titled.index, answer_context(LISTED)) == [
+        "zoo.md", "herten.md", "bruecke.md"]
+    assert listed_articles(titled.index, "Die Firma Bau AG baute sie in zwei Jahren.") == []
+
+
+def test_a_listed_article_by_its_position(titled):
+    """"Erzähl mir mehr über das erste" after a list: that article's lead, cited, said
+    how it was understood; a question about the last one is asked of that article
+    alone; the position of a list two answers back still counts."""
+    history = conversation("Was gibt es Neues?", LISTED)
+    more = titled.ask("Erzähl mir mehr über das erste", 3, history=history)
+    assert more.understood_as == ("Verstanden als: Erzähl mir mehr über das erste "
+                                  "(Bezug: „Drei Elefanten für den Zoo in Graz“)")
+    assert [s.doc_id for s in more.sources] == ["zoo.md"]
+    assert more.text.endswith("Die Tiere kamen aus Indien. Der Zoo zählt jährlich 200'000 "
+                              "Besucher. [1]")
+    cost = titled.ask("Wie viel kostete der Bau beim letzten?", 3,
+                      history=history + conversation("Erzähl mir mehr über das erste",
+                                                     more.text))
+    assert cost.understood_as is not None and "Neue Brücke in Linz" in cost.understood_as
+    assert {s.doc_id for s in cost.sources} == {"bruecke.md"}
+    assert "40 Millionen Euro" in cost.text
+    # no list before: the position means nothing
+    plain = titled.ask("Erzähl mir mehr über das erste", 3,
+                       history=conversation("Wer baute die Brücke?", "Die Firma Bau AG. [1]"))
+    assert plain.understood_as is None or "Bezug: „" not in plain.understood_as
+
+
+def test_a_topic_list_names_only_articles_that_name_it(titled):
+    """"Herten" is no "Herta": a topic's term counts in a longer word that starts with it
+    (a compound, an inflection), not in a shorter one."""
+    answer = titled.ask("Welche Artikel gibt es über Herta Müller?", 3)
+    assert answer.text.startswith("Artikel zu „Herta Müller“:")
+    assert [s.doc_id for s in answer.sources] == ["herta.md"]
+
+
 def test_previous_article_bonus_ranks_the_quoted_article_first(pipeline):
     p = Pipeline(pipeline.settings.replace(previous_article_bonus=5.0),
                  embedder=pipeline.embedder, auto_index=False)
