@@ -20,7 +20,7 @@ from .answer.digest import (
     digest_topic,
     lead_answer,
 )
-from .answer.metadata import asked_field, topic_words
+from .answer.metadata import asked_field, field_answer, topic_words
 from .chat import (
     IMPLICIT,
     FollowUp,
@@ -361,7 +361,8 @@ class Pipeline:
         """The answer to a question about an article an earlier answer listed, by its
         position ("Erzähl mir mehr über das zweite", "Was steht im letzten Artikel?",
         "How many died according to number 3?", :func:`~rag.chat.ordinal_reference`):
-        that article in brief when the question asks only for more
+        its record's field when the question asks for one ("Gib mir den Link zum zweiten
+        Artikel"), that article in brief when the question asks only for more
         (:func:`~rag.answer.digest.lead_answer`), else the question asked of that article
         alone; ``None`` when the question names no position or the newest list among the
         last ``context_turns`` answers has no article there."""
@@ -379,7 +380,10 @@ class Pipeline:
         if doc_id is None:
             return None
         doc = self.index.docs[doc_id]
-        if asks_for_more(rest):
+        field = asked_field(question)  # "Gib mir den Link zum zweiten Artikel"
+        if field:
+            answer = field_answer(question, lang, field, doc)
+        elif asks_for_more(rest):
             rows = allowed_rows(self.index, None, None, [doc_id])
             chunks = self.index.chunks([int(self.index.row_ids[r]) for r in rows.tolist()])
             ordered = sorted(chunks.values(), key=lambda c: c.start)

@@ -26,7 +26,7 @@ from ..text.terms import (
 )
 from ..types import Answer, DocMeta, Source, StoredChunk
 from .base import NOT_FOUND, Evidence
-from .metadata import asked_field, metadata_answer, missing_answer
+from .metadata import asked_field, field_answer
 
 DISAGREE = {
     "de": "Die Quellen machen dazu unterschiedliche Angaben:",
@@ -615,17 +615,8 @@ class ExtractiveAnswerer:
         """The answer to a question about the best article's author, publisher, date or
         link, citing the article's metadata record as source 1 (``None``: not recorded,
         unless the question ``named`` the article: then the answer says so)."""
-        meta = metadata_answer(field, doc, evidence.language, 1)
-        if meta is None:
-            if not named:
-                return None
-            meta = missing_answer(field, doc, evidence.language, 1)
-        best = sources[0]
-        record = Source(1, doc.doc_id, doc.title, doc.date, doc.url, doc.publisher,
-                        meta.record, best.score)
-        renumbered = [replace(s, n=n) for n, s in enumerate(sources[: evidence.k - 1], start=2)]
-        return Answer(evidence.question, evidence.language, True, meta.text,
-                      [record, *renumbered])
+        return field_answer(evidence.question, evidence.language, field, doc, sources[0].score,
+                            sources[: evidence.k - 1], missing=named)
 
     @staticmethod
     def _cross_check(

@@ -12,10 +12,11 @@ the rest of the question describes its topic.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 from ..text.terms import ARTICLE_WORDS
-from ..types import DocMeta
+from ..types import Answer, DocMeta, Source
 
 #: The words of a question that ask for each field (German and English).
 _AUTHOR = r"autor\w*|verfass\w*|geschrieben|schrieb|author\w*|wrote|written|writer|byline"
@@ -142,6 +143,21 @@ def missing_answer(field: str, doc: DocMeta, lang: str, n: int) -> MetadataAnswe
                 "url": "link"}[field]
         text = f"The archive records no {what} for the article “{doc.title}” [{n}]."
     return MetadataAnswer(text, record_line(doc, lang) or doc.title)
+
+
+def field_answer(question: str, lang: str, field: str, doc: DocMeta, score: float = 0.0,
+                 others: Sequence[Source] = (), missing: bool = True) -> Answer | None:
+    """The answer to a question for ``field`` of ``doc``, citing the article's metadata
+    record as source 1 (``score``: its retrieval score) and ``others`` after it; a field
+    the record lacks is said to be missing, or gives ``None`` when not ``missing``."""
+    meta = metadata_answer(field, doc, lang, 1) or (
+        missing_answer(field, doc, lang, 1) if missing else None)
+    if meta is None:
+        return None
+    record = Source(1, doc.doc_id, doc.title, doc.date, doc.url, doc.publisher, meta.record,
+                    score)
+    renumbered = [replace(s, n=n) for n, s in enumerate(others, start=2)]
+    return Answer(question, lang, True, meta.text, [record, *renumbered])
 
 
 def _host(url: str | None) -> str | None:

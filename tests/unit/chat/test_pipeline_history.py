@@ -176,6 +176,13 @@ def test_a_listed_article_by_its_position(titled):
     assert cost.understood_as is not None and "Neue Brücke in Linz" in cost.understood_as
     assert {s.doc_id for s in cost.sources} == {"bruecke.md"}
     assert "40 Millionen Euro" in cost.text
+    # a field of its record
+    date = titled.ask("Wann ist der erste Artikel erschienen?", 3, history=history)
+    assert date.text.endswith("Der Artikel „Drei Elefanten für den Zoo in Graz“ ist am "
+                              "01.03.2010 (2010-03-01) erschienen [1].")
+    link = titled.ask("Gib mir den Link zum zweiten Artikel", 3, history=history)
+    assert link.text.endswith("Zum Artikel „Müll aus Neapel wird in Herten verbrannt“ ist "
+                              "kein Link erfasst [1].")
     # no list before: the position means nothing
     plain = titled.ask("Erzähl mir mehr über das erste", 3,
                        history=conversation("Wer baute die Brücke?", "Die Firma Bau AG. [1]"))
