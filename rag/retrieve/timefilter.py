@@ -338,8 +338,10 @@ def _spans_in(text: str, after: date | None = None) -> Iterator[tuple[date, date
 #: A written date, month or year with the preposition before it ("im Dezember 2022",
 #: "in 2023", "on December 19, 2022", "am 19.12.2022", "seit 2020").
 _PERIOD_WORDS = re.compile(
-    r"(?:\b(?:in|im|am|an|on|of|from|for|during|seit|since|vor|before|ab|bis|until|"
-    r"zwischen|between|von|und|and|to|des\s+jahres|im\s+jahre?|in\s+the\s+year)\s+)?(?:"
+    r"(?:\b(?:(?:aus|in|seit|von)\s+dem\s+jahre?|vom\s+jahre?|dem\s+jahre?|des\s+jahres|"
+    r"im\s+jahre?|im\s+monat|des\s+monats|(?:from|of|since|for|in)\s+the\s+year|"
+    r"the\s+year|in\s+the\s+month\s+of|in|im|am|an|on|of|from|for|during|seit|since|vor|"
+    r"before|ab|bis|until|zwischen|between|von|und|and|to)\s+)?(?:"
     r"(?:(?:den|der|the)\s+)?" + _DECADE.pattern + r"(?:\s+jahren?e?)?|" + _TWO_YEARS.pattern
     + "|" + "|".join(p.pattern for p in (_MONTH_D_Y, _D_MONTH_Y, _DMY, _ISO_DAY, _SEASON_Y,
                                            _MONTH_Y, _YEAR_RE))
