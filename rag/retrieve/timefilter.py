@@ -213,7 +213,8 @@ _MONTH = (_MONTH_Y, lambda m: _named(m[1].lower(), m[2]))
 _SEASON_STARTS = {"frühjahr": 3, "frühling": 3, "spring": 3, "sommer": 6, "summer": 6,
                   "herbst": 9, "autumn": 9, "fall": 9}
 _SEASON_Y = re.compile(r"\b(?:the\s+)?(frühjahr|frühling|sommer|herbst|spring|summer|autumn|"
-                       r"(?<=the\s)fall)(?:e?s)?(?:\s+of)?\s+" + _YEAR, re.IGNORECASE)
+                       r"(?<=the\s)fall)(?:e?s)?(?:\s+of|\s+des\s+jahres)?\s+" + _YEAR,
+                       re.IGNORECASE)
 _SEASON = (_SEASON_Y, lambda m: (_month_range(int(m[2]), _SEASON_STARTS[m[1].lower()])[0],
                                  _month_range(int(m[2]), _SEASON_STARTS[m[1].lower()] + 2)[1]))
 _YEAR_SPAN = (_YEAR_RE, lambda m: _named(None, m[1]))
@@ -338,10 +339,13 @@ def _spans_in(text: str, after: date | None = None) -> Iterator[tuple[date, date
 #: A written date, month or year with the preposition before it ("im Dezember 2022",
 #: "in 2023", "on December 19, 2022", "am 19.12.2022", "seit 2020").
 _PERIOD_WORDS = re.compile(
-    r"(?:\b(?:(?:aus|in|seit|von)\s+dem\s+jahre?|vom\s+jahre?|dem\s+jahre?|des\s+jahres|"
+    r"(?:\b(?:(?:(?:zu|am)\s+)?(?:anfang|mitte|ende|beginn)(?:\s+des\s+jahres)?|"
+    r"(?:in\s+)?(?:early|mid|late)|(?:(?:at|in)\s+)?the\s+(?:end|beginning|middle|start)"
+    r"\s+of(?:\s+the\s+year)?|"
+    r"(?:aus|in|seit|von)\s+dem\s+jahre?|vom\s+jahre?|dem\s+jahre?|des\s+jahres|"
     r"im\s+jahre?|im\s+monat|des\s+monats|(?:from|of|since|for|in)\s+the\s+year|"
     r"the\s+year|in\s+the\s+month\s+of|in|im|am|an|on|of|from|for|during|seit|since|vor|"
-    r"before|ab|bis|until|zwischen|between|von|und|and|to)\s+)?(?:"
+    r"before|ab|bis|until|zwischen|between|von|und|and|to)(?:\s+|-))?(?:"
     r"(?:(?:den|der|the)\s+)?" + _DECADE.pattern + r"(?:\s+jahren?e?)?|" + _TWO_YEARS.pattern
     + "|" + "|".join(p.pattern for p in (_MONTH_D_Y, _D_MONTH_Y, _DMY, _ISO_DAY, _SEASON_Y,
                                            _MONTH_Y, _YEAR_RE))
