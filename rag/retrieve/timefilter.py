@@ -259,10 +259,35 @@ def _absolute(q: str) -> tuple[date, date] | None:
         second = int(m.group(2) or m.group(1)[:2] + m.group(3))
         if second == first + 1:
             return date(first, 1, 1), date(second, 12, 31)
-    for pattern, span_of in (_SEASON, _MONTH, _YEAR_SPAN):
+    if m := _SEASON_Y.search(q):
+        return _SEASON[1](m)
+    for pattern, span_of in (_MONTH, _YEAR_SPAN):
         if m := pattern.search(q):
-            return span_of(m)
+            return _part(q[: m.start()], *span_of(m))
     return None
+
+
+#: "Anfang", "Mitte", "Ende" of a month or a year, right before it: its first, middle or
+#: last third ("Ende Juni 2006": 21-30 June, "early 2008": January to April).
+_PARTS = (
+    (re.compile(r"(?:anfang|beginn|early|(?:beginning|start)\s+of)(?:\s+des\s+jahres)?\s*$"), 0),
+    (re.compile(r"(?:mitte|mid|middle\s+of)(?:\s+des\s+jahres)?[\s-]*$"), 1),
+    (re.compile(r"(?:ende|late|end\s+of)(?:\s+des\s+jahres)?\s*$"), 2),
+)
+
+
+def _part(before: str, lo: date, hi: date) -> tuple[date, date]:
+    """The third of the month or year ``lo``-``hi`` that the words ``before`` it name
+    (see :data:`_PARTS`), else the whole of it."""
+    for pattern, third in _PARTS:
+        if pattern.search(before):
+            if lo.month == hi.month:  # a month: days 1-10, 11-20, 21-end
+                start = lo + timedelta(days=10 * third)
+                return start, (hi if third == 2 else start + timedelta(days=9))
+            first = 1 + 4 * third  # a year: January-April, May-August, September-December
+            return (date(lo.year, first, 1),
+                    date(lo.year, first + 3, calendar.monthrange(lo.year, first + 3)[1]))
+    return lo, hi
 
 
 def parse_time(question: str, today: date | None = None) -> TimeIntent:
