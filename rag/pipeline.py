@@ -380,7 +380,7 @@ class Pipeline:
         if doc_id is None:
             return None
         doc = self.index.docs[doc_id]
-        field = asked_field(question)  # "Gib mir den Link zum zweiten Artikel"
+        field = asked_field(question, named=True)  # "What's the link to the second one?"
         if field:
             answer = field_answer(question, lang, field, doc)
         elif asks_for_more(rest):

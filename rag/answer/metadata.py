@@ -54,10 +54,11 @@ class MetadataAnswer:
     record: str
 
 
-def asked_field(question: str) -> str | None:
+def asked_field(question: str, named: bool = False) -> str | None:
     """``"author"``, ``"publisher"``, ``"date"`` or ``"url"`` when ``question`` asks for
-    that field of an article it names; ``None`` for a question about the content."""
-    if not ARTICLE_WORDS.search(question):
+    that field of an article it names (``named``: the article is known otherwise, "the
+    second one" of a list); ``None`` for a question about the content."""
+    if not named and not ARTICLE_WORDS.search(question):
         return None
     for name in ("author", "date", "url", "publisher"):
         if _FIELDS[name].search(question):
