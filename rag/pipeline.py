@@ -374,9 +374,8 @@ class Pipeline:
         recent = turns[-self.settings.chat.context_turns:][::-1]
         listed = next((found for t in recent if (found := listed_articles(self.index, t.answer))),
                       [])
-        if not -len(listed) <= (position - 1 if position > 0 else position) < len(listed):
-            return None
-        doc_id = listed[position - 1 if position > 0 else position]
+        i = position - 1 if position > 0 else position  # -1: the last
+        doc_id = listed[i] if -len(listed) <= i < len(listed) else None
         if doc_id is None:
             return None
         doc = self.index.docs[doc_id]
@@ -386,13 +385,16 @@ class Pipeline:
         elif asks_for_more(rest):
             rows = allowed_rows(self.index, None, None, [doc_id])
             chunks = self.index.chunks([int(self.index.row_ids[r]) for r in rows.tolist()])
+            if not chunks:
+                return None
             ordered = sorted(chunks.values(), key=lambda c: c.start)
             answer = _time_and_copies(lead_answer(question, lang, doc, ordered), TimeIntent(),
                                       self.index, self.index.manifest.duplicates)
         else:
             answer = self.ask(rest, k, doc_ids=[doc_id], today=today, on_draft=on_draft,
                               extractive=extractive)
-        understood = understood_line(question, lang, f"„{doc.title or doc_id}“")
+        title = doc.title or doc_id
+        understood = understood_line(question, lang, f"„{title}“" if lang == "de" else f"“{title}”")
         return replace(answer, question=question, understood_as=understood,
                        text=f"{understood}\n\n{answer.text}")
 

@@ -183,7 +183,10 @@ def test_a_listed_article_by_its_position(titled):
     link = titled.ask("Gib mir den Link zum zweiten Artikel", 3, history=history)
     assert link.text.endswith("Zum Artikel „Müll aus Neapel wird in Herten verbrannt“ ist "
                               "kein Link erfasst [1].")
-    assert titled.ask("Who wrote the last one?", 3, history=history).text.endswith(
+    author = titled.ask("Who wrote the last one?", 3, history=history)
+    assert author.understood_as == ("Understood as: Who wrote the last one? (referring to: "
+                                    "“Neue Brücke in Linz eröffnet”)")
+    assert author.text.endswith(
         "The archive records no author for the article “Neue Brücke in Linz eröffnet” [1].")
     # no list before: the position means nothing
     plain = titled.ask("Erzähl mir mehr über das erste", 3,
