@@ -436,7 +436,8 @@ class Pipeline:
         happened about it and found no answer ("What happened in Germany in June 2006?",
         :func:`~rag.answer.digest.digest_topic`): those among ``allowed`` (its period)
         whose best passage for the topic names every word of it (an English name also in
-        its German form), the ``k`` best in date order, newest first without a period;
+        its German form), the ``k`` best in date order, newest first without a period (the
+        ``k`` newest of them when the question asks for the newest);
         ``None``: no article names the topic."""
         terms = tokenize(topic)
         if not terms:
@@ -444,7 +445,10 @@ class Pipeline:
         index = retriever.index
         # "Lukashenko" is "Lukaschenko", "Germany" "Deutschland"
         forms = [term_forms(t, index.keywords, lang) for t in terms]
-        hits = retriever.search(topic, lang, k * self.settings.time.time_depth_factor, allowed)
+        depth = k * self.settings.time.time_depth_factor
+        # the newest: among many more of the passages that name it
+        hits = retriever.search(topic, lang, max(depth, _NEWEST_DEPTH) if intent.latest else depth,
+                                allowed)
         chunks = index.chunks([h.id for h in hits])
         found: dict[str, StoredChunk] = {}
         for h in hits:
@@ -455,8 +459,9 @@ class Pipeline:
                 found[h.doc_id] = chunks[h.id]
         if not found:
             return None
-        docs = sorted(list(found)[:k], key=lambda d: (index.docs[d].date or "", d),
-                      reverse=not intent.period)
+        by_date = lambda d: (index.docs[d].date or "", d)  # noqa: E731
+        docs = (sorted(found, key=by_date, reverse=True)[:k] if intent.latest  # the newest
+                else sorted(list(found)[:k], key=by_date, reverse=not intent.period))
 
         def naming(chunk: StoredChunk) -> tuple[int, int] | None:
             """The first sentence of ``chunk`` that names the topic."""
@@ -591,6 +596,8 @@ def _plus_days(iso: str | None, days: int) -> str | None:
     return (date.fromisoformat(iso) + timedelta(days=days)).isoformat()
 
 
+#: Passages searched for the newest articles about a topic ("der neueste Artikel über ...").
+_NEWEST_DEPTH = 50
 _NONE_IN_PERIOD = {"de": "keine Artikel aus diesem Zeitraum, alle durchsucht",
                    "en": "no articles from this period, searched all"}
 

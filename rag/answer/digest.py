@@ -54,6 +54,20 @@ _LIST = frozenset({
     "welche", "zeig", "zeige", "zeigen", "liste", "list", "alle", "all", "gibt", "gab",
     "which", "show", "any", "find", "finde", "such", "suche",
 })
+#: A question for the newest article about something ("Was ist der neueste Artikel über
+#: Fußball?", "Show me the latest report on Berlin"): a list too, newest first. Not "Was
+#: stand im neuesten Bericht über ...?", which asks for its content.
+_ASKS_NEWEST = re.compile(
+    r"^\W*(?:(?:was|welche[rsn]?|what|which)\s+(?:ist|sind|war|waren|is|are|was|were)|"
+    r"zeig\w*|show|gib|give|nenn\w*|find\w*|such\w*)\b.*?\b(?:neueste[nrs]?|jüngste[nrs]?|"
+    r"aktuellste[nrs]?|latest|newest|most\s+recent)\s+(?:artikel|berichte?|beitr[aä]ge?|"
+    r"meldung(?:en)?|nachrichten?|articles?|reports?|stor(?:y|ies)|news|pieces?)\b",
+    re.IGNORECASE)
+_NEWEST = frozenset({
+    "neueste", "neuesten", "neuester", "neuestes", "jüngste", "jüngsten", "aktuellste",
+    "aktuellsten", "latest", "newest", "recent", "most", "bericht", "beitrag", "meldung",
+    "nachricht", "article", "report", "story", "piece", "nenne", "nenn", "finde", "suche",
+})
 #: A topic of a digest has at most this many words ("Berlin", "Angela Merkel").
 _TOPIC_WORDS = 3
 _WORD = re.compile(r"\w+(?:-\w+)*")
@@ -99,13 +113,14 @@ def digest_topic(question: str) -> str | None:
 
 def articles_topic(question: str) -> str | None:
     """The topic of a question (without its period) that asks for the articles about
-    something ("Welche Artikel gibt es über Fußball?", "Show me reports about Berlin"):
+    something ("Welche Artikel gibt es über Fußball?", "Show me reports about Berlin",
+    "Was ist der neueste Artikel über Fußball?"):
     its one to three words besides those asking for articles; ``None`` otherwise."""
     words = _WORD.findall(question)
     folded = {w.casefold() for w in words}
-    if not (folded & _ARTICLES and folded & _LIST):
+    if not (folded & _ARTICLES and folded & _LIST) and not _ASKS_NEWEST.search(question):
         return None
-    return _topic(words, _ARTICLES | _LIST | _EVENT | _FILLER | _JOINERS)
+    return _topic(words, _ARTICLES | _LIST | _NEWEST | _EVENT | _FILLER | _JOINERS)
 
 
 def _sentences(chunk: StoredChunk) -> list[tuple[int, int]]:

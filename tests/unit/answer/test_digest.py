@@ -124,6 +124,18 @@ def test_what_happened_about_a_topic_lists_the_articles_that_name_it(
     assert all("Minsk" in s.title + s.text for s in news.sources)
 
 
+def test_the_newest_article_about_a_topic(refusing_pipeline: Pipeline) -> None:
+    """"Was ist der neueste Artikel über Minsk?": the newest of the articles that name it,
+    not the newest of the best-matching ones."""
+    index = refusing_pipeline.index
+    chunks = index.chunks([int(i) for i in index.row_ids])
+    naming = {c.doc_id for c in chunks.values() if "Minsk" in c.text}
+    newest = max(index.docs[d].date or "" for d in naming)
+    answer = refusing_pipeline.ask("Was ist der neueste Artikel über Minsk?", 1)
+    assert answer.text.startswith("Artikel zu „Minsk“:\n")
+    assert [s.date for s in answer.sources] == [newest]
+
+
 @pytest.mark.parametrize("question", [
     "Was geschah 2021 in Tokio?",  # no article names it
     "Wie viele Soldaten hat Minsk?",  # asks for no events
@@ -139,6 +151,11 @@ def test_otherwise_not_found_stays(refusing_pipeline: Pipeline, question: str) -
     ("Wer ist die Autorin des Artikels über die Videokonferenz?", None),  # one article's
     ("Which article reported the Minsk visit?", None),  # asks which one, not for a list
     ("Welche Waffen hat die Armee?", None),
+    # the newest article about something: a list too, newest first
+    ("Was ist der neueste Artikel über Fußball?", "Fußball"),
+    ("What is the latest article about Obama?", "Obama"),
+    ("Show me the most recent reports on Berlin", "Berlin"),
+    ("Was stand im neuesten Bericht über die Flut?", None),  # asks for its content
 ])
 def test_articles_topic(question: str, topic: str | None) -> None:
     assert articles_topic(question) == topic
