@@ -62,7 +62,7 @@ from .settings import Settings
 from .store.folder import current_version
 from .store.index import Index, load_index
 from .text.language import detect_language
-from .text.terms import occurs, tokenize
+from .text.terms import names_term, occurs, tokenize
 from .types import Answer, Hit, Message, StoredChunk
 
 log = logging.getLogger(__name__)
@@ -455,7 +455,7 @@ class Pipeline:
             if h.doc_id in found or h.id not in chunks:
                 continue
             present = set(tokenize(f"{index.docs[h.doc_id].title or ''} {chunks[h.id].text}"))
-            if all(any(_names(f, present) for f in alike) for alike in forms):
+            if all(any(names_term(f, present) for f in alike) for alike in forms):
                 found[h.doc_id] = chunks[h.id]
         if not found:
             return None
@@ -580,14 +580,6 @@ class Pipeline:
                 answer = Answer(answer.question, lang, False, NOT_FOUND[lang],
                                 answer.sources[:k])
         return with_understanding(answer, followup)
-
-
-def _names(term: str, present: set[str]) -> bool:
-    """Whether a passage's terms ``present`` name a topic's ``term``: the term itself, or
-    (from four letters on) a longer word that starts with it ("Fußball-Bundesliga" for
-    "Fußball"), not a shorter one ("Herten" is no "Herta")."""
-    return term in present or (len(term) > 3 and any(
-        len(t) > len(term) and t.startswith(term) for t in present))
 
 
 def _plus_days(iso: str | None, days: int) -> str | None:

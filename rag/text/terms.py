@@ -84,6 +84,14 @@ def occurs(term: str, terms: set[str]) -> bool:
         len(t) > 3 and (t.startswith(term) or term.startswith(t)) for t in terms))
 
 
+def names_term(term: str, terms: set[str]) -> bool:
+    """Whether ``terms`` (a passage's) name ``term``: the term itself, or (from four
+    letters on) a longer word that starts with it ("Fußball-Bundesliga" for "Fußball"),
+    not a shorter one as :func:`occurs` allows ("Herten" is no "Herta")."""
+    return term in terms or (len(term) > 3 and any(
+        len(t) > len(term) and t.startswith(term) for t in terms))
+
+
 def question_terms(question: str) -> list[str]:
     """The terms of a German question that a passage answering it should share:
     :func:`tokenize` without question words (warum, wann, wie viele, ...)."""
