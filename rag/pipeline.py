@@ -14,11 +14,15 @@ import numpy as np
 
 from .answer import NOT_FOUND, PERIOD, Answerer, Evidence, ExtractiveAnswerer, GenerativeAnswerer
 from .answer.digest import (
+    archive_answer,
+    article_order,
     articles_topic,
+    asks_archive_size,
     asks_what_happened,
     digest_answer,
     digest_topic,
     lead_answer,
+    lists_articles,
 )
 from .answer.metadata import asked_field, field_answer, topic_words
 from .chat import (
@@ -292,16 +296,20 @@ class Pipeline:
         by_time = (intent.period and when.time_mode == "filter" and lo is None
                    and hi is None)
         undated = without_period(text)
-        if (followup is None and (by_time or not (intent.period or lo or hi))
-                and asks_what_happened(undated)):
-            digest = self._digest(asked, lang, index, intent, doc_ids, k)
+        if asks_archive_size(undated) and not intent.period:  # "Wie viele Artikel gibt es?"
+            return self._archive(asked, lang, index, allowed_rows(index, lo, hi, doc_ids))
+        if ((followup is None or asks_archive_size(undated))
+                and (by_time or not (intent.period or lo or hi))
+                and (asks_what_happened(undated) or lists_articles(undated)
+                     or asks_archive_size(undated))):
+            digest = self._digest(asked, lang, index, intent, doc_ids, k, article_order(undated))
             if digest is not None:
                 return _time_and_copies(digest, intent, index, index.manifest.duplicates)
         listed = followup is None and articles_topic(undated)
         if listed:  # "Welche Artikel gibt es über Fußball?"
             about = self._about(listed, text, lang, retriever, allowed_rows(
                 index, intent.lo if by_time else lo, intent.hi if by_time else hi, doc_ids),
-                intent, k)
+                intent, k, article_order(undated))
             if about is not None:
                 return _time_and_copies(about, intent, index, index.manifest.duplicates)
         qvec = self._questions.encode([text], self.embedder.encode_queries)[0]
@@ -398,13 +406,28 @@ class Pipeline:
         return replace(answer, question=question, understood_as=understood,
                        text=f"{understood}\n\n{answer.text}")
 
+    def _archive(self, question: str, lang: str, index: Index,
+                 rows: np.ndarray | None) -> Answer:
+        """How many articles there are (those of ``rows``; ``None``: all) and the dates of
+        the first and the last (:func:`~rag.answer.digest.archive_answer`)."""
+        docs = (list(index.docs) if rows is None
+                else list({index.row_docs[r] for r in rows.tolist()}))
+        dated = sorted((index.docs[d].date, d) for d in docs if index.docs[d].date)
+        ends = [dated[0][1], dated[-1][1]] if dated else []
+        first = _first_chunks(index, ends)
+        pair = [(index.docs[d], first[d]) for d in ends if d in first]
+        return archive_answer(question, lang, pair[0] if len(pair) == 2 else None,
+                              pair[-1] if len(pair) == 2 else None, len(docs),
+                              len(docs) - len(dated))
+
     def _digest(self, question: str, lang: str, index: Index, intent: TimeIntent,
-                doc_ids: list[str] | None, k: int) -> Answer | None:
+                doc_ids: list[str] | None, k: int, order: str | None = None) -> Answer | None:
         """The articles dated in ``intent``'s period, first ``k`` by date (none: those of
         the ``time_slack_days`` after it, where reports of it are; none there either: the
-        ``k`` newest before it), or without a period the ``k`` newest, each with its first
-        passage (:func:`~rag.answer.digest.digest_answer`); ``None``: none at all."""
-        mode, days = ("period" if intent.period else "newest"), 0
+        ``k`` newest before it), or without a period the ``k`` newest (the ``k`` oldest
+        when ``order`` is ``"oldest"``), each with its first passage
+        (:func:`~rag.answer.digest.digest_answer`); ``None``: none at all."""
+        mode, days = ("period" if intent.period else order or "newest"), 0
         rows = allowed_rows(index, intent.lo, intent.hi, doc_ids) if intent.period else None
         if rows is not None and not len(rows) and intent.hi:
             days = intent.slack(self.settings.time.time_slack_days)
@@ -421,24 +444,21 @@ class Pipeline:
         docs.sort(key=lambda d: (index.docs[d].date or "", d), reverse=newest_first)
         if not docs:
             return None
-        first: dict[str, StoredChunk] = {}
-        rows = allowed_rows(index, None, None, docs[:k])
-        for chunk in index.chunks([int(index.row_ids[r]) for r in rows.tolist()]).values():
-            if chunk.doc_id not in first or chunk.start < first[chunk.doc_id].start:
-                first[chunk.doc_id] = chunk
+        first = _first_chunks(index, docs[:k])
         return digest_answer(question, lang, [(index.docs[d], first[d]) for d in docs[:k]],
                              len(docs), mode, days)
 
     def _about(self, topic: str, question: str, lang: str, retriever: Retriever,
-               allowed: np.ndarray | None, intent: TimeIntent, k: int) -> Answer | None:
+               allowed: np.ndarray | None, intent: TimeIntent, k: int,
+               order: str | None = None) -> Answer | None:
         """The articles about ``topic`` for a question that asks for them ("Welche Artikel
         gibt es über Fußball?", :func:`~rag.answer.digest.articles_topic`) or asks what
         happened about it and found no answer ("What happened in Germany in June 2006?",
         :func:`~rag.answer.digest.digest_topic`): those among ``allowed`` (its period)
         whose best passage for the topic names every word of it (an English name also in
         its German form), the ``k`` best in date order, newest first without a period (the
-        ``k`` newest of them when the question asks for the newest);
-        ``None``: no article names the topic."""
+        ``k`` newest of them when the question asks for the newest, the ``k`` oldest
+        when ``order`` is ``"oldest"``); ``None``: no article names the topic."""
         terms = tokenize(topic)
         if not terms:
             return None
@@ -446,8 +466,9 @@ class Pipeline:
         # "Lukashenko" is "Lukaschenko", "Germany" "Deutschland"
         forms = [term_forms(t, index.keywords, lang) for t in terms]
         depth = k * self.settings.time.time_depth_factor
-        # the newest: among many more of the passages that name it
-        hits = retriever.search(topic, lang, max(depth, _NEWEST_DEPTH) if intent.latest else depth,
+        order = order or ("newest" if intent.latest else None)
+        # the newest (oldest): among many more of the passages that name it
+        hits = retriever.search(topic, lang, max(depth, _ORDERED_DEPTH) if order else depth,
                                 allowed)
         chunks = index.chunks([h.id for h in hits])
         found: dict[str, StoredChunk] = {}
@@ -460,7 +481,7 @@ class Pipeline:
         if not found:
             return None
         by_date = lambda d: (index.docs[d].date or "", d)  # noqa: E731
-        docs = (sorted(found, key=by_date, reverse=True)[:k] if intent.latest  # the newest
+        docs = (sorted(found, key=by_date, reverse=order == "newest")[:k] if order
                 else sorted(list(found)[:k], key=by_date, reverse=not intent.period))
 
         def naming(chunk: StoredChunk) -> tuple[int, int] | None:
@@ -472,7 +493,7 @@ class Pipeline:
             return None
 
         return digest_answer(question, lang, [(index.docs[d], found[d]) for d in docs],
-                             len(found), "topic", topic=topic,
+                             len(found), f"topic {order}" if order else "topic", topic=topic,
                              spans=[naming(found[d]) for d in docs])
 
     def _topic(self, question: str) -> tuple[str, np.ndarray] | None:
@@ -582,14 +603,27 @@ class Pipeline:
         return with_understanding(answer, followup)
 
 
+def _first_chunks(index: Index, docs: list[str]) -> dict[str, StoredChunk]:
+    """The first passage of each of ``docs``, by article id."""
+    first: dict[str, StoredChunk] = {}
+    if not docs:
+        return first
+    rows = allowed_rows(index, None, None, docs)
+    for chunk in index.chunks([int(index.row_ids[r]) for r in rows.tolist()]).values():
+        if chunk.doc_id not in first or chunk.start < first[chunk.doc_id].start:
+            first[chunk.doc_id] = chunk
+    return first
+
+
 def _plus_days(iso: str | None, days: int) -> str | None:
     if iso is None or not days:
         return iso
     return (date.fromisoformat(iso) + timedelta(days=days)).isoformat()
 
 
-#: Passages searched for the newest articles about a topic ("der neueste Artikel über ...").
-_NEWEST_DEPTH = 50
+#: Passages searched for the newest (oldest) articles about a topic ("der neueste Artikel
+#: über ...").
+_ORDERED_DEPTH = 50
 _NONE_IN_PERIOD = {"de": "keine Artikel aus diesem Zeitraum, alle durchsucht",
                    "en": "no articles from this period, searched all"}
 

@@ -17,6 +17,7 @@ import re
 
 from ..types import Answer, DocMeta, StoredChunk
 from .extractive import make_source
+from .metadata import format_date
 
 #: Words that ask for events or news.
 _EVENT = frozenset({
@@ -54,20 +55,45 @@ _LIST = frozenset({
     "welche", "zeig", "zeige", "zeigen", "liste", "list", "alle", "all", "gibt", "gab",
     "which", "show", "any", "find", "finde", "such", "suche",
 })
-#: A question for the newest article about something ("Was ist der neueste Artikel über
-#: Fußball?", "Show me the latest report on Berlin"): a list too, newest first. Not "Was
-#: stand im neuesten Bericht über ...?", which asks for its content.
-_ASKS_NEWEST = re.compile(
+#: Words that ask for the newest or the oldest articles.
+_NEWEST_WORDS = r"neueste[nrs]?|jüngste[nrs]?|aktuellste[nrs]?|latest|newest|most\s+recent"
+_OLDEST_WORDS = r"älteste[nrs]?|früheste[nrs]?|erste[nrs]?|oldest|earliest|first"
+_ORDER = {"newest": re.compile(rf"\b(?:{_NEWEST_WORDS})\b", re.IGNORECASE),
+          "oldest": re.compile(rf"\b(?:{_OLDEST_WORDS})\b", re.IGNORECASE)}
+#: A question for the newest (oldest) article about something ("Was ist der neueste
+#: Artikel über Fußball?", "Show me the latest report on Berlin", "Was ist der erste
+#: Artikel über Obama?"): a list too, newest (oldest) first. Not "Was stand im neuesten
+#: Bericht über ...?", which asks for its content.
+_ASKS_ORDERED = re.compile(
     r"^\W*(?:(?:was|welche[rsn]?|what|which)\s+(?:ist|sind|war|waren|is|are|was|were)|"
-    r"zeig\w*|show|gib|give|nenn\w*|find\w*|such\w*)\b.*?\b(?:neueste[nrs]?|jüngste[nrs]?|"
-    r"aktuellste[nrs]?|latest|newest|most\s+recent)\s+(?:artikel|berichte?|beitr[aä]ge?|"
-    r"meldung(?:en)?|nachrichten?|articles?|reports?|stor(?:y|ies)|news|pieces?)\b",
+    rf"zeig\w*|show|gib|give|nenn\w*|find\w*|such\w*)\b.*?\b(?:{_NEWEST_WORDS}|{_OLDEST_WORDS})"
+    r"\s+(?:artikel|berichte?|beitr[aä]ge?|meldung(?:en)?|nachrichten?|articles?|reports?|"
+    r"stor(?:y|ies)|news|pieces?)\b",
     re.IGNORECASE)
-_NEWEST = frozenset({
+_ORDERED = frozenset({
     "neueste", "neuesten", "neuester", "neuestes", "jüngste", "jüngsten", "aktuellste",
-    "aktuellsten", "latest", "newest", "recent", "most", "bericht", "beitrag", "meldung",
-    "nachricht", "article", "report", "story", "piece", "nenne", "nenn", "finde", "suche",
+    "aktuellsten", "latest", "newest", "recent", "most", "älteste", "ältesten", "ältester",
+    "ältestes", "früheste", "frühesten", "erste", "ersten", "erster", "erstes", "oldest",
+    "earliest", "first", "bericht", "beitrag", "meldung", "nachricht", "article", "report",
+    "story", "piece", "nenne", "nenn", "finde", "suche",
 })
+#: Words that ask how many articles there are or what time they cover ("Wie viele Artikel
+#: gibt es?", "Welchen Zeitraum umfasst das Archiv?", "How far back do the articles go?").
+_SIZE = frozenset({
+    "wie", "viele", "anzahl", "zeitraum", "zeitspanne", "reicht", "reichen", "zurück",
+    "umfasst", "umfassen", "deckt", "decken", "abgedeckt", "ab", "enthält", "enthalten",
+    "seit", "wann", "bis", "jahre", "welchen", "welcher", "welches", "how", "which", "many",
+    "number", "period", "span", "range", "far", "back", "go", "goes", "cover", "covers",
+    "covered", "contain", "contains", "hold", "holds", "since", "when", "until", "years",
+    "dates", "does", "have", "has",
+})
+#: Words for the archive itself.
+_ARCHIVE = frozenset({
+    "archiv", "archive", "sammlung", "collection", "korpus", "corpus", "datenbank",
+    "database", "dokumente", "documents", "du", "you", "insgesamt", "total", "in", "there",
+})
+#: Words that ask how many ("Wie viele Artikel gibt es über ...?").
+_COUNT = frozenset({"wie", "viele", "anzahl", "how", "many", "number"})
 #: A topic of a digest has at most this many words ("Berlin", "Angela Merkel").
 _TOPIC_WORDS = 3
 _WORD = re.compile(r"\w+(?:-\w+)*")
@@ -76,13 +102,25 @@ _HEADER = {
            "after": "Kein Artikel aus diesem Zeitraum; {n} aus den {days} Tagen danach",
            "before": "Kein Artikel aus diesem Zeitraum; die neuesten davor",
            "newest": "Die neuesten Artikel",
+           "oldest": "Die ältesten Artikel",
+           "size": "Das Archiv enthält {n} Artikel",
+           "span": ", vom {first} [1] bis zum {last} [2]",
+           "undated": " ({n} ohne Datum)",
            "topic": "Artikel zu „{topic}“",
+           "topic newest": "Die neuesten Artikel zu „{topic}“",
+           "topic oldest": "Die ältesten Artikel zu „{topic}“",
            "first": ", die ersten {k}", "of": " ({k} von {n})"},
     "en": {"period": "{n} {articles} from this period",
            "after": "No article from this period; {n} {articles} from the {days} days after",
            "before": "No article from this period; the newest before it",
            "newest": "The newest articles",
+           "oldest": "The oldest articles",
+           "size": "The archive holds {n} {articles}",
+           "span": ", from {first} [1] to {last} [2]",
+           "undated": " ({n} undated)",
            "topic": "Articles about “{topic}”",
+           "topic newest": "The newest articles about “{topic}”",
+           "topic oldest": "The oldest articles about “{topic}”",
            "first": ", the first {k}", "of": " ({k} of {n})"},
 }
 
@@ -114,13 +152,66 @@ def digest_topic(question: str) -> str | None:
 def articles_topic(question: str) -> str | None:
     """The topic of a question (without its period) that asks for the articles about
     something ("Welche Artikel gibt es über Fußball?", "Show me reports about Berlin",
-    "Was ist der neueste Artikel über Fußball?"):
+    "Was ist der neueste Artikel über Fußball?", "Wie viele Artikel gibt es über Obama?"):
     its one to three words besides those asking for articles; ``None`` otherwise."""
     words = _WORD.findall(question)
     folded = {w.casefold() for w in words}
-    if not (folded & _ARTICLES and folded & _LIST) and not _ASKS_NEWEST.search(question):
+    if not (folded & _ARTICLES and folded & _LIST) and not _ASKS_ORDERED.search(question):
         return None
-    return _topic(words, _ARTICLES | _LIST | _NEWEST | _EVENT | _FILLER | _JOINERS)
+    return _topic(words, _ARTICLES | _LIST | _ORDERED | _COUNT | _EVENT | _FILLER | _JOINERS)
+
+
+def lists_articles(question: str) -> bool:
+    """Whether ``question`` (without its period) asks for articles and names nothing else
+    ("Was sind die neuesten Artikel?", "Zeig mir die ältesten Berichte", "Show me the
+    articles")."""
+    words = [w.casefold() for w in _WORD.findall(question)]
+    return (any(w in _ARTICLES for w in words)
+            and all(w in _ARTICLES | _LIST | _ORDERED | _FILLER | _ARCHIVE for w in words))
+
+
+def article_order(question: str) -> str | None:
+    """``"newest"`` or ``"oldest"`` when ``question`` asks for the newest or the oldest
+    articles ("die ältesten Artikel", "the first report about ..."), else ``None``."""
+    ordered = _ASKS_ORDERED.search(question) or lists_articles(question)
+    if not ordered:
+        return None
+    found = [(m.start(), order) for order, pattern in _ORDER.items()
+             if (m := pattern.search(question))]
+    return min(found)[1] if found else None
+
+
+def asks_archive_size(question: str) -> bool:
+    """Whether ``question`` (without its period) asks how many articles there are or what
+    time they cover and names nothing else ("Wie viele Artikel gibt es?", "Welchen
+    Zeitraum deckt das Archiv ab?", "How far back do the articles go?")."""
+    words = [w.casefold() for w in _WORD.findall(question)]
+    about = _ARTICLES | (_ARCHIVE - {"du", "you", "in", "there", "insgesamt", "total"})
+    return (any(w in about for w in words) and any(w in _SIZE - _FILLER for w in words)
+            and all(w in _SIZE | _ARTICLES | _ARCHIVE | _FILLER | _LIST for w in words))
+
+
+def archive_answer(question: str, lang: str, first: tuple[DocMeta, StoredChunk] | None,
+                   last: tuple[DocMeta, StoredChunk] | None, total: int,
+                   undated: int) -> Answer:
+    """How many articles the archive holds (``total``, ``undated`` of them without a date)
+    and the dates of the ``first`` and ``last`` of them (each with its first passage),
+    cited."""
+    words = _HEADER[lang if lang in _HEADER else "en"]
+    text = words["size"]
+    sources = []
+    if first and last:
+        text += words["span"]
+        for n, (doc, chunk) in enumerate((first, last), start=1):
+            source = make_source(n, chunk, doc, 0.0)
+            source.highlights.append(_lead(chunk))
+            sources.append(source)
+    if undated:
+        text += words["undated"].format(n=undated)
+    text = text.format(n=total, articles="article" if total == 1 else "articles",
+                       first=format_date(first[0].date, lang) if first and first[0].date else "",
+                       last=format_date(last[0].date, lang) if last and last[0].date else "")
+    return Answer(question, lang, True, text + ".", sources)
 
 
 def _sentences(chunk: StoredChunk) -> list[tuple[int, int]]:
@@ -161,8 +252,9 @@ def digest_answer(question: str, lang: str, articles: list[tuple[DocMeta, Stored
     and headline (or lead sentence), cited; the lead sentence is highlighted. ``mode``
     says what they are: the first of ``total`` found in the ``period`` asked for, in the
     ``days`` ``after`` it (none in it), the newest ``before`` it (none in it or the
-    ``days`` after), the ``newest`` of ``total`` dated ones (no period asked for), or
-    those found about a ``topic``. ``spans``: the sentence of each passage to show and
+    ``days`` after), the ``newest`` (``oldest``) of ``total`` dated ones (no period
+    asked for), or those found about a ``topic`` (``topic newest``, ``topic oldest``:
+    the newest or oldest of them). ``spans``: the sentence of each passage to show and
     highlight instead of its lead (``None``: the lead)."""
     sources, lines = [], []
     for n, (doc, chunk) in enumerate(articles, start=1):
@@ -178,7 +270,7 @@ def digest_answer(question: str, lang: str, articles: list[tuple[DocMeta, Stored
     header = words[mode]
     if mode in ("period", "after"):
         header += words["first"] if total > len(articles) else ""
-    elif mode != "topic":
+    elif not mode.startswith("topic"):
         header += words["of"]
     header = header.format(n=total, k=len(articles), days=days, topic=topic,
                            articles="article" if total == 1 else "articles") + ":"

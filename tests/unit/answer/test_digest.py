@@ -9,7 +9,14 @@ from datetime import date
 import pytest
 from shared_data import BRUDERHILFE, MINSK_VISIT, PRIGOSCHIN, SEWASTOPOL
 
-from rag.answer.digest import articles_topic, asks_what_happened, digest_topic
+from rag.answer.digest import (
+    article_order,
+    articles_topic,
+    asks_archive_size,
+    asks_what_happened,
+    digest_topic,
+    lists_articles,
+)
 from rag.pipeline import Pipeline
 
 
@@ -132,8 +139,11 @@ def test_the_newest_article_about_a_topic(refusing_pipeline: Pipeline) -> None:
     naming = {c.doc_id for c in chunks.values() if "Minsk" in c.text}
     newest = max(index.docs[d].date or "" for d in naming)
     answer = refusing_pipeline.ask("Was ist der neueste Artikel über Minsk?", 1)
-    assert answer.text.startswith("Artikel zu „Minsk“:\n")
+    assert answer.text.startswith("Die neuesten Artikel zu „Minsk“:\n")
     assert [s.date for s in answer.sources] == [newest]
+    oldest = refusing_pipeline.ask("What is the first article about Minsk?", 1)
+    assert oldest.text.startswith("The oldest articles about “Minsk”:\n")
+    assert [s.date for s in oldest.sources] == [min(index.docs[d].date or "" for d in naming)]
 
 
 @pytest.mark.parametrize("question", [
@@ -175,3 +185,62 @@ def test_a_question_for_articles_about_a_topic_lists_them(
     assert [s.doc_id for s in dated.sources] == [MINSK_VISIT]
     assert not shared_fake_pipeline.ask("Welche Artikel gibt es über Tokio?").text.startswith(
         "Artikel zu")
+
+
+@pytest.mark.parametrize(("question", "lists", "order"), [
+    ("Was sind die neuesten Artikel?", True, "newest"),
+    ("Zeig mir die ältesten Berichte", True, "oldest"),
+    ("Show me the earliest articles in the archive", True, "oldest"),
+    ("Welche Artikel gibt es?", True, None),
+    ("Was ist der erste Artikel über Obama?", False, "oldest"),  # a topic: a topic list
+    ("Welche Artikel gibt es über die erste Mondlandung?", False, None),  # "erste" is the topic's
+    ("Was stand im ersten Artikel?", False, None),  # asks for its content
+    ("Wie viele Menschen starben?", False, None),
+])
+def test_lists_articles_and_their_order(question: str, lists: bool, order: str | None) -> None:
+    assert lists_articles(question) is lists
+    assert article_order(question) == order
+
+
+def test_the_newest_or_the_oldest_articles(shared_fake_pipeline: Pipeline) -> None:
+    """Asked for the articles and nothing else: the newest (the oldest) dated ones."""
+    newest = shared_fake_pipeline.ask("Was sind die neuesten Artikel?", 2)
+    assert newest.text.splitlines()[0] == "Die neuesten Artikel (2 von 4):"
+    assert [s.doc_id for s in newest.sources] == [PRIGOSCHIN, MINSK_VISIT]
+    oldest = shared_fake_pipeline.ask("Show me the oldest articles", 3)
+    assert oldest.text.splitlines()[0] == "The oldest articles (3 of 4):"
+    assert [s.doc_id for s in oldest.sources] == [BRUDERHILFE, SEWASTOPOL, MINSK_VISIT]
+
+
+@pytest.mark.parametrize(("question", "asks"), [
+    ("Wie viele Artikel gibt es?", True),
+    ("How many articles are in the archive?", True),
+    ("Über welchen Zeitraum reicht das Archiv?", True),
+    ("How far back do the articles go?", True),
+    ("Seit wann gibt es Artikel?", True),
+    ("Wie viele Artikel gibt es über Fußball?", False),  # a topic: its list
+    ("Wie viele Artikel hat der Autor geschrieben?", False),
+    ("Wann erschien der Artikel?", False),  # one article's date
+    ("Wie viele Menschen starben?", False),
+    ("Was steht im Archiv?", False),  # asks for no number or time
+])
+def test_asks_archive_size(question: str, asks: bool) -> None:
+    assert asks_archive_size(question) is asks
+
+
+def test_how_many_articles_and_what_time_they_cover(shared_fake_pipeline: Pipeline) -> None:
+    """The number of articles of the index, the dates of the first and the last (cited),
+    and how many have no date; within the dates or the period asked for."""
+    index = shared_fake_pipeline.index
+    dated = sorted((d.date, i) for i, d in index.docs.items() if d.date)
+    undated = len(index.docs) - len(dated)
+    answer = shared_fake_pipeline.ask("Wie viele Artikel gibt es?")
+    assert answer.found and answer.text.startswith(f"Das Archiv enthält {len(index.docs)} Artikel")
+    assert [s.doc_id for s in answer.sources] == [dated[0][1], dated[-1][1]]
+    assert answer.text.endswith(f" ({undated} ohne Datum).") and "[1] bis zum " in answer.text
+    filtered = shared_fake_pipeline.ask("How many articles are there?", date_from="2021",
+                                        date_to="2022")
+    assert filtered.text.startswith("The archive holds 2 articles, from ")
+    assert [s.doc_id for s in filtered.sources] == [SEWASTOPOL, MINSK_VISIT]
+    period = shared_fake_pipeline.ask("Wie viele Artikel gibt es aus dem Jahr 2022?")
+    assert period.text.startswith("1 Artikel aus diesem Zeitraum:")
