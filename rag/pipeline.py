@@ -296,12 +296,11 @@ class Pipeline:
         by_time = (intent.period and when.time_mode == "filter" and lo is None
                    and hi is None)
         undated = without_period(text)
-        if asks_archive_size(undated) and not intent.period:  # "Wie viele Artikel gibt es?"
+        size = asks_archive_size(undated)  # "Wie viele Artikel gibt es (aus 2006)?"
+        if size and not intent.period:
             return self._archive(asked, lang, index, allowed_rows(index, lo, hi, doc_ids))
-        if ((followup is None or asks_archive_size(undated))
-                and (by_time or not (intent.period or lo or hi))
-                and (asks_what_happened(undated) or lists_articles(undated)
-                     or asks_archive_size(undated))):
+        if ((followup is None or size) and (by_time or not (intent.period or lo or hi))
+                and (size or asks_what_happened(undated) or lists_articles(undated))):
             digest = self._digest(asked, lang, index, intent, doc_ids, k, article_order(undated))
             if digest is not None:
                 return _time_and_copies(digest, intent, index, index.manifest.duplicates)
@@ -412,13 +411,11 @@ class Pipeline:
         the first and the last (:func:`~rag.answer.digest.archive_answer`)."""
         docs = (list(index.docs) if rows is None
                 else list({index.row_docs[r] for r in rows.tolist()}))
-        dated = sorted((index.docs[d].date, d) for d in docs if index.docs[d].date)
+        dated = sorted((index.docs[d].date or "", d) for d in docs if index.docs[d].date)
         ends = [dated[0][1], dated[-1][1]] if dated else []
         first = _first_chunks(index, ends)
-        pair = [(index.docs[d], first[d]) for d in ends if d in first]
-        return archive_answer(question, lang, pair[0] if len(pair) == 2 else None,
-                              pair[-1] if len(pair) == 2 else None, len(docs),
-                              len(docs) - len(dated))
+        return archive_answer(question, lang, [(index.docs[d], first[d]) for d in ends],
+                              len(docs), len(docs) - len(dated))
 
     def _digest(self, question: str, lang: str, index: Index, intent: TimeIntent,
                 doc_ids: list[str] | None, k: int, order: str | None = None) -> Answer | None:

@@ -87,11 +87,12 @@ _SIZE = frozenset({
     "covered", "contain", "contains", "hold", "holds", "since", "when", "until", "years",
     "dates", "does", "have", "has",
 })
-#: Words for the archive itself.
-_ARCHIVE = frozenset({
+#: Words for the archive itself, and words a question about it may hold besides.
+_ARCHIVE_NOUNS = frozenset({
     "archiv", "archive", "sammlung", "collection", "korpus", "corpus", "datenbank",
-    "database", "dokumente", "documents", "du", "you", "insgesamt", "total", "in", "there",
+    "database", "dokumente", "documents",
 })
+_ARCHIVE = _ARCHIVE_NOUNS | {"du", "you", "insgesamt", "total", "in", "there"}
 #: Words that ask how many ("Wie viele Artikel gibt es über ...?").
 _COUNT = frozenset({"wie", "viele", "anzahl", "how", "many", "number"})
 #: A topic of a digest has at most this many words ("Berlin", "Angela Merkel").
@@ -186,31 +187,29 @@ def asks_archive_size(question: str) -> bool:
     time they cover and names nothing else ("Wie viele Artikel gibt es?", "Welchen
     Zeitraum deckt das Archiv ab?", "How far back do the articles go?")."""
     words = [w.casefold() for w in _WORD.findall(question)]
-    about = _ARTICLES | (_ARCHIVE - {"du", "you", "in", "there", "insgesamt", "total"})
-    return (any(w in about for w in words) and any(w in _SIZE - _FILLER for w in words)
+    return (any(w in _ARTICLES | _ARCHIVE_NOUNS for w in words)
+            and any(w in _SIZE - _FILLER for w in words)
             and all(w in _SIZE | _ARTICLES | _ARCHIVE | _FILLER | _LIST for w in words))
 
 
-def archive_answer(question: str, lang: str, first: tuple[DocMeta, StoredChunk] | None,
-                   last: tuple[DocMeta, StoredChunk] | None, total: int,
-                   undated: int) -> Answer:
+def archive_answer(question: str, lang: str, ends: list[tuple[DocMeta, StoredChunk]],
+                   total: int, undated: int) -> Answer:
     """How many articles the archive holds (``total``, ``undated`` of them without a date)
-    and the dates of the ``first`` and ``last`` of them (each with its first passage),
-    cited."""
+    and the dates of the first and the last of them (``ends``: both, each with its first
+    passage, cited; empty: none is dated)."""
     words = _HEADER[lang if lang in _HEADER else "en"]
-    text = words["size"]
+    text = words["size"].format(n=total, articles="article" if total == 1 else "articles")
     sources = []
-    if first and last:
-        text += words["span"]
-        for n, (doc, chunk) in enumerate((first, last), start=1):
+    if ends:
+        (first, _), (last, _) = ends
+        text += words["span"].format(first=format_date(first.date or "", lang),
+                                     last=format_date(last.date or "", lang))
+        for n, (doc, chunk) in enumerate(ends, start=1):
             source = make_source(n, chunk, doc, 0.0)
             source.highlights.append(_lead(chunk))
             sources.append(source)
     if undated:
         text += words["undated"].format(n=undated)
-    text = text.format(n=total, articles="article" if total == 1 else "articles",
-                       first=format_date(first[0].date, lang) if first and first[0].date else "",
-                       last=format_date(last[0].date, lang) if last and last[0].date else "")
     return Answer(question, lang, True, text + ".", sources)
 
 
