@@ -322,6 +322,10 @@ class Pipeline:
                 announced = self._announcing(retriever, search_text, search_lang, qvec, older,
                                              intent, k * when.time_depth_factor)
                 allowed = np.union1d(allowed, announced).astype(np.int64)
+            if not len(allowed):  # nothing from that period: search everything, say so
+                by_time = False
+                intent = replace(intent, label=f"{intent.label} – {_NONE_IN_PERIOD[lang]}")
+                allowed = allowed_rows(index, lo, hi, doc_ids)
         else:
             allowed = allowed_rows(index, lo, hi, doc_ids)
         duplicates = index.manifest.duplicates
@@ -332,11 +336,6 @@ class Pipeline:
         rescore = intent.latest or (when.time_mode == "boost" and intent.period)
         depth = k * when.time_depth_factor if rescore or duplicates else k
         hits = retriever.search(search_text, search_lang, depth, allowed, qvec)
-        if by_time and not hits:  # nothing from that period: search everything, say so
-            by_time = False
-            intent = replace(intent, label=f"{intent.label} – {_NONE_IN_PERIOD[lang]}")
-            allowed = allowed_rows(index, lo, hi, doc_ids)
-            hits = retriever.search(search_text, search_lang, depth, allowed, qvec)
         if rescore:
             dates = {h.doc_id: index.docs[h.doc_id].date for h in hits}
             hits = apply_time(hits, dates, intent, boost=when.time_boost,

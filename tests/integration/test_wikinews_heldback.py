@@ -51,6 +51,8 @@ DISTRACTORS = ("wikinews_14074.md",)
 RAMPAGE, ROBBERY = "wikinews_50777.md", "wikinews_37752.md"
 #: An article about a planned search engine, and two about Wikipedia's article counts.
 WIKIASARI, MILLIONS = "wikinews_36485.md", ("wikinews_23505.md", "wikinews_60162.md")
+#: UNICEF's study on violence against children (2006), with a figure for 2002.
+UNICEF = "wikinews_34728.md"
 
 
 @pytest.fixture(scope="module")
@@ -176,6 +178,28 @@ def test_a_metadata_question_finds_the_article_about_its_topic(wikinews, tmp_pat
     archive.update_index(progress=False)
     answer = archive.ask("Wann erschien der Artikel über Wikiasari?", 5)
     assert answer.sources[0].doc_id == WIKIASARI and "24.12.2006" in answer.text, answer.text
+
+
+def test_a_follow_up_about_a_year_without_articles_is_answered(wikinews, tmp_path):
+    """"How many children were murdered in 2002 according to it?" after a question about
+    UNICEF's study of 2006: the archive has no article of 2002, so the follow-up searches
+    them all (as the question alone does) and quotes the study's figure; it searched none
+    and said "not found"."""
+    pipeline, *_ = wikinews
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name in (UNICEF, *sorted(p.name for p in (WIKINEWS / "corpus").glob(
+            "wikinews_3*.md"))[:20]):
+        shutil.copy(WIKINEWS / "corpus" / name, corpus / name)
+    settings = pipeline.settings.replace(corpus_dir=str(corpus), index_dir=str(tmp_path / "ix"))
+    archive = Pipeline(settings, embedder=pipeline.embedder)
+    archive.update_index(progress=False)
+    history = conversation(archive, ["What did the UNICEF study on violence against children "
+                                     "presented in Berlin in November 2006 find?"], 5)
+    answer = archive.ask("How many children were murdered in 2002 according to it?", 5,
+                         history=history)
+    assert answer.understood_as is not None and answer.found, answer.text
+    assert answer.sources[0].doc_id == UNICEF and "53.000" in answer.text, answer.text
 
 
 def test_own_conversations_by_definite_description_and_topic_switches(wikinews):

@@ -68,6 +68,19 @@ def test_period_without_articles_searches_all_and_says_so(pipeline):
     assert answer.period == "2019-05 – keine Artikel aus diesem Zeitraum, alle durchsucht"
 
 
+def test_a_follow_up_naming_a_period_without_articles_searches_all(pipeline):
+    """"Und wie viele waren es dort im Mai 2019?" after a question about the Mosel: no
+    article is of that period, so the follow-up searches them all, as a question alone
+    does, instead of searching none (whether a passage answers is the real model's
+    matter: tests/integration/test_wikinews_heldback.py)."""
+    first = pipeline.ask("Was geschah an der Mosel?", 3)
+    history = [{"role": "user", "content": "Was geschah an der Mosel?"},
+               {"role": "assistant", "content": first.text}]
+    answer = pipeline.ask("Und was geschah dort im Mai 2019?", 3, history=history)
+    assert answer.understood_as and answer.sources
+    assert answer.period == "2019-05 – keine Artikel aus diesem Zeitraum, alle durchsucht"
+
+
 def test_articles_before_the_period_that_announce_it_count_as_in_it(pipeline):
     # no article is dated 2030, but the Bahn's press release (2024) announces its plan
     answer = pipeline.ask("Wie viele Bahnhöfe sollen 2030 modernisiert sein?", 3,
