@@ -15,7 +15,7 @@ import numpy as np
 
 from ..settings import ChatSettings
 from ..store.index import Index
-from ..text.terms import anchor_terms, question_terms, tokenize
+from ..text.terms import EN_TIME_WORDS, anchor_terms, question_terms, tokenize
 from ..types import Answer, Hit, StoredChunk
 from .followup import STANDS_ALONE, decide
 from .history import UNDERSTOOD, Turn
@@ -180,11 +180,13 @@ def _names_something_new(question: str, language: str, turns: Sequence[Turn]) ->
     a number: :func:`~rag.text.terms.anchor_terms`) that no earlier turn mentions: then
     it starts a topic of its own ("Who became president of the German football
     association in 2006?" after a space flight), however weakly it matches the archive.
-    German capitalises every noun, so German questions are not judged by this."""
+    A day or a month ("on Friday") names a time, not a topic. German capitalises every
+    noun, so German questions are not judged by this."""
     if language != "en":
         return False
     said = set(tokenize(" ".join(f"{t.question} {t.answer}" for t in turns)))
-    return any(term not in said for term in anchor_terms(question))
+    return any(term not in said and term not in EN_TIME_WORDS
+               for term in anchor_terms(question))
 
 
 #: An item of a list of articles ("- 2008-03-17: Headline"; :mod:`rag.answer.digest`).

@@ -98,6 +98,14 @@ def question_terms(question: str) -> list[str]:
     return [t for t in tokenize(question) if t not in _DE_QUESTION_WORDS]
 
 
+#: English words for days and months: capitalised, but they name a time, not a topic.
+EN_TIME_WORDS = frozenset({
+    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
+    "january", "february", "march", "april", "may", "june", "july", "august", "september",
+    "october", "november", "december",
+})
+
+
 def anchor_terms(question: str) -> list[str]:
     """Terms of an English question that survive translation: numbers and names.
 

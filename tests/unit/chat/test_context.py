@@ -50,6 +50,10 @@ def test_an_english_question_that_names_something_new_is_not_a_possible_follow_u
     assert resolve("What did Eva Roth build after 1999?", "en", TURNS, params,
                    possible=True) is not None
     assert resolve("How long is the bridge?", "en", TURNS, params, possible=True) is not None
+    # a day or a month names a time, not a topic
+    assert resolve("How many people protested on Friday?", "en", TURNS, params,
+                   possible=True) is not None
+    assert resolve("Who visited Vienna in March?", "en", TURNS, params, possible=True) is None
 
 
 class _Keywords:
