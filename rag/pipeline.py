@@ -17,6 +17,7 @@ from .answer.digest import (
     archive_answer,
     article_order,
     articles_topic,
+    asks_archive_overview,
     asks_archive_size,
     asks_what_happened,
     digest_answer,
@@ -299,9 +300,13 @@ class Pipeline:
         size = asks_archive_size(undated)  # "Wie viele Artikel gibt es (aus 2006)?"
         if size and not intent.period:
             return self._archive(asked, lang, index, allowed_rows(index, lo, hi, doc_ids))
-        if ((followup is None or size) and (by_time or not (intent.period or lo or hi))
-                and (size or asks_what_happened(undated) or lists_articles(undated))):
-            digest = self._digest(asked, lang, index, intent, doc_ids, k, article_order(undated))
+        overview = asks_archive_overview(undated)  # "Worum geht es in den Artikeln?"
+        if ((followup is None or size or overview)
+                and (by_time or not (intent.period or lo or hi))
+                and (size or overview or asks_what_happened(undated)
+                     or lists_articles(undated))):
+            digest = self._digest(asked, lang, index, intent, doc_ids, k,
+                                  "overview" if overview else article_order(undated))
             if digest is not None:
                 return _time_and_copies(digest, intent, index, index.manifest.duplicates)
         listed = followup is None and articles_topic(undated)
@@ -421,7 +426,8 @@ class Pipeline:
         """The articles dated in ``intent``'s period, first ``k`` by date (none: those of
         the ``time_slack_days`` after it, where reports of it are; none there either: the
         ``k`` newest before it), or without a period the ``k`` newest (the ``k`` oldest
-        when ``order`` is ``"oldest"``), each with its first passage
+        when ``order`` is ``"oldest"``; with the time all span when it is
+        ``"overview"``), each with its first passage
         (:func:`~rag.answer.digest.digest_answer`); ``None``: none at all."""
         mode, days = ("period" if intent.period else order or "newest"), 0
         rows = allowed_rows(index, intent.lo, intent.hi, doc_ids) if intent.period else None
@@ -436,13 +442,14 @@ class Pipeline:
             docs = [d for d in doc_ids or index.docs if d in index.docs and index.docs[d].date]
         else:
             docs = list({index.row_docs[r] for r in rows.tolist()})
-        newest_first = mode in ("newest", "before")
+        newest_first = mode in ("newest", "before", "overview")
         docs.sort(key=lambda d: (index.docs[d].date or "", d), reverse=newest_first)
         if not docs:
             return None
         first = _first_chunks(index, docs[:k])
+        span = (index.docs[docs[-1]].date or "", index.docs[docs[0]].date or "")
         return digest_answer(question, lang, [(index.docs[d], first[d]) for d in docs[:k]],
-                             len(docs), mode, days)
+                             len(docs), mode, days, span=span)
 
     def _about(self, topic: str, question: str, lang: str, retriever: Retriever,
                allowed: np.ndarray | None, intent: TimeIntent, k: int,

@@ -47,8 +47,8 @@ _JOINERS = frozenset({
 #: Words for articles when a question asks for a list of them ("Welche Artikel gibt es
 #: über ...?", "Show me reports about ...").
 _ARTICLES = frozenset({
-    "artikel", "berichte", "beiträge", "meldungen", "nachrichten", "texte", "articles",
-    "reports", "stories", "news", "pieces",
+    "artikel", "artikeln", "berichte", "beiträge", "beiträgen", "meldungen", "nachrichten",
+    "texte", "texten", "articles", "reports", "stories", "news", "pieces",
 })
 #: Words that ask for a list.
 _LIST = frozenset({
@@ -87,6 +87,13 @@ _SIZE = frozenset({
     "covered", "contain", "contains", "hold", "holds", "since", "when", "until", "years",
     "dates", "does", "have", "has",
 })
+#: Words that ask what the archive is about ("Worum geht es im Archiv?", "What is the
+#: archive about?", "Welche Themen haben die Artikel?").
+_ABOUT = frozenset({
+    "worum", "geht", "handelt", "handeln", "thema", "themen", "inhalt", "inhalte", "haben",
+    "about", "topic", "topics", "subject", "subjects", "content", "contents", "cover",
+    "covers", "do", "does",
+})
 #: Words for the archive itself, and words a question about it may hold besides.
 _ARCHIVE_NOUNS = frozenset({
     "archiv", "archive", "sammlung", "collection", "korpus", "corpus", "datenbank",
@@ -104,6 +111,7 @@ _HEADER = {
            "before": "Kein Artikel aus diesem Zeitraum; die neuesten davor",
            "newest": "Die neuesten Artikel",
            "oldest": "Die ältesten Artikel",
+           "overview": "Das Archiv enthält Artikel vom {first} bis zum {last}; die neuesten",
            "size": "Das Archiv enthält {n} Artikel",
            "span": ", vom {first} [1] bis zum {last} [2]",
            "undated": " ({n} ohne Datum)",
@@ -116,6 +124,7 @@ _HEADER = {
            "before": "No article from this period; the newest before it",
            "newest": "The newest articles",
            "oldest": "The oldest articles",
+           "overview": "The archive holds articles from {first} to {last}; the newest",
            "size": "The archive holds {n} {articles}",
            "span": ", from {first} [1] to {last} [2]",
            "undated": " ({n} undated)",
@@ -192,6 +201,16 @@ def asks_archive_size(question: str) -> bool:
             and all(w in _SIZE | _ARTICLES | _ARCHIVE | _FILLER | _LIST for w in words))
 
 
+def asks_archive_overview(question: str) -> bool:
+    """Whether ``question`` (without its period) asks what the archive or its articles are
+    about and names nothing else ("Worum geht es in den Artikeln?", "What is the archive
+    about?", "Welche Themen gibt es im Archiv?")."""
+    words = [w.casefold() for w in _WORD.findall(question)]
+    return (any(w in _ARTICLES | _ARCHIVE_NOUNS for w in words)
+            and any(w in _ABOUT for w in words)
+            and all(w in _ABOUT | _ARTICLES | _ARCHIVE | _FILLER | _LIST for w in words))
+
+
 def archive_answer(question: str, lang: str, ends: list[tuple[DocMeta, StoredChunk]],
                    total: int, undated: int) -> Answer:
     """How many articles the archive holds (``total``, ``undated`` of them without a date)
@@ -246,13 +265,15 @@ def lead_answer(question: str, lang: str, doc: DocMeta, chunks: list[StoredChunk
 
 def digest_answer(question: str, lang: str, articles: list[tuple[DocMeta, StoredChunk]],
                   total: int, mode: str = "period", days: int = 0, topic: str = "",
-                  spans: list[tuple[int, int] | None] | None = None) -> Answer:
+                  spans: list[tuple[int, int] | None] | None = None,
+                  span: tuple[str, str] = ("", "")) -> Answer:
     """The answer listing ``articles`` (each with its first passage), one line each: date
     and headline (or lead sentence), cited; the lead sentence is highlighted. ``mode``
     says what they are: the first of ``total`` found in the ``period`` asked for, in the
     ``days`` ``after`` it (none in it), the newest ``before`` it (none in it or the
     ``days`` after), the ``newest`` (``oldest``) of ``total`` dated ones (no period
-    asked for), or those found about a ``topic`` (``topic newest``, ``topic oldest``:
+    asked for), the newest as an ``overview`` of an archive whose dated articles ``span``
+    two ISO dates, or those found about a ``topic`` (``topic newest``, ``topic oldest``:
     the newest or oldest of them). ``spans``: the sentence of each passage to show and
     highlight instead of its lead (``None``: the lead)."""
     sources, lines = [], []
@@ -272,5 +293,7 @@ def digest_answer(question: str, lang: str, articles: list[tuple[DocMeta, Stored
     elif not mode.startswith("topic"):
         header += words["of"]
     header = header.format(n=total, k=len(articles), days=days, topic=topic,
-                           articles="article" if total == 1 else "articles") + ":"
+                           articles="article" if total == 1 else "articles",
+                           first=format_date(span[0], lang), last=format_date(span[1], lang))
+    header += ":"
     return Answer(question, lang, True, "\n".join([header, *lines]), sources)

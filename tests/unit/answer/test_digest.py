@@ -12,6 +12,7 @@ from shared_data import BRUDERHILFE, MINSK_VISIT, PRIGOSCHIN, SEWASTOPOL
 from rag.answer.digest import (
     article_order,
     articles_topic,
+    asks_archive_overview,
     asks_archive_size,
     asks_what_happened,
     digest_topic,
@@ -244,3 +245,25 @@ def test_how_many_articles_and_what_time_they_cover(shared_fake_pipeline: Pipeli
     assert [s.doc_id for s in filtered.sources] == [SEWASTOPOL, MINSK_VISIT]
     period = shared_fake_pipeline.ask("Wie viele Artikel gibt es aus dem Jahr 2022?")
     assert period.text.startswith("1 Artikel aus diesem Zeitraum:")
+
+
+@pytest.mark.parametrize(("question", "asks"), [
+    ("Worum geht es in den Artikeln?", True),
+    ("What is the archive about?", True),
+    ("Welche Themen gibt es im Archiv?", True),
+    ("What topics do the articles cover?", True),
+    ("Worum geht es im Artikel über Obama?", False),  # one article's content
+    ("Welche Artikel gibt es?", False),  # the newest list
+    ("Worum geht es?", False),  # no word for the articles: a follow-up, if anything
+])
+def test_asks_archive_overview(question: str, asks: bool) -> None:
+    assert asks_archive_overview(question) is asks
+
+
+def test_what_the_archive_is_about(shared_fake_pipeline: Pipeline) -> None:
+    """The time the dated articles span and the newest of them."""
+    answer = shared_fake_pipeline.ask("Worum geht es in den Artikeln?", 2)
+    assert answer.text.splitlines()[0] == (
+        "Das Archiv enthält Artikel vom August 2020 (2020-08) bis zum Juni 2023 (2023-06); "
+        "die neuesten (2 von 4):")
+    assert [s.doc_id for s in answer.sources] == [PRIGOSCHIN, MINSK_VISIT]
