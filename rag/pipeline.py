@@ -352,7 +352,8 @@ class Pipeline:
                              or self._refers_back(found[0], hits, qvec, retriever)):
                 answer = self._ask_followup(implicit, k, retriever, allowed, on_draft, found,
                                             extractive=extractive)
-                return _time_and_copies(answer, intent, index, duplicates)
+                if answer.found:  # else asked alone: the follow-up reading was a guess
+                    return _time_and_copies(answer, intent, index, duplicates)
         evidence = Evidence(text, lang, qvec, hits, k, allowed,
                             topic=self._topic(text) if by_time else None,
                             named=named is not None)

@@ -100,6 +100,18 @@ def test_no_history_and_new_topics_answer_exactly_as_before(pipeline):
     assert switched == first
 
 
+def test_a_question_the_follow_up_reading_cannot_answer_is_asked_alone(pipeline):
+    """After a list and "Erzähl mir mehr über das erste", a new question with no pronoun
+    may still be read as a follow-up (every seed article is about Lukaschenko); when that
+    reading finds nothing, it is asked alone and answered as without the conversation."""
+    history = conversation(pipeline, ["Welche Artikel gibt es über Lukaschenko?",
+                                      "Erzähl mir mehr über das erste"], 5)
+    question = "Wie viele Berufssoldaten hat die belarussische Armee?"
+    answer = pipeline.ask(question, 5, history=history)
+    assert answer == pipeline.ask(question, 5), answer.text
+    assert answer.found and "62'000" in answer.text, answer.text
+
+
 def test_follow_up_says_how_it_was_understood(pipeline):
     history = conversation(pipeline, ["Wer ist Jewgeni Prigoschin?"], 5)
     answer = pipeline.ask("Wie nah kamen seine Truppen an Moskau heran?", 5, history=history)
