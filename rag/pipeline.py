@@ -60,6 +60,7 @@ from .retrieve.timefilter import (
     apply_time,
     by_date,
     parse_time,
+    recalls_period,
     renumbered,
     without_period,
 )
@@ -358,6 +359,9 @@ class Pipeline:
                             topic=self._topic(text) if by_time else None,
                             named=named is not None)
         answer = self._answer(evidence, retriever, on_draft, extractive)
+        if not answer.found and by_time and intent.hi:  # "... für 2004" told in 2005
+            answer = self._looking_back(evidence, answer, retriever, search_text,
+                                        search_lang, intent, doc_ids, on_draft, extractive)
         if (not answer.found and condensed is None and named is None
                 and (topic := digest_topic(undated))):
             answer = self._about(topic, text, lang, retriever, allowed, intent, k) or answer
@@ -508,16 +512,45 @@ class Pipeline:
         return rest, self._questions.encode([rest], self.embedder.encode_queries)[0]
 
     def _announcing(self, retriever: Retriever, text: str, lang: str, qvec: np.ndarray,
-                    allowed: np.ndarray | None, intent: TimeIntent, depth: int) -> np.ndarray:
+                    allowed: np.ndarray | None, intent: TimeIntent, depth: int,
+                    writes: Callable[[str, str | None, TimeIntent], bool] = announces_period,
+                    ) -> np.ndarray:
         """Rows of the top ``depth`` passages of the older articles (``allowed``: dated
         before the period) that write a date within it
         (:func:`~rag.retrieve.timefilter.announces_period`): they join the articles dated
-        in the period."""
+        in the period. With ``writes=recalls_period``: of later articles that look back
+        on it."""
         hits = retriever.search(text, lang, depth, allowed, qvec)
         chunks = retriever.index.chunks([h.id for h in hits])
         docs = retriever.index.docs
-        return np.array([h.row for h in hits if h.id in chunks and announces_period(
+        return np.array([h.row for h in hits if h.id in chunks and writes(
             chunks[h.id].text, docs[h.doc_id].date, intent)], np.int64)
+
+    def _looking_back(self, evidence: Evidence, answer: Answer, retriever: Retriever,
+                      text: str, lang: str, intent: TimeIntent, doc_ids: list[str] | None,
+                      on_draft: Callable[[str], None] | None, extractive: bool) -> Answer:
+        """The answer with the passages of later articles that write a date within the
+        period (a company's results for 2004, reported in March 2005) added to the
+        period's, when the period's passages alone answer nothing (``answer``)."""
+        when = self.settings.time
+        after = _plus_days(intent.hi, intent.slack(when.time_slack_days) + 1)
+        later = allowed_rows(retriever.index, after, None, doc_ids)
+        if later is None or not len(later):
+            return answer
+        rows = self._announcing(retriever, text, lang, evidence.qvec, later, intent,
+                                evidence.k * when.time_depth_factor, recalls_period)
+        if not len(rows):
+            return answer
+        allowed = np.union1d(evidence.allowed_rows, rows).astype(np.int64)
+        hits = retriever.search(text, lang, evidence.k * when.time_depth_factor, allowed,
+                                evidence.qvec)
+        hits = dedup.collapse(hits, retriever.index.manifest.duplicates, evidence.k)
+        # weaker evidence than a report of the time: its passage must also share the
+        # question's rarer terms, however well it matches (as after "not found")
+        again = self._answer(replace(evidence, hits=hits, allowed_rows=allowed,
+                                     unanswered=evidence.question), retriever,
+                             on_draft, extractive)
+        return again if again.found else answer
 
     def _answer(self, evidence: Evidence, retriever: Retriever,
                 on_draft: Callable[[str], None] | None, extractive: bool = False) -> Answer:

@@ -407,6 +407,18 @@ def announces_period(text: str, doc_date: str | None, intent: TimeIntent) -> boo
     return any(lo <= first and last <= hi for first, last in _spans_in(text, written))
 
 
+def recalls_period(text: str, doc_date: str | None, intent: TimeIntent) -> bool:
+    """True when a passage of an article dated *after* the period writes a date, month or
+    year within it: a look back ("im Geschäftsjahr 2004" in an article of March 2005
+    answers "... für 2004"). Undated articles never count."""
+    doc = _bounds(doc_date)
+    if not intent.period or intent.hi is None or doc is None or doc[0] <= intent.hi:
+        return False
+    lo = date.fromisoformat(intent.lo) if intent.lo else date.min
+    hi = date.fromisoformat(intent.hi)
+    return any(lo <= first and last <= hi for first, last in _spans_in(text))
+
+
 def apply_time(hits: list[Hit], dates: dict[str, str | None], intent: TimeIntent, *,
                boost: float, recency: float, slack_days: int) -> list[Hit]:
     """Re-score ``hits``: ``+boost`` for articles in the period, up to ``+recency`` for

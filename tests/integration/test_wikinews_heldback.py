@@ -53,6 +53,8 @@ RAMPAGE, ROBBERY = "wikinews_50777.md", "wikinews_37752.md"
 WIKIASARI, MILLIONS = "wikinews_36485.md", ("wikinews_23505.md", "wikinews_60162.md")
 #: UNICEF's study on violence against children (2006), with a figure for 2002.
 UNICEF = "wikinews_34728.md"
+#: Beate Uhse's results for the business year 2004, reported in March 2005.
+RESULTS_2004 = "wikinews_3882.md"
 
 
 @pytest.fixture(scope="module")
@@ -200,6 +202,28 @@ def test_a_follow_up_about_a_year_without_articles_is_answered(wikinews, tmp_pat
                          history=history)
     assert answer.understood_as is not None and answer.found, answer.text
     assert answer.sources[0].doc_id == UNICEF and "53.000" in answer.text, answer.text
+
+
+def test_a_period_looked_back_on_by_a_later_article_is_answered(wikinews, tmp_path):
+    """"Warum zahlt Beate Uhse für 2004 keine Dividende?": no article dated 2004 answers,
+    the company's results for 2004 were reported in March 2005; that article writes the
+    year, so it is searched when the period's own articles answer nothing. It was "not
+    found"."""
+    pipeline, *_ = wikinews
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    dated_2004 = [p for p in (WIKINEWS / "corpus").glob("wikinews_*.md")
+                  if "\ndate: 2004" in p.read_text(encoding="utf-8")]
+    assert len(dated_2004) >= 5
+    for path in [WIKINEWS / "corpus" / RESULTS_2004, *dated_2004]:
+        shutil.copy(path, corpus / path.name)
+    settings = pipeline.settings.replace(corpus_dir=str(corpus), index_dir=str(tmp_path / "ix"))
+    archive = Pipeline(settings, embedder=pipeline.embedder)
+    archive.update_index(progress=False)
+    answer = archive.ask("Warum zahlt Beate Uhse für 2004 keine Dividende?", 5)
+    assert answer.found and answer.sources[0].doc_id == RESULTS_2004, answer.text
+    assert "Dividende kann daher nicht bezahlt werden" in answer.text, answer.text
+    assert answer.period == "2004"
 
 
 def test_own_conversations_by_definite_description_and_topic_switches(wikinews):

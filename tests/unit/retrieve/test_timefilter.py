@@ -14,6 +14,7 @@ from rag.retrieve.timefilter import (
     by_date,
     in_period,
     parse_time,
+    recalls_period,
     resolve_in_article,
     without_annotations,
     without_period,
@@ -247,6 +248,23 @@ def test_only_articles_dated_before_the_period_announce_it(doc_date):
     intent = parse_time("Was geschah 2007?", TODAY)
     assert not announces_period("Im Jahr 2007 wird gebaut.", doc_date, intent)
     assert announces_period("Im Jahr 2007 wird gebaut.", "2006-12", intent)
+
+
+@pytest.mark.parametrize("question, text, doc_date, expected", [
+    # a later article that writes the period looks back on it
+    ("Warum gab es für 2004 keine Dividende?", "Der Gewinn im Geschäftsjahr 2004 sank.",
+     "2005-03-11", True),
+    ("Was geschah im Juni 2006?", "Am 20. Juni 2006 wurde er überstellt.", "2007-01-02", True),
+    # not the period, not written with its year, not later, or undated
+    ("Was geschah im Juni 2006?", "Im Jahr 2006 wurde er überstellt.", "2007-01-02", False),
+    ("Warum gab es für 2004 keine Dividende?", "Am 20. Juni wurde er überstellt.",
+     "2005-03-11", False),
+    ("Warum gab es für 2004 keine Dividende?", "Der Gewinn 2004 sank.", "2004-12-11", False),
+    ("Warum gab es für 2004 keine Dividende?", "Der Gewinn 2004 sank.", None, False),
+    ("Was ist neu?", "Der Gewinn 2004 sank.", "2005-03-11", False),
+])
+def test_article_after_the_period_looking_back(question, text, doc_date, expected):
+    assert recalls_period(text, doc_date, parse_time(question, TODAY)) is expected
 
 
 def test_announcing_needs_a_period():
