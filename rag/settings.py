@@ -299,8 +299,9 @@ class ChatSettings:
     #: specific: each of its terms the archive knows is in at least
     #: ``generic_term_chunks`` chunks and ``generic_term_share`` of all chunks ("Wie alt
     #: war der Täter?", "Wie viele Menschen starben?" after a question about a rampage);
-    #: a rarer term ("Tokio", "Literaturnobelpreis") names a topic of its own. 0 turns
-    #: this off (bench/README.md 33).
+    #: a rarer term ("Tokio", "Literaturnobelpreis") names a topic of its own; so is an
+    #: English one without a name or a number ("How many of the injured were taken to
+    #: hospital?"). 0 turns this off (bench/README.md 33, 35).
     generic_term_chunks: int = 8
     generic_term_share: float = 0.002
     #: At most this many messages of history are accepted (longer: an error).

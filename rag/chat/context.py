@@ -106,13 +106,17 @@ def names(text: str) -> list[str]:
 
 def names_nothing_specific(question: str, language: str, index: Index,
                            params: ChatSettings) -> bool:
-    """Whether a German ``question`` names nothing that picks out a story: it has terms
+    """Whether ``question`` names nothing that picks out a story. German: it has terms
     the keyword index knows and each is in at least ``generic_term_chunks`` chunks and
-    ``generic_term_share`` of them ("Wie alt war der Täter?"). In a conversation such a
-    question asks about the topic so far; English questions are judged by their names
-    (:func:`resolve`)."""
-    if language != "de" or params.generic_term_chunks <= 0:
+    ``generic_term_share`` of them ("Wie alt war der Täter?"). English (the German index
+    does not know its words): written with a capital first letter, it has no name or
+    number (:func:`~rag.text.terms.anchor_terms`: "How many of the injured were taken to
+    hospital?"); a question typed all in lower case may leave its names in lower case.
+    In a conversation such a question asks about the topic so far."""
+    if params.generic_term_chunks <= 0:
         return False
+    if language != "de":  # written with capitals, and none after the first word
+        return question.lstrip()[:1].isupper() and not anchor_terms(question)
     keywords = index.keywords
     frequencies = [f for f in (keywords.doc_freq(t) for t in question_terms(question)) if f]
     least = max(params.generic_term_chunks, params.generic_term_share * keywords.size)

@@ -53,6 +53,10 @@ RAMPAGE, ROBBERY = "wikinews_50777.md", "wikinews_37752.md"
 WIKIASARI, MILLIONS = "wikinews_36485.md", ("wikinews_23505.md", "wikinews_60162.md")
 #: UNICEF's study on violence against children (2006), with a figure for 2002.
 UNICEF = "wikinews_34728.md"
+#: A bomb attack on a Russian express train (2007), with the injured taken to hospital.
+TRAIN = "wikinews_43568.md"
+#: A tanker accident in Kenya whose injured were taken to hospitals.
+TANKER = "wikinews_55730.md"
 #: Beate Uhse's results for the business year 2004, reported in March 2005.
 RESULTS_2004 = "wikinews_3882.md"
 
@@ -163,6 +167,40 @@ def test_a_question_that_names_nothing_specific_stays_in_the_conversation(wikine
                    auto_index=False)
     alone = off.ask(question, 5, history=history)
     assert alone.understood_as is None and alone.sources[0].doc_id != RAMPAGE, alone.text
+
+
+def test_an_english_question_that_names_nothing_stays_in_the_conversation(wikinews, tmp_path):
+    """"How many of the injured were taken to hospital?" after a question about a bombed
+    train names nothing (no name, no number): it is read as a follow-up and answered
+    from the train's article. With the rule off (and no margin for the definite-description
+    test) it is asked alone and answered about a tanker accident (an archive of the
+    articles that name a "Krankenhaus")."""
+    pipeline, *_ = wikinews
+    hospitals = sorted({TRAIN, TANKER} | {
+        p.name for p in (WIKINEWS / "corpus").glob("*.md")
+        if "Krankenh" in p.read_text(encoding="utf-8")})
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name in hospitals:
+        shutil.copy(WIKINEWS / "corpus" / name, corpus / name)
+    settings = pipeline.settings.replace(corpus_dir=str(corpus), index_dir=str(tmp_path / "ix"))
+    on = Pipeline(settings, embedder=pipeline.embedder)
+    on.update_index(progress=False)
+    history = conversation(on, ["What happened to the Russian express train in August 2007?"],
+                           5)
+    question = "How many of the injured were taken to hospital?"
+    answer = on.ask(question, 5, history=history)
+    assert answer.understood_as is not None, answer.text
+    assert answer.sources[0].doc_id == TRAIN and "38" in answer.text, answer.text
+    # on this small archive the margin test alone passes it too; with no margin it
+    # needs the rule: without it the question is asked alone
+    strict = settings.replace(implicit_followup_margin=0.0)
+    kept = Pipeline(strict, embedder=pipeline.embedder, auto_index=False)
+    assert kept.ask(question, 5, history=history).sources[0].doc_id == TRAIN
+    off = Pipeline(strict.replace(generic_term_chunks=0), embedder=pipeline.embedder,
+                   auto_index=False)
+    alone = off.ask(question, 5, history=history)
+    assert alone.understood_as is None and alone.sources[0].doc_id == TANKER, alone.text
 
 
 def test_a_metadata_question_finds_the_article_about_its_topic(wikinews, tmp_path):

@@ -81,7 +81,15 @@ def test_a_question_that_names_nothing_specific():
     assert names_nothing_specific("Wer saß in der Maschine?", "de", _Index(), params)
     assert not names_nothing_specific("Wie viele Einwohner hat Tokio?", "de", _Index(), params)
     assert not names_nothing_specific("Wie hoch ist der Eiffelturm?", "de", _Index(), params)
-    assert not names_nothing_specific("How old was the attacker?", "en", _Index(), params)
+    # English: no name and no number in a question written with capitals
+    assert names_nothing_specific("How old was the attacker?", "en", _Index(), params)
+    assert names_nothing_specific("How many of the injured were taken to hospital?", "en",
+                                  _Index(), params)
+    assert not names_nothing_specific("How old was the attacker in Tokyo?", "en", _Index(),
+                                      params)
+    assert not names_nothing_specific("How many died in 2002?", "en", _Index(), params)
+    assert not names_nothing_specific("how many died in the ebola epidemic", "en", _Index(),
+                                      params)
     share = ChatSettings(generic_term_chunks=8, generic_term_share=0.01)  # >= 20 chunks
     assert names_nothing_specific("Wie alt war der Täter?", "de", _Index(), share)
     assert not names_nothing_specific("Wer saß in der Maschine?", "de", _Index(), share)
