@@ -189,6 +189,11 @@ class AnswerSettings:
     #: the first ``passages_<lang>``): another article matching the follow-up's own
     #: words ("Warum haben sie das getan?") is about something else.
     followup_one_article: bool = True
+    #: A German follow-up is also answered from the other passages of that article
+    #: (among the first ``same_article_depth``) that name a noun of the question the best
+    #: passage does not ("Wie stark waren die heftigsten Böen?": "Orkanböen" three
+    #: paragraphs below the storm's name; bench/README.md 35).
+    followup_naming_more: bool = True
     #: Further sentences of the same passage are added when they score within this margin.
     extra_margin: float = 0.1
     max_sentences: int = 3

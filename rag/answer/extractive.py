@@ -17,6 +17,7 @@ from ..store.keywords import KeywordStore
 from ..text.facts import MONTHS, WEEKDAYS
 from ..text.sentences import POINTS_BACK
 from ..text.terms import (
+    ARTICLE_WORDS,
     anchor_terms,
     compound_terms,
     nouns,
@@ -275,6 +276,27 @@ def _was_said(c: Candidate, said: str) -> bool:
     text = _squash(c.text)
     at = said.find(text)
     return at >= 0 and not POINTS_BACK.match(said[at + len(text):].lstrip())
+
+
+def naming_more(question: str, chunks: list[StoredChunk], depth: int) -> set[int]:
+    """Indexes of the passages of the first passage's article among the first ``depth``
+    of ``chunks`` that name a noun of ``question`` the first passage does not name (also
+    as part of a compound, :func:`~rag.text.terms.compound_terms`; not a month, a
+    weekday or a word for an article, which date or name the article rather than the
+    asked fact): a follow-up about an article whose answer stands further down it."""
+    if not chunks:
+        return set()
+    terms = set(question_terms(question))
+    asked = {stem: noun for stem, noun in nouns(question).items()
+             if stem in terms and noun not in MONTHS and noun not in WEEKDAYS
+             and not ARTICLE_WORDS.fullmatch(noun)}
+
+    def named(chunk: StoredChunk) -> set[str]:
+        return (set(tokenize(chunk.text)) & asked.keys()) | compound_terms(asked, chunk.text)
+
+    first = named(chunks[0])
+    return {i for i, chunk in enumerate(chunks[:depth]) if i > 0
+            and chunk.doc_id == chunks[0].doc_id and named(chunk) - first}
 
 
 def beyond_what_was_said(candidates: list[Candidate], said: str, doc_ids: list[str],
@@ -536,6 +558,11 @@ class ExtractiveAnswerer:
                     min(same_article, len(hits) - len(more)),  # not the cross-check's
                     one_article,
                 )
+        if evidence.with_context and lang == "de" and self.params.followup_naming_more:
+            more = naming_more(text, [chunks[h.id] for h in hits],
+                               self.params.same_article_depth)
+            candidates = [replace(c, primary=True) if c.source in more else c
+                          for c in candidates]
         if evidence.said:
             candidates = beyond_what_was_said(candidates, evidence.said,
                                               [h.doc_id for h in hits],

@@ -12,6 +12,7 @@ dense: 1.000 / 0.929).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -57,6 +58,8 @@ UNICEF = "wikinews_34728.md"
 TRAIN = "wikinews_43568.md"
 #: A tanker accident in Kenya whose injured were taken to hospitals.
 TANKER = "wikinews_55730.md"
+#: The storm Xynthia (2010): its gusts three paragraphs below its name.
+XYNTHIA = "wikinews_61440.md"
 #: Beate Uhse's results for the business year 2004, reported in March 2005.
 RESULTS_2004 = "wikinews_3882.md"
 
@@ -201,6 +204,34 @@ def test_an_english_question_that_names_nothing_stays_in_the_conversation(wikine
                    auto_index=False)
     alone = off.ask(question, 5, history=history)
     assert alone.understood_as is None and alone.sources[0].doc_id == TANKER, alone.text
+
+
+def test_a_follow_up_is_answered_further_down_its_article(wikinews, tmp_path):
+    """"Wie stark waren dabei die heftigsten Böen?" after the storm of February 2010: the
+    passages found with the conversation start with the storm's name and its wind speeds
+    (already said); the gusts ("Orkanböen ... bis zu 200 Kilometern pro Stunde") stand in a
+    lower passage of the same article, which names the question's "Böen". Without
+    ``followup_naming_more`` the answer repeated the first passage (an archive of the
+    articles that name an "Orkan" or a "Sturm")."""
+    pipeline, *_ = wikinews
+    storms = sorted({XYNTHIA} | {p.name for p in (WIKINEWS / "corpus").glob("*.md")
+                                 if re.search("Orkan|Sturm", p.read_text(encoding="utf-8"))})
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name in storms:
+        shutil.copy(WIKINEWS / "corpus" / name, corpus / name)
+    settings = pipeline.settings.replace(corpus_dir=str(corpus), index_dir=str(tmp_path / "ix"))
+    on = Pipeline(settings, embedder=pipeline.embedder)
+    on.update_index(progress=False)
+    history = conversation(on, ["Welches Orkantief zog Ende Februar 2010 über Südwesteuropa?"],
+                           5)
+    question = "Wie stark waren dabei die heftigsten Böen?"
+    answer = on.ask(question, 5, history=history)
+    assert answer.understood_as is not None and answer.sources[0].doc_id == XYNTHIA
+    assert "200 Kilometern pro Stunde" in answer.text, answer.text
+    off = Pipeline(settings.replace(followup_naming_more=False), embedder=pipeline.embedder,
+                   auto_index=False)
+    assert "200 Kilometern" not in off.ask(question, 5, history=history).text
 
 
 def test_a_metadata_question_finds_the_article_about_its_topic(wikinews, tmp_path):

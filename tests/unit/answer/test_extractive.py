@@ -18,6 +18,7 @@ from rag.answer.extractive import (
     compose,
     is_credit,
     lacks_asked_type,
+    naming_more,
     rank_sentences,
 )
 from rag.settings import AnswerSettings
@@ -283,6 +284,31 @@ def test_a_followup_is_answered_from_the_best_article_only() -> None:
     followup = rank_sentences(q, "Why?", "en", chunks, scores, params, same_article=0,
                               one_article=True)
     assert sorted(c.source for c in followup if c.primary) == [0, 2]
+
+
+def _text_chunk(n: int, doc_id: str, text: str) -> StoredChunk:
+    return StoredChunk(n, f"{doc_id}#{n}", doc_id, text, 100 * n, 100 * n + len(text),
+                       [(0, len(text))], np.zeros((1, 2), dtype=np.float32))
+
+
+def test_a_follow_up_may_be_answered_further_down_its_article() -> None:
+    """Passages of the best passage's article (within the depth) that name a noun of
+    the follow-up the best passage lacks, also inside a compound ("Böen" in
+    "Orkanböen"); not a month, a weekday or a word for an article, not another
+    article's passage, not one that names only what the best passage names."""
+    chunks = [
+        _text_chunk(0, "a.md", "Das Orkantief Xynthia zog mit 150 km/h über Spanien."),
+        _text_chunk(1, "b.md", "Die heftigsten Böen erreichten 120 km/h."),
+        _text_chunk(2, "a.md", "Die Orkanböen erreichten bis zu 200 km/h."),
+        _text_chunk(3, "a.md", "Im Februar zog es über Frankreich, wie der Bericht sagt."),
+        _text_chunk(4, "a.md", "Das Orkantief zog über Spanien."),
+    ]
+    assert naming_more("Wie stark waren dabei die heftigsten Böen?", chunks, 5) == {2}
+    assert naming_more("Wie stark waren die Böen?", chunks, 2) == set()  # beyond the depth
+    assert naming_more("Was sagt der Bericht vom Februar?", chunks, 5) == set()
+    assert naming_more("Wie schnell zog das Orkantief?", chunks, 5) == set()
+    assert naming_more("Und warum?", chunks, 5) == set()
+    assert naming_more("Und Frankreich?", [], 5) == set()
 
 
 @pytest.mark.parametrize(("question", "answer", "lacks"), [
