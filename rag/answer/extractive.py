@@ -15,7 +15,7 @@ from ..retrieve.spelling import term_forms
 from ..settings import AnswerSettings
 from ..store.keywords import KeywordStore
 from ..text.facts import MONTHS, WEEKDAYS
-from ..text.sentences import POINTS_BACK
+from ..text.sentences import POINTS_BACK_IN_ANSWER
 from ..text.terms import (
     ARTICLE_WORDS,
     anchor_terms,
@@ -275,7 +275,7 @@ def _was_said(c: Candidate, said: str) -> bool:
         return True
     text = _squash(c.text)
     at = said.find(text)
-    return at >= 0 and not POINTS_BACK.match(said[at + len(text):].lstrip())
+    return at >= 0 and not POINTS_BACK_IN_ANSWER.match(said[at + len(text):].lstrip())
 
 
 def naming_more(question: str, chunks: list[StoredChunk], depth: int) -> set[int]:
@@ -483,10 +483,10 @@ def _antecedent(
     sentence: Candidate, candidates: list[Candidate], sources: list[Source]
 ) -> Candidate | None:
     """The sentence just before ``sentence`` in its paragraph when ``sentence`` starts by
-    pointing back at it (:data:`~rag.text.sentences.POINTS_BACK`: "Dieses Unternehmen wird
+    pointing back at it (:data:`~rag.text.sentences.POINTS_BACK_IN_ANSWER`: "Dieses Unternehmen wird
     ...", "Daher ...") or is a picture credit (the caption before it says which picture),
     else ``None``: the answer then names what it is about."""
-    if not (POINTS_BACK.match(sentence.text) or _credit_line(sentence.text)):
+    if not (POINTS_BACK_IN_ANSWER.match(sentence.text) or _credit_line(sentence.text)):
         return None
     text = sources[sentence.source].text
     earlier = [c for c in candidates

@@ -428,6 +428,10 @@ def _sentences(text: str) -> list[Candidate]:
      "Die Firma Nordbau plant den Hafen. [1]", False),  # the previous answer said it
     ("Die Firma Nordbau plant den Hafen. Das Unternehmen baut ab 2008. Mehr folgt.", "",
      False),  # an article, not a pointer back
+    ("Die Firma Nordbau baut ab 2008 den Hafen. Das berichtet die Zeitung. Mehr folgt.", "",
+     True),  # "Das" as a demonstrative before its verb
+    ("Die Firma Nordbau plant den Hafen. Das neue Werk baut ab 2008. Mehr folgt.", "",
+     False),  # "Das" before an adjective: an article
 ])
 def test_an_answer_that_points_back_brings_the_sentence_before(text, said, joined) -> None:
     """"Dieses Unternehmen baut ..." alone does not say which company: the sentence before
