@@ -19,11 +19,13 @@ from .answer.digest import (
     articles_topic,
     asks_archive_overview,
     asks_archive_size,
+    asks_article_count,
     asks_what_happened,
     digest_answer,
     digest_topic,
     lead_answer,
     lists_articles,
+    no_article_answer,
 )
 from .answer.metadata import asked_field, field_answer, topic_words
 from .chat import (
@@ -50,7 +52,7 @@ from .errors import LLMError, QuestionError, StoreError
 from .indexing import IndexReport, Progress, chunking_signature, update_index
 from .ingest import dedup
 from .ingest.corpus import scan_corpus
-from .retrieve import Retriever, allowed_rows, named_articles
+from .retrieve import Retriever, allowed_rows, articles_naming, named_articles
 from .retrieve.search import sentence_relevance
 from .retrieve.spelling import term_forms
 from .retrieve.timefilter import (
@@ -473,6 +475,9 @@ class Pipeline:
         index = retriever.index
         # "Lukashenko" is "Lukaschenko", "Germany" "Deutschland"
         forms = [term_forms(t, index.keywords, lang) for t in terms]
+        if asks_article_count(question):  # "Wie viele Artikel gibt es über Fußball?": all of them
+            return self._counted(topic, question, lang, index, forms, allowed, k,
+                                 intent.label if intent.period else "")
         depth = k * self.settings.time.time_depth_factor
         order = order or ("newest" if intent.latest else None)
         # the newest (oldest): among many more of the passages that name it
@@ -492,17 +497,27 @@ class Pipeline:
         docs = (sorted(found, key=by_date, reverse=order == "newest")[:k] if order
                 else sorted(list(found)[:k], key=by_date, reverse=not intent.period))
 
-        def naming(chunk: StoredChunk) -> tuple[int, int] | None:
-            """The first sentence of ``chunk`` that names the topic."""
-            for a, b in chunk.sentences:
-                words = set(tokenize(chunk.text[a:b]))
-                if any(occurs(f, words) for alike in forms for f in alike):
-                    return a, b
-            return None
-
         return digest_answer(question, lang, [(index.docs[d], found[d]) for d in docs],
                              len(found), f"topic {order}" if order else "topic", topic=topic,
-                             spans=[naming(found[d]) for d in docs])
+                             spans=[_naming(found[d], forms) for d in docs])
+
+    @staticmethod
+    def _counted(topic: str, question: str, lang: str, index: Index, forms: list[list[str]],
+                 allowed: np.ndarray | None, k: int, period: str = "") -> Answer | None:
+        """How many articles among ``allowed`` name every word of ``topic`` (any of its
+        ``forms``), counted in the keyword index, with the ``k`` newest of them listed
+        (none: said so, with the ``period`` searched, not found; ``None`` when none names a
+        topic written in lower case: an English word the German articles may translate)."""
+        naming = articles_naming(index, forms, allowed)
+        if not naming:
+            named = all(w[:1].isupper() for w in topic.split())
+            return no_article_answer(question, lang, topic, period) if named else None
+        by_date = lambda d: (index.docs[d].date or "", d)  # noqa: E731
+        docs = sorted(naming, key=by_date, reverse=True)[:k]
+        chunks = index.chunks([naming[d] for d in docs])
+        return digest_answer(question, lang, [(index.docs[d], chunks[naming[d]]) for d in docs],
+                             len(naming), "topic count", topic=topic,
+                             spans=[_naming(chunks[naming[d]], forms) for d in docs])
 
     def _topic(self, question: str) -> tuple[str, np.ndarray] | None:
         """The question without its period, and its vector (``None``: nothing left)."""
@@ -638,6 +653,16 @@ class Pipeline:
                 answer = Answer(answer.question, lang, False, NOT_FOUND[lang],
                                 answer.sources[:k])
         return with_understanding(answer, followup)
+
+
+def _naming(chunk: StoredChunk, forms: list[list[str]]) -> tuple[int, int] | None:
+    """The first sentence of ``chunk`` that names a topic (a word in any of its
+    ``forms``)."""
+    for a, b in chunk.sentences:
+        words = set(tokenize(chunk.text[a:b]))
+        if any(occurs(f, words) for alike in forms for f in alike):
+            return a, b
+    return None
 
 
 def _first_chunks(index: Index, docs: list[str]) -> dict[str, StoredChunk]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 
 from ..types import Answer, DocMeta, StoredChunk
+from .base import PERIOD
 from .extractive import make_source
 from .metadata import format_date
 
@@ -50,6 +51,11 @@ _ARTICLES = frozenset({
     "artikel", "artikeln", "berichte", "beiträge", "beiträgen", "meldungen", "nachrichten",
     "texte", "texten", "articles", "reports", "stories", "news", "pieces",
 })
+#: A question for the number of articles: "wie viele" / "how many" / "Anzahl der" before
+#: a word for articles (at most one word between: "wie viele deutsche Artikel").
+_ASKS_ARTICLE_COUNT = re.compile(
+    r"\b(?:wie\s+viele|how\s+many|anzahl(?:\s+(?:der|an|von))?|number\s+of)\s+(?:\w+\s+)?"
+    rf"(?:{'|'.join(sorted(_ARTICLES))})\b", re.IGNORECASE)
 #: Words that ask for a list.
 _LIST = frozenset({
     "welche", "zeig", "zeige", "zeigen", "liste", "list", "alle", "all", "gibt", "gab",
@@ -101,7 +107,9 @@ _ARCHIVE_NOUNS = frozenset({
 })
 _ARCHIVE = _ARCHIVE_NOUNS | {"du", "you", "insgesamt", "total", "in", "there"}
 #: Words that ask how many ("Wie viele Artikel gibt es über ...?").
-_COUNT = frozenset({"wie", "viele", "anzahl", "how", "many", "number"})
+_COUNT = frozenset({"wie", "viele", "anzahl", "how", "many", "number", "nennen", "nennt",
+                    "erwähnen", "erwähnt", "mention", "mentions", "erschienen", "veröffentlicht",
+                    "published", "written", "geschrieben"})
 #: A topic of a digest has at most this many words ("Berlin", "Angela Merkel").
 _TOPIC_WORDS = 3
 _WORD = re.compile(r"\w+(?:-\w+)*")
@@ -118,6 +126,9 @@ _HEADER = {
            "topic": "Artikel zu „{topic}“",
            "topic newest": "Die neuesten Artikel zu „{topic}“",
            "topic oldest": "Die ältesten Artikel zu „{topic}“",
+           "topic count": "{n} Artikel {name} „{topic}“",
+           "newest k": ", die neuesten {k}",
+           "topic none": "Kein Artikel nennt „{topic}“.",
            "first": ", die ersten {k}", "of": " ({k} von {n})"},
     "en": {"period": "{n} {articles} from this period",
            "after": "No article from this period; {n} {articles} from the {days} days after",
@@ -131,8 +142,15 @@ _HEADER = {
            "topic": "Articles about “{topic}”",
            "topic newest": "The newest articles about “{topic}”",
            "topic oldest": "The oldest articles about “{topic}”",
+           "topic count": "{n} {articles} {name} “{topic}”",
+           "newest k": ", the newest {k}",
+           "topic none": "No article mentions “{topic}”.",
            "first": ", the first {k}", "of": " ({k} of {n})"},
 }
+
+
+#: The verb of "N articles name X" (plural, singular).
+_NAMES = {"de": ("nennen", "nennt"), "en": ("mention", "mentions")}
 
 
 def asks_what_happened(topic: str) -> bool:
@@ -166,9 +184,18 @@ def articles_topic(question: str) -> str | None:
     its one to three words besides those asking for articles; ``None`` otherwise."""
     words = _WORD.findall(question)
     folded = {w.casefold() for w in words}
-    if not (folded & _ARTICLES and folded & _LIST) and not _ASKS_ORDERED.search(question):
+    if (not (folded & _ARTICLES and (folded & _LIST or asks_article_count(question)))
+            and not _ASKS_ORDERED.search(question)):
         return None
     return _topic(words, _ARTICLES | _LIST | _ORDERED | _COUNT | _EVENT | _FILLER | _JOINERS)
+
+
+def asks_article_count(question: str) -> bool:
+    """Whether ``question`` asks how many articles there are ("Wie viele Artikel gibt es
+    über Fußball?", "How many articles mention Obama?", "Anzahl der Berichte über ..."),
+    not how many of something an article reports ("Wie viele Menschen starben laut dem
+    Artikel?")."""
+    return bool(_ASKS_ARTICLE_COUNT.search(question))
 
 
 def lists_articles(question: str) -> bool:
@@ -263,6 +290,16 @@ def lead_answer(question: str, lang: str, doc: DocMeta, chunks: list[StoredChunk
     return Answer(question, lang, True, text, [source])
 
 
+def no_article_answer(question: str, lang: str, topic: str, period: str = "") -> Answer:
+    """The answer to how many articles (of the ``period`` searched, a label) name
+    ``topic`` when none does (no sources)."""
+    words = _HEADER[lang if lang in _HEADER else "en"]
+    text = words["topic none"].format(topic=topic)
+    if period:
+        text = f"{text[:-1]} ({PERIOD.get(lang, PERIOD['en'])}: {period})."
+    return Answer(question, lang, False, text, [])
+
+
 def digest_answer(question: str, lang: str, articles: list[tuple[DocMeta, StoredChunk]],
                   total: int, mode: str = "period", days: int = 0, topic: str = "",
                   spans: list[tuple[int, int] | None] | None = None,
@@ -274,8 +311,9 @@ def digest_answer(question: str, lang: str, articles: list[tuple[DocMeta, Stored
     ``days`` after), the ``newest`` (``oldest``) of ``total`` dated ones (no period
     asked for), the newest as an ``overview`` of an archive whose dated articles ``span``
     two ISO dates, or those found about a ``topic`` (``topic newest``, ``topic oldest``:
-    the newest or oldest of them). ``spans``: the sentence of each passage to show and
-    highlight instead of its lead (``None``: the lead)."""
+    the newest or oldest of them; ``topic count``: the newest of the ``total`` that name
+    it). ``spans``: the sentence of each passage to show and highlight instead of its
+    lead (``None``: the lead)."""
     sources, lines = [], []
     for n, (doc, chunk) in enumerate(articles, start=1):
         source = make_source(n, chunk, doc, 0.0)
@@ -290,10 +328,13 @@ def digest_answer(question: str, lang: str, articles: list[tuple[DocMeta, Stored
     header = words[mode]
     if mode in ("period", "after"):
         header += words["first"] if total > len(articles) else ""
+    elif mode == "topic count":
+        header += words["newest k"] if total > len(articles) else ""
     elif not mode.startswith("topic"):
         header += words["of"]
     header = header.format(n=total, k=len(articles), days=days, topic=topic,
                            articles="article" if total == 1 else "articles",
+                           name=_NAMES[lang if lang in _NAMES else "en"][total == 1],
                            first=format_date(span[0], lang), last=format_date(span[1], lang))
     header += ":"
     return Answer(question, lang, True, "\n".join([header, *lines]), sources)

@@ -79,3 +79,38 @@ def allowed_rows(
         if hi_b:
             ok &= table.lo <= hi_b[1]
     return np.flatnonzero(ok[table.row_codes]).astype(np.int64)
+
+
+def articles_naming(index: Index, forms: list[list[str]],
+                    allowed: np.ndarray | None = None) -> dict[str, int]:
+    """The articles (among the rows ``allowed``; ``None``: all) that name every term of a
+    topic, each term in any of its ``forms`` (stemmed index terms), as {doc id: the id of
+    its chunk with the highest keyword score for them}: all of them, found in the keyword
+    index, not only those a search returns."""
+    keywords = index.keywords
+    table = _articles(index)
+    keep = None
+    if allowed is not None:
+        keep = np.zeros(len(table.row_codes), dtype=bool)
+        keep[allowed] = True
+    scores: dict[int, float] = {}  # chunk id -> keyword score for the topic
+    docs: dict[int, int] = {}  # chunk id -> article code
+    codes: set[int] | None = None
+    for alike in forms:
+        naming: set[int] = set()
+        for form in alike:
+            ids, found = keywords.search([form], keywords.size)
+            rows = index.rows_of(ids)
+            for chunk_id, row, score in zip(ids.tolist(), rows.tolist(), found.tolist()):
+                if keep is None or keep[row]:
+                    docs[chunk_id] = code = int(table.row_codes[row])
+                    scores[chunk_id] = scores.get(chunk_id, 0.0) + score
+                    naming.add(code)
+        codes = naming if codes is None else codes & naming
+    best: dict[int, int] = {}
+    for chunk_id, code in docs.items():
+        if code in (codes or ()) and (code not in best
+                                      or scores[chunk_id] > scores[best[code]]):
+            best[code] = chunk_id
+    doc_ids = list(index.docs)
+    return {doc_ids[code]: chunk_id for code, chunk_id in best.items()}

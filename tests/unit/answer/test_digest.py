@@ -4,16 +4,18 @@ the period's articles in date order, on the fake-embedder seed index (Bruderhilf
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
-from shared_data import BRUDERHILFE, MINSK_VISIT, PRIGOSCHIN, SEWASTOPOL
+from shared_data import BRUDERHILFE, MINSK_VISIT, PRIGOSCHIN, SEED, SEWASTOPOL
 
 from rag.answer.digest import (
     article_order,
     articles_topic,
     asks_archive_overview,
     asks_archive_size,
+    asks_article_count,
     asks_what_happened,
     digest_topic,
     lists_articles,
@@ -267,3 +269,52 @@ def test_what_the_archive_is_about(shared_fake_pipeline: Pipeline) -> None:
         "Das Archiv enthält Artikel vom August 2020 (2020-08) bis zum Juni 2023 (2023-06); "
         "die neuesten (2 von 4):")
     assert [s.doc_id for s in answer.sources] == [PRIGOSCHIN, MINSK_VISIT]
+
+
+@pytest.mark.parametrize(("question", "counts", "topic"), [
+    ("Wie viele Artikel gibt es über Fußball?", True, "Fußball"),
+    ("How many articles mention Obama?", True, "Obama"),
+    ("How many reports about Berlin are there?", True, "Berlin"),
+    ("Anzahl der Artikel über Angela Merkel", True, "Angela Merkel"),
+    ("Wie viele Artikel über Merkel sind erschienen?", True, "Merkel"),
+    # how many of something an article reports: not a count of articles
+    ("Wie viele Menschen starben laut dem Artikel?", False, None),
+    ("How many people died according to the report about the storm?", False, None),
+    ("Welche Artikel gibt es über Fußball?", False, "Fußball"),
+])
+def test_asks_article_count(question: str, counts: bool, topic: str | None) -> None:
+    assert asks_article_count(question) is counts
+    assert articles_topic(question) == topic
+
+
+def _articles_naming(word: str) -> list[str]:
+    """The seed articles whose text has ``word`` (as a word of its own)."""
+    return [p.name for p in sorted(SEED.glob("*.txt"))
+            if re.search(rf"\b{word}\b", p.read_text(encoding="utf-8"))]
+
+
+def test_how_many_articles_name_a_topic(shared_fake_pipeline: Pipeline) -> None:
+    """All the articles naming the topic are counted (not only those a search returns),
+    the newest listed; none is said so (not found); a period counts its own."""
+    naming = _articles_naming("Sewastopol")
+    assert 0 < len(naming) < 5
+    answer = shared_fake_pipeline.ask("Wie viele Artikel gibt es über Sewastopol?", 5)
+    assert answer.found and answer.text.startswith(
+        f"{len(naming)} Artikel {'nennt' if len(naming) == 1 else 'nennen'} „Sewastopol“")
+    assert sorted(s.doc_id for s in answer.sources) == naming
+    everywhere = _articles_naming("Lukaschenko")
+    answer = shared_fake_pipeline.ask("How many articles mention Lukashenko?", 2)
+    assert answer.text.startswith(f"{len(everywhere)} articles mention “Lukashenko”, "
+                                  "the newest 2:\n")
+    dates = [s.date for s in answer.sources]
+    assert len(dates) == 2 and dates == sorted(dates, reverse=True)
+    none = shared_fake_pipeline.ask("Wie viele Artikel gibt es über Quantencomputer?")
+    assert not none.found and none.text == "Kein Artikel nennt „Quantencomputer“."
+    assert not none.sources
+    dated = shared_fake_pipeline.ask("Wie viele Artikel gibt es aus dem Jahr 2022 über "
+                                     "Lukaschenko?")
+    assert dated.text.startswith("1 Artikel nennt „Lukaschenko“")
+    assert [s.doc_id for s in dated.sources] == [MINSK_VISIT]
+    # an English word in lower case may be written in German: no count of zero
+    assert not shared_fake_pipeline.ask("How many articles about football are there?"
+                                        ).text.startswith("No article")
