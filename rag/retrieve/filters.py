@@ -99,7 +99,10 @@ def articles_naming(index: Index, forms: list[list[str]],
     for alike in forms:
         naming: set[int] = set()
         for form in alike:
-            ids, found = keywords.search([form], keywords.size)
+            chunks = keywords.doc_freq(form)  # every chunk that has it
+            if not chunks:
+                continue
+            ids, found = keywords.search([form], chunks)
             rows = index.rows_of(ids)
             for chunk_id, row, score in zip(ids.tolist(), rows.tolist(), found.tolist()):
                 if keep is None or keep[row]:

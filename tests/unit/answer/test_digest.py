@@ -8,7 +8,7 @@ import re
 from datetime import date
 
 import pytest
-from shared_data import BRUDERHILFE, MINSK_VISIT, PRIGOSCHIN, SEED, SEWASTOPOL
+from shared_data import BRUDERHILFE, MINSK_VISIT, PRIGOSCHIN, SEED, SEWASTOPOL, small_settings
 
 from rag.answer.digest import (
     article_order,
@@ -20,7 +20,9 @@ from rag.answer.digest import (
     digest_topic,
     lists_articles,
 )
+from rag.embed.fake import FakeEmbedder
 from rag.pipeline import Pipeline
+from rag.retrieve import allowed_rows, articles_naming
 
 
 @pytest.mark.parametrize(("topic", "digest"), [
@@ -318,3 +320,26 @@ def test_how_many_articles_name_a_topic(shared_fake_pipeline: Pipeline) -> None:
     # an English word in lower case may be written in German: no count of zero
     assert not shared_fake_pipeline.ask("How many articles about football are there?"
                                         ).text.startswith("No article")
+
+
+def test_articles_naming_counts_alike_in_both_keyword_stores(tmp_path) -> None:
+    """The count comes from the keyword index: bm25s and tantivy give the same articles
+    (and the chunk that names the topic), with and without a row filter."""
+
+
+    found = []
+    for backend in ("bm25s", "tantivy"):
+        settings = small_settings(tmp_path / backend, keyword_backend=backend)
+        pipeline = Pipeline(settings, embedder=FakeEmbedder(), auto_index=False)
+        pipeline.update_index(progress=False)
+        index = pipeline.index
+        rows = allowed_rows(index, "2022-01-01", None, None)
+        found.append((articles_naming(index, [["lukaschenko"]]),
+                      articles_naming(index, [["putin"], ["sewastopol"]]),
+                      articles_naming(index, [["lukaschenko"]], rows)))
+    assert found[0] == found[1]
+    everyone, both, recent = found[0]
+    assert sorted(everyone) == _articles_naming("Lukaschenko")
+    assert sorted(both) == sorted(set(_articles_naming("Putin"))
+                                  & set(_articles_naming("Sewastopol")))
+    assert set(recent) < set(everyone) and recent
