@@ -476,8 +476,9 @@ class Pipeline:
         # "Lukashenko" is "Lukaschenko", "Germany" "Deutschland"
         forms = [term_forms(t, index.keywords, lang) for t in terms]
         if asks_article_count(question):  # "Wie viele Artikel gibt es über Fußball?": all of them
+            by_time = intent.period and self.settings.time.time_mode == "filter"
             return self._counted(topic, question, lang, index, forms, allowed, k,
-                                 intent.label if intent.period else "")
+                                 intent.label if by_time else "")
         depth = k * self.settings.time.time_depth_factor
         order = order or ("newest" if intent.latest else None)
         # the newest (oldest): among many more of the passages that name it
@@ -550,7 +551,7 @@ class Pipeline:
         when = self.settings.time
         after = _plus_days(intent.hi, intent.slack(when.time_slack_days) + 1)
         later = allowed_rows(retriever.index, after, None, doc_ids)
-        if later is None or not len(later):
+        if evidence.allowed_rows is None or later is None or not len(later):
             return answer
         rows = self._announcing(retriever, text, lang, evidence.qvec, later, intent,
                                 evidence.k * when.time_depth_factor, recalls_period)

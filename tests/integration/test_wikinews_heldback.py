@@ -89,6 +89,22 @@ def wikinews(tmp_path_factory):
     whole = pipeline.embedder.encode_passages([c.text for c in passages])
     return pipeline, passages, whole, held, announced
 
+#: Twenty articles of an archive beside the ones a test is about.
+_FIRST_3S = sorted(p.name for p in (WIKINEWS / "corpus").glob("wikinews_3*.md"))[:20]
+
+
+def _archive(pipeline: Pipeline, tmp_path: Path, names) -> tuple[Pipeline, Settings]:
+    """A pipeline (with the module's model) over a new archive of the Wikinews articles
+    ``names``, indexed, and its settings."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name in names:
+        shutil.copy(WIKINEWS / "corpus" / name, corpus / name)
+    settings = pipeline.settings.replace(corpus_dir=str(corpus), index_dir=str(tmp_path / "ix"))
+    archive = Pipeline(settings, embedder=pipeline.embedder)
+    archive.update_index(progress=False)
+    return archive, settings
+
 
 def _hit(ranks, k):
     return sum(r is not None and r <= k for r in ranks) / len(ranks)
@@ -154,13 +170,7 @@ def test_a_question_that_names_nothing_specific_stays_in_the_conversation(wikine
     crimes = sorted({RAMPAGE, ROBBERY} | {
         p.name for p in (WIKINEWS / "corpus").glob("*.md")
         if "Täter" in p.read_text(encoding="utf-8")})
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    for name in crimes:
-        shutil.copy(WIKINEWS / "corpus" / name, corpus / name)
-    settings = pipeline.settings.replace(corpus_dir=str(corpus), index_dir=str(tmp_path / "ix"))
-    on = Pipeline(settings, embedder=pipeline.embedder)
-    on.update_index(progress=False)
+    on, settings = _archive(pipeline, tmp_path, crimes)
     history = conversation(on, ["Was geschah beim Amoklauf in Akihabara?"], 5)
     question = "Wie alt war der Täter?"
     answer = on.ask(question, 5, history=history)
@@ -182,13 +192,7 @@ def test_an_english_question_that_names_nothing_stays_in_the_conversation(wikine
     hospitals = sorted({TRAIN, TANKER} | {
         p.name for p in (WIKINEWS / "corpus").glob("*.md")
         if "Krankenh" in p.read_text(encoding="utf-8")})
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    for name in hospitals:
-        shutil.copy(WIKINEWS / "corpus" / name, corpus / name)
-    settings = pipeline.settings.replace(corpus_dir=str(corpus), index_dir=str(tmp_path / "ix"))
-    on = Pipeline(settings, embedder=pipeline.embedder)
-    on.update_index(progress=False)
+    on, settings = _archive(pipeline, tmp_path, hospitals)
     history = conversation(on, ["What happened to the Russian express train in August 2007?"],
                            5)
     question = "How many of the injured were taken to hospital?"
@@ -216,13 +220,7 @@ def test_a_follow_up_is_answered_further_down_its_article(wikinews, tmp_path):
     pipeline, *_ = wikinews
     storms = sorted({XYNTHIA} | {p.name for p in (WIKINEWS / "corpus").glob("*.md")
                                  if re.search("Orkan|Sturm", p.read_text(encoding="utf-8"))})
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    for name in storms:
-        shutil.copy(WIKINEWS / "corpus" / name, corpus / name)
-    settings = pipeline.settings.replace(corpus_dir=str(corpus), index_dir=str(tmp_path / "ix"))
-    on = Pipeline(settings, embedder=pipeline.embedder)
-    on.update_index(progress=False)
+    on, settings = _archive(pipeline, tmp_path, storms)
     history = conversation(on, ["Welches Orkantief zog Ende Februar 2010 über Südwesteuropa?"],
                            5)
     question = "Wie stark waren dabei die heftigsten Böen?"
@@ -239,14 +237,7 @@ def test_a_metadata_question_finds_the_article_about_its_topic(wikinews, tmp_pat
     ("Artikel", "erschien") matched the words that ask for the date better than the one
     article about the search engine; the keyword search now looks for the topic."""
     pipeline, *_ = wikinews
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    for name in (WIKIASARI, *MILLIONS, *sorted(p.name for p in (WIKINEWS / "corpus").glob(
-            "wikinews_3*.md"))[:20]):
-        shutil.copy(WIKINEWS / "corpus" / name, corpus / name)
-    settings = pipeline.settings.replace(corpus_dir=str(corpus), index_dir=str(tmp_path / "ix"))
-    archive = Pipeline(settings, embedder=pipeline.embedder)
-    archive.update_index(progress=False)
+    archive, _ = _archive(pipeline, tmp_path, (WIKIASARI, *MILLIONS, *_FIRST_3S))
     answer = archive.ask("Wann erschien der Artikel über Wikiasari?", 5)
     assert answer.sources[0].doc_id == WIKIASARI and "24.12.2006" in answer.text, answer.text
 
@@ -257,14 +248,7 @@ def test_a_follow_up_about_a_year_without_articles_is_answered(wikinews, tmp_pat
     them all (as the question alone does) and quotes the study's figure; it searched none
     and said "not found"."""
     pipeline, *_ = wikinews
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    for name in (UNICEF, *sorted(p.name for p in (WIKINEWS / "corpus").glob(
-            "wikinews_3*.md"))[:20]):
-        shutil.copy(WIKINEWS / "corpus" / name, corpus / name)
-    settings = pipeline.settings.replace(corpus_dir=str(corpus), index_dir=str(tmp_path / "ix"))
-    archive = Pipeline(settings, embedder=pipeline.embedder)
-    archive.update_index(progress=False)
+    archive, _ = _archive(pipeline, tmp_path, (UNICEF, *_FIRST_3S))
     history = conversation(archive, ["What did the UNICEF study on violence against children "
                                      "presented in Berlin in November 2006 find?"], 5)
     answer = archive.ask("How many children were murdered in 2002 according to it?", 5,
@@ -279,16 +263,10 @@ def test_a_period_looked_back_on_by_a_later_article_is_answered(wikinews, tmp_pa
     year, so it is searched when the period's own articles answer nothing. It was "not
     found"."""
     pipeline, *_ = wikinews
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    dated_2004 = [p for p in (WIKINEWS / "corpus").glob("wikinews_*.md")
+    dated_2004 = [p.name for p in (WIKINEWS / "corpus").glob("wikinews_*.md")
                   if "\ndate: 2004" in p.read_text(encoding="utf-8")]
     assert len(dated_2004) >= 5
-    for path in [WIKINEWS / "corpus" / RESULTS_2004, *dated_2004]:
-        shutil.copy(path, corpus / path.name)
-    settings = pipeline.settings.replace(corpus_dir=str(corpus), index_dir=str(tmp_path / "ix"))
-    archive = Pipeline(settings, embedder=pipeline.embedder)
-    archive.update_index(progress=False)
+    archive, _ = _archive(pipeline, tmp_path, [RESULTS_2004, *dated_2004])
     answer = archive.ask("Warum zahlt Beate Uhse für 2004 keine Dividende?", 5)
     assert answer.found and answer.sources[0].doc_id == RESULTS_2004, answer.text
     assert "Dividende kann daher nicht bezahlt werden" in answer.text, answer.text
