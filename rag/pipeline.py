@@ -327,7 +327,7 @@ class Pipeline:
             older = (allowed_rows(index, None, _plus_days(intent.lo, -1), doc_ids)
                      if intent.lo else None)
             if older is not None and len(older):
-                announced = self._announcing(retriever, search_text, search_lang, qvec, older,
+                announced = self._writing_period(retriever, search_text, search_lang, qvec, older,
                                              intent, k * when.time_depth_factor)
                 allowed = np.union1d(allowed, announced).astype(np.int64)
             if not len(allowed):  # nothing from that period: search everything, say so
@@ -475,7 +475,7 @@ class Pipeline:
         index = retriever.index
         # "Lukashenko" is "Lukaschenko", "Germany" "Deutschland"
         forms = [term_forms(t, index.keywords, lang) for t in terms]
-        if asks_article_count(question):  # "Wie viele Artikel gibt es über Fußball?": all of them
+        if asks_article_count(question):  # "Wie viele Artikel gibt es über Fußball?"
             by_time = intent.period and self.settings.time.time_mode == "filter"
             return self._counted(topic, question, lang, index, forms, allowed, k,
                                  intent.label if by_time else "")
@@ -527,15 +527,14 @@ class Pipeline:
             return None
         return rest, self._questions.encode([rest], self.embedder.encode_queries)[0]
 
-    def _announcing(self, retriever: Retriever, text: str, lang: str, qvec: np.ndarray,
-                    allowed: np.ndarray | None, intent: TimeIntent, depth: int,
-                    writes: Callable[[str, str | None, TimeIntent], bool] = announces_period,
-                    ) -> np.ndarray:
-        """Rows of the top ``depth`` passages of the older articles (``allowed``: dated
-        before the period) that write a date within it
-        (:func:`~rag.retrieve.timefilter.announces_period`): they join the articles dated
-        in the period. With ``writes=recalls_period``: of later articles that look back
-        on it."""
+    def _writing_period(self, retriever: Retriever, text: str, lang: str, qvec: np.ndarray,
+                        allowed: np.ndarray | None, intent: TimeIntent, depth: int,
+                        writes: Callable[[str, str | None, TimeIntent], bool] = announces_period,
+                        ) -> np.ndarray:
+        """Rows of the top ``depth`` passages among ``allowed`` (articles dated outside the
+        period) that write a date within it: older articles announcing it
+        (:func:`~rag.retrieve.timefilter.announces_period`), or later ones looking back on
+        it (``writes=recalls_period``). They join the articles dated in the period."""
         hits = retriever.search(text, lang, depth, allowed, qvec)
         chunks = retriever.index.chunks([h.id for h in hits])
         docs = retriever.index.docs
@@ -553,7 +552,7 @@ class Pipeline:
         later = allowed_rows(retriever.index, after, None, doc_ids)
         if evidence.allowed_rows is None or later is None or not len(later):
             return answer
-        rows = self._announcing(retriever, text, lang, evidence.qvec, later, intent,
+        rows = self._writing_period(retriever, text, lang, evidence.qvec, later, intent,
                                 evidence.k * when.time_depth_factor, recalls_period)
         if not len(rows):
             return answer

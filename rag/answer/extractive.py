@@ -483,9 +483,10 @@ def _antecedent(
     sentence: Candidate, candidates: list[Candidate], sources: list[Source]
 ) -> Candidate | None:
     """The sentence just before ``sentence`` in its paragraph when ``sentence`` starts by
-    pointing back at it (:data:`~rag.text.sentences.POINTS_BACK_IN_ANSWER`: "Dieses Unternehmen wird
-    ...", "Daher ...") or is a picture credit (the caption before it says which picture),
-    else ``None``: the answer then names what it is about."""
+    pointing back at it (:data:`~rag.text.sentences.POINTS_BACK_IN_ANSWER`: "Dieses
+    Unternehmen wird ...", "Daher ...", "Das berichtet ...") or is a picture credit (the
+    caption before it says which picture), else ``None``: the answer then names what it
+    is about."""
     if not (POINTS_BACK_IN_ANSWER.match(sentence.text) or _credit_line(sentence.text)):
         return None
     text = sources[sentence.source].text
