@@ -445,8 +445,11 @@ class Pipeline:
             if not len(rows) and intent.lo:
                 mode, rows = "before", allowed_rows(index, None, _plus_days(intent.lo, -1),
                                                     doc_ids)
+        undated = 0
         if rows is None:
-            docs = [d for d in doc_ids or index.docs if d in index.docs and index.docs[d].date]
+            known = [d for d in doc_ids or index.docs if d in index.docs]
+            docs = [d for d in known if index.docs[d].date]
+            undated = len(known) - len(docs)
         else:
             docs = list({index.row_docs[r] for r in rows.tolist()})
         newest_first = mode in ("newest", "before", "overview")
@@ -456,7 +459,7 @@ class Pipeline:
         first = _first_chunks(index, docs[:k])
         span = (index.docs[docs[-1]].date or "", index.docs[docs[0]].date or "")
         return digest_answer(question, lang, [(index.docs[d], first[d]) for d in docs[:k]],
-                             len(docs), mode, days, span=span)
+                             len(docs), mode, days, span=span, undated=undated)
 
     def _about(self, topic: str, question: str, lang: str, retriever: Retriever,
                allowed: np.ndarray | None, intent: TimeIntent, k: int,

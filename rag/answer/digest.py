@@ -129,7 +129,8 @@ _HEADER = {
            "topic count": "{n} Artikel {name} „{topic}“",
            "newest k": ", die neuesten {k}",
            "topic none": "Kein Artikel nennt „{topic}“.",
-           "first": ", die ersten {k}", "of": " ({k} von {n})"},
+           "first": ", die ersten {k}", "of": " ({k} von {n})",
+           "of dated": " ({k} von {n} mit Datum, {undated} ohne)"},
     "en": {"period": "{n} {articles} from this period",
            "after": "No article from this period; {n} {articles} from the {days} days after",
            "before": "No article from this period; the newest before it",
@@ -145,7 +146,8 @@ _HEADER = {
            "topic count": "{n} {articles} {name} “{topic}”",
            "newest k": ", the newest {k}",
            "topic none": "No article mentions “{topic}”.",
-           "first": ", the first {k}", "of": " ({k} of {n})"},
+           "first": ", the first {k}", "of": " ({k} of {n})",
+           "of dated": " ({k} of {n} dated, {undated} undated)"},
 }
 
 
@@ -303,7 +305,7 @@ def no_article_answer(question: str, lang: str, topic: str, period: str = "") ->
 def digest_answer(question: str, lang: str, articles: list[tuple[DocMeta, StoredChunk]],
                   total: int, mode: str = "period", days: int = 0, topic: str = "",
                   spans: list[tuple[int, int] | None] | None = None,
-                  span: tuple[str, str] = ("", "")) -> Answer:
+                  span: tuple[str, str] = ("", ""), undated: int = 0) -> Answer:
     """The answer listing ``articles`` (each with its first passage), one line each: date
     and headline (or lead sentence), cited; the lead sentence is highlighted. ``mode``
     says what they are: the first of ``total`` found in the ``period`` asked for, in the
@@ -313,7 +315,8 @@ def digest_answer(question: str, lang: str, articles: list[tuple[DocMeta, Stored
     two ISO dates, or those found about a ``topic`` (``topic newest``, ``topic oldest``:
     the newest or oldest of them; ``topic count``: the newest of the ``total`` that name
     it). ``spans``: the sentence of each passage to show and highlight instead of its
-    lead (``None``: the lead)."""
+    lead (``None``: the lead). ``undated``: the articles without a date beside the
+    ``total`` dated ones (newest, oldest, overview)."""
     sources, lines = [], []
     for n, (doc, chunk) in enumerate(articles, start=1):
         source = make_source(n, chunk, doc, 0.0)
@@ -331,10 +334,11 @@ def digest_answer(question: str, lang: str, articles: list[tuple[DocMeta, Stored
     elif mode == "topic count":
         header += words["newest k"] if total > len(articles) else ""
     elif not mode.startswith("topic"):
-        header += words["of"]
+        header += words["of dated" if undated and mode != "before" else "of"]
     header = header.format(n=total, k=len(articles), days=days, topic=topic,
                            articles="article" if total == 1 else "articles",
                            name=_NAMES[lang if lang in _NAMES else "en"][total == 1],
+                           undated=undated,
                            first=format_date(span[0], lang), last=format_date(span[1], lang))
     header += ":"
     return Answer(question, lang, True, "\n".join([header, *lines]), sources)

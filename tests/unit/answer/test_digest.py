@@ -89,12 +89,13 @@ def test_a_season_lists_its_three_months(shared_fake_pipeline: Pipeline) -> None
 
 
 @pytest.mark.parametrize(("question", "header"), [
-    ("Was gibt es Neues?", "Die neuesten Artikel (3 von 4):"),
-    ("What's the latest news?", "The newest articles (3 of 4):"),
+    ("Was gibt es Neues?", "Die neuesten Artikel (3 von 4 mit Datum, 1 ohne):"),
+    ("What's the latest news?", "The newest articles (3 of 4 dated, 1 undated):"),
 ])
 def test_without_a_period_the_newest_articles(shared_fake_pipeline: Pipeline, question: str,
                                               header: str) -> None:
-    """The four dated seed articles, newest first (the undated one is left out)."""
+    """The four dated seed articles, newest first (the undated one is left out, and
+    counted)."""
     answer = shared_fake_pipeline.ask(question, 3)
     assert answer.found and answer.text.splitlines()[0] == header
     assert [s.doc_id for s in answer.sources] == [PRIGOSCHIN, MINSK_VISIT, SEWASTOPOL]
@@ -210,10 +211,10 @@ def test_lists_articles_and_their_order(question: str, lists: bool, order: str |
 def test_the_newest_or_the_oldest_articles(shared_fake_pipeline: Pipeline) -> None:
     """Asked for the articles and nothing else: the newest (the oldest) dated ones."""
     newest = shared_fake_pipeline.ask("Was sind die neuesten Artikel?", 2)
-    assert newest.text.splitlines()[0] == "Die neuesten Artikel (2 von 4):"
+    assert newest.text.splitlines()[0] == "Die neuesten Artikel (2 von 4 mit Datum, 1 ohne):"
     assert [s.doc_id for s in newest.sources] == [PRIGOSCHIN, MINSK_VISIT]
     oldest = shared_fake_pipeline.ask("Show me the oldest articles", 3)
-    assert oldest.text.splitlines()[0] == "The oldest articles (3 of 4):"
+    assert oldest.text.splitlines()[0] == "The oldest articles (3 of 4 dated, 1 undated):"
     assert [s.doc_id for s in oldest.sources] == [BRUDERHILFE, SEWASTOPOL, MINSK_VISIT]
 
 
@@ -269,7 +270,7 @@ def test_what_the_archive_is_about(shared_fake_pipeline: Pipeline) -> None:
     answer = shared_fake_pipeline.ask("Worum geht es in den Artikeln?", 2)
     assert answer.text.splitlines()[0] == (
         "Das Archiv enthält Artikel vom August 2020 (2020-08) bis zum Juni 2023 (2023-06); "
-        "die neuesten (2 von 4):")
+        "die neuesten (2 von 4 mit Datum, 1 ohne):")
     assert [s.doc_id for s in answer.sources] == [PRIGOSCHIN, MINSK_VISIT]
 
 
