@@ -453,7 +453,7 @@ class Pipeline:
         else:
             docs = list({index.row_docs[r] for r in rows.tolist()})
         newest_first = mode in ("newest", "before", "overview")
-        docs.sort(key=lambda d: (index.docs[d].date or "", d), reverse=newest_first)
+        docs.sort(key=_date_order(index), reverse=newest_first)
         if not docs:
             return None
         first = _first_chunks(index, docs[:k])
@@ -497,7 +497,7 @@ class Pipeline:
                 found[h.doc_id] = chunks[h.id]
         if not found:
             return None
-        by_date = lambda d: (index.docs[d].date or "", d)  # noqa: E731
+        by_date = _date_order(index)
         docs = (sorted(found, key=by_date, reverse=order == "newest")[:k] if order
                 else sorted(list(found)[:k], key=by_date, reverse=not intent.period))
 
@@ -516,8 +516,7 @@ class Pipeline:
         if not naming:
             named = all(w[:1].isupper() for w in topic.split())
             return no_article_answer(question, lang, topic, period) if named else None
-        by_date = lambda d: (index.docs[d].date or "", d)  # noqa: E731
-        docs = sorted(naming, key=by_date, reverse=True)[:k]
+        docs = sorted(naming, key=_date_order(index), reverse=True)[:k]
         chunks = index.chunks([naming[d] for d in docs])
         return digest_answer(question, lang, [(index.docs[d], chunks[naming[d]]) for d in docs],
                              len(naming), "topic count", topic=topic,
@@ -656,6 +655,11 @@ class Pipeline:
                 answer = Answer(answer.question, lang, False, NOT_FOUND[lang],
                                 answer.sources[:k])
         return with_understanding(answer, followup)
+
+
+def _date_order(index: Index) -> Callable[[str], tuple[str, str]]:
+    """The sort key of article ids by date (undated first), then id."""
+    return lambda doc_id: (index.docs[doc_id].date or "", doc_id)
 
 
 def _naming(chunk: StoredChunk, forms: list[list[str]]) -> tuple[int, int] | None:

@@ -537,8 +537,9 @@ class ExtractiveAnswerer:
         # the best article's other passages match the topic, not the question (measured).
         same_article = 0 if evidence.with_context else self.params.same_article_depth
         one_article = evidence.with_context and self.params.followup_one_article
+        passages = [chunks[h.id] for h in hits]
         candidates = rank_sentences(
-            qvec, text, lang, [chunks[h.id] for h in hits], [h.score for h in hits],
+            qvec, text, lang, passages, [h.score for h in hits],
             self.params, same_article, one_article,
         )
         if asks_year(text) and candidates:
@@ -560,8 +561,7 @@ class ExtractiveAnswerer:
                     one_article,
                 )
         if evidence.with_context and lang == "de" and self.params.followup_naming_more:
-            more = naming_more(text, [chunks[h.id] for h in hits],
-                               self.params.same_article_depth)
+            more = naming_more(text, passages, self.params.same_article_depth)
             candidates = [replace(c, primary=True) if c.source in more else c
                           for c in candidates]
         if evidence.said:

@@ -28,10 +28,11 @@ def date_bounds(value: str | None) -> tuple[str, str] | None:
 
 @dataclass(frozen=True)
 class _Articles:
-    """The articles of one index as arrays: code by doc id, date range per code ("" when
-    undated) and the code of every row."""
+    """The articles of one index as arrays: code by doc id (and doc id by code), date
+    range per code ("" when undated) and the code of every row."""
 
     codes: dict[str, int]
+    doc_ids: list[str]
     lo: np.ndarray
     hi: np.ndarray
     dated: np.ndarray
@@ -44,10 +45,12 @@ _TABLES: WeakKeyDictionary[Index, _Articles] = WeakKeyDictionary()
 def _articles(index: Index) -> _Articles:
     table = _TABLES.get(index)
     if table is None:
-        codes = {doc_id: i for i, doc_id in enumerate(index.docs)}
+        doc_ids = list(index.docs)
+        codes = {doc_id: i for i, doc_id in enumerate(doc_ids)}
         bounds = [date_bounds(meta.date) for meta in index.docs.values()]
         table = _Articles(
             codes,
+            doc_ids,
             np.array([b[0] if b else "" for b in bounds], dtype=str),
             np.array([b[1] if b else "" for b in bounds], dtype=str),
             np.array([b is not None for b in bounds], dtype=bool),
@@ -115,5 +118,4 @@ def articles_naming(index: Index, forms: list[list[str]],
         if code in (codes or ()) and (code not in best
                                       or scores[chunk_id] > scores[best[code]]):
             best[code] = chunk_id
-    doc_ids = list(index.docs)
-    return {doc_ids[code]: chunk_id for code, chunk_id in best.items()}
+    return {table.doc_ids[code]: chunk_id for code, chunk_id in best.items()}

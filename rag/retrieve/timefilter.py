@@ -401,10 +401,7 @@ def announces_period(text: str, doc_date: str | None, intent: TimeIntent) -> boo
     doc = _bounds(doc_date)
     if not intent.period or intent.lo is None or doc is None or doc[1] >= intent.lo:
         return False
-    lo = date.fromisoformat(intent.lo)
-    hi = date.fromisoformat(intent.hi) if intent.hi else date.max
-    written = date.fromisoformat(doc[0])
-    return any(lo <= first and last <= hi for first, last in _spans_in(text, written))
+    return _writes_within(text, intent, date.fromisoformat(doc[0]))
 
 
 def recalls_period(text: str, doc_date: str | None, intent: TimeIntent) -> bool:
@@ -414,9 +411,15 @@ def recalls_period(text: str, doc_date: str | None, intent: TimeIntent) -> bool:
     doc = _bounds(doc_date)
     if not intent.period or intent.hi is None or doc is None or doc[0] <= intent.hi:
         return False
+    return _writes_within(text, intent)
+
+
+def _writes_within(text: str, intent: TimeIntent, written: date | None = None) -> bool:
+    """Whether ``text`` (of an article ``written`` then, for days without a year) writes a
+    date, month or year that lies within ``intent``'s period."""
     lo = date.fromisoformat(intent.lo) if intent.lo else date.min
-    hi = date.fromisoformat(intent.hi)
-    return any(lo <= first and last <= hi for first, last in _spans_in(text))
+    hi = date.fromisoformat(intent.hi) if intent.hi else date.max
+    return any(lo <= first and last <= hi for first, last in _spans_in(text, written))
 
 
 def apply_time(hits: list[Hit], dates: dict[str, str | None], intent: TimeIntent, *,
