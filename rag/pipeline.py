@@ -36,6 +36,7 @@ from .chat import (
     best_similarity,
     listed_articles,
     merge_hits,
+    names_new_topic,
     names_nothing_specific,
     ordinal_reference,
     parse_history,
@@ -283,6 +284,8 @@ class Pipeline:
                                possible=self.settings.chat.implicit_followup_margin >= 0)
             if followup is not None and followup.reason == IMPLICIT:
                 followup, implicit = None, followup  # decided by what each reading finds
+                if names_new_topic(text, lang, turns, self.index, self.settings.chat):
+                    implicit = None
             if turns and followup is None:  # a new topic: asked without its announcement
                 text = without_announcement(text)
         # an English question's German words (from the LLM) for the keyword side

@@ -9,6 +9,7 @@ from .context import (
     listed_articles,
     merge_hits,
     names,
+    names_new_topic,
     names_nothing_specific,
     quoted_articles,
     resolve,
@@ -28,7 +29,8 @@ from .history import UNDERSTOOD, Turn, answer_context, parse_history
 __all__ = [
     "IMPLICIT", "UNDERSTOOD", "Decision", "FollowUp", "Turn", "VectorCache", "answer_context",
     "asks_for_more", "best_similarity", "content_words", "decide", "listed_articles",
-    "merge_hits", "names", "names_nothing_specific", "ordinal_reference", "parse_history",
+    "merge_hits", "names", "names_new_topic", "names_nothing_specific", "ordinal_reference",
+    "parse_history",
     "quoted_articles", "resolve", "understood_line",
     "with_understanding", "without_announcement",
 ]

@@ -123,6 +123,24 @@ def names_nothing_specific(question: str, language: str, index: Index,
     return bool(frequencies) and min(frequencies) >= least
 
 
+def names_new_topic(question: str, language: str, turns: Sequence[Turn], index: Index,
+                    params: ChatSettings) -> bool:
+    """Whether a German ``question`` names something specific the conversation has not:
+    a term the keyword index knows that is in fewer chunks than
+    :func:`names_nothing_specific` calls generic and that no question or answer of the
+    last ``context_turns`` turns contains ("lukaschenko wagner aufstand" after a question
+    about Putin's visit to Minsk). Such a question starts a topic of its own, like an
+    English one naming a new name (:func:`resolve`)."""
+    if language != "de" or params.generic_term_chunks <= 0 or not turns:
+        return False
+    keywords = index.keywords
+    least = max(params.generic_term_chunks, params.generic_term_share * keywords.size)
+    recent = turns[-params.context_turns:]
+    said = set(tokenize(" ".join(f"{t.question} {t.answer}" for t in recent)))
+    return any(0 < keywords.doc_freq(t) < least and t not in said
+               for t in question_terms(question))
+
+
 def resolve(
     question: str,
     language: str,

@@ -112,6 +112,23 @@ def test_a_question_the_follow_up_reading_cannot_answer_is_asked_alone(pipeline)
     assert answer.found and "62'000" in answer.text, answer.text
 
 
+def test_a_question_naming_something_the_conversation_has_not_is_asked_alone(pipeline):
+    """A search-box question without a pronoun that names what no turn so far mentioned
+    (the Wagner mutiny, after Putin's visit to Minsk) starts a topic of its own, although
+    every seed article is about Lukaschenko; the next follow-up then refers to it."""
+    history = conversation(pipeline, ["What did Putin bring to Minsk?"], 5)
+    question = "lukaschenko wagner aufstand"
+    answer = pipeline.ask(question, 5, history=history)
+    assert answer.understood_as is None, answer.text
+    assert answer == pipeline.ask(question, 5)
+    assert answer.sources[0].doc_id == "004_ab217624b5cd6cf3.txt"  # the mutiny
+    history += [{"role": "user", "content": question},
+                {"role": "assistant", "content": answer.text}]
+    peskov = pipeline.ask("Und was hat Peskow dazu gesagt?", 5, history=history)
+    assert peskov.sources[0].doc_id == "004_ab217624b5cd6cf3.txt", peskov.text
+    assert "Vermittler" in peskov.body, peskov.text
+
+
 def test_follow_up_says_how_it_was_understood(pipeline):
     history = conversation(pipeline, ["Wer ist Jewgeni Prigoschin?"], 5)
     answer = pipeline.ask("Wie nah kamen seine Truppen an Moskau heran?", 5, history=history)

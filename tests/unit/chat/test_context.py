@@ -5,7 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rag.chat import Turn, VectorCache, names, names_nothing_specific, resolve, with_understanding
+from rag.chat import (
+    Turn,
+    VectorCache,
+    names,
+    names_new_topic,
+    names_nothing_specific,
+    resolve,
+    with_understanding,
+)
 from rag.chat.context import IMPLICIT
 from rag.embed.fake import FakeEmbedder
 from rag.settings import ChatSettings
@@ -95,6 +103,27 @@ def test_a_question_that_names_nothing_specific():
     assert not names_nothing_specific("Wer saß in der Maschine?", "de", _Index(), share)
     off = ChatSettings(generic_term_chunks=0)
     assert not names_nothing_specific("Wie alt war der Täter?", "de", _Index(), off)
+
+
+def test_a_question_that_names_what_the_conversation_has_not():
+    """A German question with a term rarer than generic ("Tokio") that no recent turn
+    contains starts a topic of its own; generic and unknown terms do not count, nor a
+    term the conversation mentioned, nor English (judged by its names in ``resolve``)."""
+    params = ChatSettings(generic_term_chunks=8, generic_term_share=0.002)
+    assert names_new_topic("Wie viele Einwohner hat Tokio?", "de", TURNS, _Index(), params)
+    assert names_new_topic("tokio einwohner", "de", TURNS, _Index(), params)
+    assert not names_new_topic("Wer saß in der Maschine?", "de", TURNS, _Index(), params)
+    assert not names_new_topic("Wie hoch ist der Eiffelturm?", "de", TURNS, _Index(), params)
+    in_tokio = [*TURNS, Turn("Wo steht die Brücke?", "In Tokio. [1]")]
+    assert not names_new_topic("Wie viele Einwohner hat Tokio?", "de", in_tokio, _Index(),
+                               params)
+    long_ago = ChatSettings(generic_term_chunks=8, context_turns=1)
+    assert names_new_topic("Wie viele Einwohner hat Tokio?", "de",
+                           [Turn("Wo liegt Tokio?", "In Japan. [1]"), *TURNS], _Index(), long_ago)
+    assert not names_new_topic("How many people live in Tokio?", "en", TURNS, _Index(), params)
+    assert not names_new_topic("Wie viele Einwohner hat Tokio?", "de", [], _Index(), params)
+    off = ChatSettings(generic_term_chunks=0)
+    assert not names_new_topic("Wie viele Einwohner hat Tokio?", "de", TURNS, _Index(), off)
 
 
 def test_follow_up_mixes_earlier_questions_newest_first_with_decay():
