@@ -3,15 +3,17 @@
 A question *depends* on the earlier turns when it refers back to them: a personal or
 demonstrative pronoun or adverb without its referent ("Wie ist er gestorben?", "Where
 was Putin when it happened?", "Und wann war das?"), a leading conjunction that continues
-the previous question ("Und wie viele ...?", "And why?"), or too few content words and no
-name or noun of its own to stand alone ("Why?", "Warum genau?"). It starts a *new topic*
-when it says so ("Andere Frage: ...", "Different topic: ..."): then the conversation is
-not used at all, so a new topic never inherits the old answer. A question with none of
-these signs *stands alone* by its words (so does one that asks only what happened in a
-period: "Was passierte gestern?"); it may still refer back by a definite
-description ("Wer saß in der Maschine?"), which the pipeline decides by what each reading
-finds (:meth:`rag.pipeline.Pipeline.ask`, ``implicit_followup_margin``), or by its words
-when it names nothing specific (:func:`rag.chat.context.names_nothing_specific`).
+the previous question ("Und wie viele ...?", "And why?"), or too few content words and
+no name or noun of its own to stand alone ("Why?", "Warum genau?"). A possessive right
+after a name of the question points at that name ("Was sagte Merkel in ihrer Rede?"),
+not back. It starts a *new topic* when it says so ("Andere Frage: ...", "Different
+topic: ..."): then the conversation is not used at all, so a new topic never inherits
+the old answer. A question with none of these signs *stands alone* by its words (so does
+one that asks only what happened in a period: "Was passierte gestern?"); it may still
+refer back by a definite description ("Wer saß in der Maschine?"), which the pipeline
+decides by what each reading finds (:meth:`rag.pipeline.Pipeline.ask`,
+``implicit_followup_margin``), or by its words when it names nothing specific
+(:func:`rag.chat.context.names_nothing_specific`).
 """
 
 from __future__ import annotations
@@ -78,6 +80,18 @@ _NEW_TOPIC = re.compile(
 #: "Es" in "gibt es"/"es gibt" is not a pronoun.
 _EXPLETIVE_ES = frozenset({"gibt", "gab"})
 #: "There" next to a form of "to be" ("were there", "there is") is not a place.
+#: Possessive pronouns, which often point at a name earlier in the same question
+#: ("Was kündigte Putin in seinem Telegramm an?"; not "ihr" or "her", also personal).
+_POSSESSIVE = frozenset({
+    "sein", "seine", "seinen", "seinem", "seiner", "seines", "ihre", "ihren", "ihrem",
+    "ihrer", "ihres", "his", "its", "their",
+})
+_PREPOSITIONS = frozenset({
+    "in", "im", "ins", "an", "am", "auf", "aus", "bei", "beim", "mit", "nach", "von", "vom",
+    "vor", "zu", "zum", "zur", "über", "unter", "für", "gegen", "durch", "um", "seit", "bis",
+    "to", "from", "at", "on", "of", "for", "with", "by", "into", "near", "about", "after",
+    "before", "since", "until",
+})
 _BE = frozenset({"is", "are", "was", "were", "be", "been", "will", "'s"})
 
 
@@ -131,6 +145,14 @@ def content_words(question: str) -> list[str]:
     return [w for w in _WORD.findall(question) if w.lower() not in _NON_CONTENT]
 
 
+def _owner_before(words: list[str], lower: list[str], i: int) -> bool:
+    """Whether one of the two words before the possessive ``words[i]`` is capitalised
+    (not the question's first word) and not the object of a preposition: its owner
+    ("Putin in seinem Telegramm", "Lukaschenko seinem Gast"; not "to Moscow did his")."""
+    return any(words[j][:1].isupper() and lower[j - 1] not in _PREPOSITIONS
+               for j in range(max(1, i - 2), i))
+
+
 def decide(question: str) -> Decision:
     """Whether ``question`` refers back to earlier turns (see the module docstring)."""
     if _NEW_TOPIC.search(question):
@@ -146,6 +168,8 @@ def decide(question: str) -> Decision:
         following = words[i + 1] if i + 1 < len(words) else None
         if low == "there" and _BE & set(lower[max(0, i - 1): i + 2]):
             continue
+        if low in _POSSESSIVE and _owner_before(words, lower, i):
+            continue  # its owner named just before it in the question: the words decide
         if low in _ANAPHORA:
             return Decision(True, f"refers back ({word!r})")
         if word == "sie":  # lower-case "sie" (she/they); capitalised "Sie" is formal "you"

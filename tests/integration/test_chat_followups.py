@@ -129,6 +129,19 @@ def test_a_question_naming_something_the_conversation_has_not_is_asked_alone(pip
     assert "Vermittler" in peskov.body, peskov.text
 
 
+def test_a_possessive_whose_owner_the_question_names_does_not_refer_back(pipeline):
+    """"seinem" after "Lukaschenko" points at Lukaschenko, not at the conversation: a
+    question about the flowers for Putin after one about Prigoschin's troops is read on
+    its own words and answered from the article about Putin's visit."""
+    history = conversation(pipeline, ["Wie nah kamen Prigoschins Truppen an Moskau heran?"], 5)
+    question = "Welche Blumen schenkte Lukaschenko seinem Gast am Flughafen?"
+    answer = pipeline.ask(question, 5, history=history)
+    assert answer.understood_as is None, answer.text
+    assert answer == pipeline.ask(question, 5)
+    assert answer.sources[0].doc_id == "002_b32e619577f15ed7.txt", answer.text
+    assert "Tulpen" in answer.body, answer.text
+
+
 def test_follow_up_says_how_it_was_understood(pipeline):
     history = conversation(pipeline, ["Wer ist Jewgeni Prigoschin?"], 5)
     answer = pipeline.ask("Wie nah kamen seine Truppen an Moskau heran?", 5, history=history)

@@ -32,6 +32,9 @@ from rag.chat import asks_for_more, decide, ordinal_reference, without_announcem
         "Who had to pay the bill?",
         "Was geschah dort gestern?",               # a period, but it points back
         "Was geschah dann?",
+        "Wie viele Menschen starben bei seinem Angriff?",  # a noun, not the possessive's owner
+        "How close to Berlin did his troops get?",  # a preposition's object owns nothing
+        "Wie nah kamen seine Truppen an Berlin heran?",  # the possessive before the name
     ],
 )
 def test_follow_ups_depend_on_the_conversation(question):
@@ -59,6 +62,10 @@ def test_follow_ups_depend_on_the_conversation(question):
         "Was passierte gestern?",                  # asks what happened in a period
         "What happened last week?",
         "Was war im Sommer 2010 los?",
+        "Was sagte Merkel in ihrer Rede in Graz?",  # the possessive's owner named before it
+        "Welche Geschenke brachte Obama seinem Gastgeber mit?",
+        "Why did Obama cancel his trip to Graz?",
+        "Was schreibt die Polizei in ihrem Bericht?",
     ],
 )
 def test_standalone_questions_and_new_topics_do_not(question):
