@@ -146,11 +146,11 @@ def content_words(question: str) -> list[str]:
 
 
 def _owner_before(words: list[str], lower: list[str], i: int) -> bool:
-    """Whether one of the two words before the possessive ``words[i]`` is capitalised
-    (not the question's first word) and not the object of a preposition: its owner
-    ("Putin in seinem Telegramm", "Lukaschenko seinem Gast"; not "to Moscow did his")."""
+    """Whether a word before the possessive ``words[i]`` is capitalised (not the
+    question's first word) and not the object of a preposition: its owner ("Putin in
+    seinem Telegramm", "die EU ... ihren Ausstoß"; not "to Moscow did his")."""
     return any(words[j][:1].isupper() and lower[j - 1] not in _PREPOSITIONS
-               for j in range(max(1, i - 2), i))
+               for j in range(1, i))
 
 
 def decide(question: str) -> Decision:
