@@ -4,9 +4,9 @@ A question *depends* on the earlier turns when it refers back to them: a persona
 demonstrative pronoun or adverb without its referent ("Wie ist er gestorben?", "Where
 was Putin when it happened?", "Und wann war das?"), a leading conjunction that continues
 the previous question ("Und wie viele ...?", "And why?"), or too few content words and
-no name or noun of its own to stand alone ("Why?", "Warum genau?"). A possessive right
-after a name of the question points at that name ("Was sagte Merkel in ihrer Rede?"),
-not back. It starts a *new topic* when it says so ("Andere Frage: ...", "Different
+no name or noun of its own to stand alone ("Why?", "Warum genau?"). A possessive after
+a name of the question points at that name ("Was sagte Merkel in ihrer Rede?"), not
+back. It starts a *new topic* when it says so ("Andere Frage: ...", "Different
 topic: ..."): then the conversation is not used at all, so a new topic never inherits
 the old answer. A question with none of these signs *stands alone* by its words (so does
 one that asks only what happened in a period: "Was passierte gestern?"); it may still
@@ -79,19 +79,20 @@ _NEW_TOPIC = re.compile(
 )
 #: "Es" in "gibt es"/"es gibt" is not a pronoun.
 _EXPLETIVE_ES = frozenset({"gibt", "gab"})
-#: "There" next to a form of "to be" ("were there", "there is") is not a place.
 #: Possessive pronouns, which often point at a name earlier in the same question
 #: ("Was kündigte Putin in seinem Telegramm an?"; not "ihr" or "her", also personal).
 _POSSESSIVE = frozenset({
     "sein", "seine", "seinen", "seinem", "seiner", "seines", "ihre", "ihren", "ihrem",
     "ihrer", "ihres", "his", "its", "their",
 })
+#: A capitalised word right after one of these is not a possessive's owner ("to Moscow").
 _PREPOSITIONS = frozenset({
     "in", "im", "ins", "an", "am", "auf", "aus", "bei", "beim", "mit", "nach", "von", "vom",
     "vor", "zu", "zum", "zur", "über", "unter", "für", "gegen", "durch", "um", "seit", "bis",
     "to", "from", "at", "on", "of", "for", "with", "by", "into", "near", "about", "after",
     "before", "since", "until",
 })
+#: "There" next to a form of "to be" ("were there", "there is") is not a place.
 _BE = frozenset({"is", "are", "was", "were", "be", "been", "will", "'s"})
 
 
@@ -169,7 +170,7 @@ def decide(question: str) -> Decision:
         if low == "there" and _BE & set(lower[max(0, i - 1): i + 2]):
             continue
         if low in _POSSESSIVE and _owner_before(words, lower, i):
-            continue  # its owner named just before it in the question: the words decide
+            continue  # its owner named before it in the question: the words decide
         if low in _ANAPHORA:
             return Decision(True, f"refers back ({word!r})")
         if word == "sie":  # lower-case "sie" (she/they); capitalised "Sie" is formal "you"
