@@ -106,9 +106,10 @@ def names(text: str) -> list[str]:
 
 def names_nothing_specific(question: str, language: str, index: Index,
                            params: ChatSettings) -> bool:
-    """Whether ``question`` names nothing that picks out a story. German: it has terms
-    the keyword index knows and each is in at least ``generic_term_chunks`` chunks and
-    ``generic_term_share`` of them ("Wie alt war der Täter?"). English (the German index
+    """Whether ``question`` names nothing that picks out a story. German: it has nouns
+    or numbers (:func:`_naming_terms`) the keyword index knows and each is in at least
+    ``generic_term_chunks`` chunks and ``generic_term_share`` of them ("Wie alt war der
+    Täter?"). English (the German index
     does not know its words): written with a capital first letter, it has no name or
     number (:func:`~rag.text.terms.anchor_terms`: "How many of the injured were taken to
     hospital?"); a question typed all in lower case may leave its names in lower case.
@@ -118,19 +119,33 @@ def names_nothing_specific(question: str, language: str, index: Index,
     if language != "de":  # written with capitals, and none after the first word
         return question.lstrip()[:1].isupper() and not anchor_terms(question)
     keywords = index.keywords
-    frequencies = [f for f in (keywords.doc_freq(t) for t in question_terms(question)) if f]
+    frequencies = [f for f in (keywords.doc_freq(t) for t in _naming_terms(question)) if f]
     least = max(params.generic_term_chunks, params.generic_term_share * keywords.size)
     return bool(frequencies) and min(frequencies) >= least
+
+
+def _naming_terms(question: str) -> set[str]:
+    """The terms of a German question that may name a story: its nouns and numbers when
+    it is written with capitals (a verb such as "saß" is rare in a small archive but
+    names nothing), every term of a question typed in lower case (a search box's)."""
+    terms = set(question_terms(question))
+    if question == question.lower():
+        return terms
+    capitalised = {t for w in _WORD.findall(question)[1:] if w[:1].isupper()
+                   for t in tokenize(w)}
+    return {t for t in terms if t in capitalised or any(c.isdigit() for c in t)}
 
 
 def names_new_topic(question: str, language: str, turns: Sequence[Turn], index: Index,
                     params: ChatSettings) -> bool:
     """Whether a German ``question`` names something specific the conversation has not:
-    a term the keyword index knows that is in fewer chunks than
+    a noun or number (any word of a question typed in lower case, as in a search box,
+    :func:`_naming_terms`) that the keyword index knows in fewer chunks than
     :func:`names_nothing_specific` calls generic and that no question or answer of the
-    last ``context_turns`` turns contains ("lukaschenko wagner aufstand" after a question
-    about Putin's visit to Minsk). Such a question starts a topic of its own, like an
-    English one naming a new name (:func:`resolve`)."""
+    last ``context_turns`` turns contains
+    ("lukaschenko wagner aufstand" after a question about Putin's visit to Minsk; not the
+    verb of "Wer saß in der Maschine?", rare in a small archive). Such a question starts
+    a topic of its own, like an English one naming a new name (:func:`resolve`)."""
     if language != "de" or params.generic_term_chunks <= 0 or not turns:
         return False
     keywords = index.keywords
@@ -138,7 +153,7 @@ def names_new_topic(question: str, language: str, turns: Sequence[Turn], index: 
     recent = turns[-params.context_turns:]
     said = set(tokenize(" ".join(f"{t.question} {t.answer}" for t in recent)))
     return any(0 < keywords.doc_freq(t) < least and t not in said
-               for t in question_terms(question))
+               for t in _naming_terms(question))
 
 
 def resolve(
