@@ -92,10 +92,20 @@ def names_term(term: str, terms: set[str]) -> bool:
         len(t) > len(term) and t.startswith(term) for t in terms))
 
 
+#: Words that say where the answer is written, not what it is about ("laut dem Kommentar",
+#: "dem Bericht zufolge"): an article rarely names its own genre.
+_DE_SOURCE_WORDS = frozenset(_STEMMER.stemWords([
+    "laut", "zufolge", "gemäß", "artikel", "bericht", "kommentar", "beitrag", "meldung",
+    "reportage",
+]))
+
+
 def question_terms(question: str) -> list[str]:
     """The terms of a German question that a passage answering it should share:
-    :func:`tokenize` without question words (warum, wann, wie viele, ...)."""
-    return [t for t in tokenize(question) if t not in _DE_QUESTION_WORDS]
+    :func:`tokenize` without question words (warum, wann, wie viele, ...) and words for
+    the source ("laut dem Artikel")."""
+    return [t for t in tokenize(question)
+            if t not in _DE_QUESTION_WORDS and t not in _DE_SOURCE_WORDS]
 
 
 #: English words for days and months: capitalised, but they name a time, not a topic.

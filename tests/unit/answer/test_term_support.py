@@ -40,6 +40,15 @@ def test_question_words_are_not_terms() -> None:
     assert not set(tokenize("warum wann viele")) & set(terms)
 
 
+def test_words_for_the_source_are_not_terms(keywords: KeywordStore) -> None:
+    # "laut dem Kommentar" says where the answer is written: an article rarely names its
+    # own genre, and "Kommentar" (known to no text) would count as the rarest term.
+    question = "Wo starb Schwammberger laut dem Kommentar?"
+    assert not set(tokenize("laut Kommentar")) & set(question_terms(question))
+    assert term_support(question, PASSAGE, keywords) == 1.0
+    assert term_support("Wo starb Schwammberger laut Zeugen?", PASSAGE, keywords) < 1.0
+
+
 def test_rare_shared_terms_count_most(keywords: KeywordStore) -> None:
     assert term_support("Wo ist Josef Schwammberger gestorben?", PASSAGE, keywords) > 0.6
     # Common words shared, but the places it asks about are not in the passage.
