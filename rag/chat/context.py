@@ -109,11 +109,11 @@ def names_nothing_specific(question: str, language: str, index: Index,
     """Whether ``question`` names nothing that picks out a story. German: it has nouns
     or numbers (:func:`_naming_terms`) the keyword index knows and each is in at least
     ``generic_term_chunks`` chunks and ``generic_term_share`` of them ("Wie alt war der
-    Täter?"). English (the German index
-    does not know its words): written with a capital first letter, it has no name or
-    number (:func:`~rag.text.terms.anchor_terms`: "How many of the injured were taken to
-    hospital?"); a question typed all in lower case may leave its names in lower case.
-    In a conversation such a question asks about the topic so far."""
+    Täter?"). English (the German index does not know its words): written with a capital
+    first letter, it has no name or number (:func:`~rag.text.terms.anchor_terms`: "How
+    many of the injured were taken to hospital?"); a question typed all in lower case may
+    leave its names in lower case. In a conversation such a question asks about the topic
+    so far."""
     if params.generic_term_chunks <= 0:
         return False
     if language != "de":  # written with capitals, and none after the first word
