@@ -75,6 +75,15 @@ _DE_QUESTION_WORDS = frozenset(_STEMMER.stemWords([
     "warum", "wieso", "weshalb", "weswegen", "wozu", "womit", "wodurch", "woher", "wohin",
     "wann", "wer", "wen", "wem", "wessen", "wieviel", "wieviele", "viele", "inwiefern",
 ]))
+#: Words that say where the answer is written, not what it is about ("laut dem Kommentar",
+#: "dem Bericht zufolge"): an article rarely names its own genre. The German nouns of
+#: :data:`ARTICLE_WORDS`, not its wider patterns ("Text...", "Stück", "Analyse" are often
+#: what a question is about).
+_DE_SOURCE_WORDS = frozenset(_STEMMER.stemWords([
+    "laut", "zufolge", "gemäß", "artikel", "bericht", "kommentar", "beitrag", "meldung",
+    "reportage",
+]))
+_NOT_TERMS = _DE_QUESTION_WORDS | _DE_SOURCE_WORDS
 
 
 def occurs(term: str, terms: set[str]) -> bool:
@@ -92,20 +101,11 @@ def names_term(term: str, terms: set[str]) -> bool:
         len(t) > len(term) and t.startswith(term) for t in terms))
 
 
-#: Words that say where the answer is written, not what it is about ("laut dem Kommentar",
-#: "dem Bericht zufolge"): an article rarely names its own genre.
-_DE_SOURCE_WORDS = frozenset(_STEMMER.stemWords([
-    "laut", "zufolge", "gemäß", "artikel", "bericht", "kommentar", "beitrag", "meldung",
-    "reportage",
-]))
-
-
 def question_terms(question: str) -> list[str]:
     """The terms of a German question that a passage answering it should share:
     :func:`tokenize` without question words (warum, wann, wie viele, ...) and words for
     the source ("laut dem Artikel")."""
-    return [t for t in tokenize(question)
-            if t not in _DE_QUESTION_WORDS and t not in _DE_SOURCE_WORDS]
+    return [t for t in tokenize(question) if t not in _NOT_TERMS]
 
 
 #: English words for days and months: capitalised, but they name a time, not a topic.
