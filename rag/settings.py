@@ -197,6 +197,11 @@ class AnswerSettings:
     #: Further sentences of the same passage are added when they score within this margin.
     extra_margin: float = 0.1
     max_sentences: int = 3
+    #: The best sentence of another answer passage of the same article is quoted too (a
+    #: statement of its own, with its citation) when it scores within this margin: where
+    #: one article's text was cut into passages says nothing about where its answer is
+    #: (0.02: chosen on the tune halves, bench/README.md section 38; 0 turns it off).
+    sibling_margin: float = 0.02
     #: Bonus for sentences with a number when the question asks for one (how many, when).
     number_bonus: float = 0.03
     #: Bonus for sentences giving a reason (weil, denn, because) when the question asks why.

@@ -422,8 +422,10 @@ def choose_statements(
     The best primary sentence is joined by the next best sentences of the same passage
     that score almost as well (up to ``max_sentences``), and by the sentence before them
     when the first points back at it (:func:`_antecedent`; not when ``said``, the
-    previous answer of a conversation, quoted it). When articles disagree on the number
-    asked for (see :func:`disagreement`), each is a statement of its own.
+    previous answer of a conversation, quoted it). The best sentence of another passage
+    of the same article follows as a statement of its own when it scores almost as well
+    (:func:`_sibling`). When articles disagree on the number asked for (see
+    :func:`disagreement`), each is a statement of its own instead.
     """
     primary = [c for c in candidates if c.primary]
     if not primary:
@@ -437,10 +439,13 @@ def choose_statements(
             break
         if c.source == best.source and not c.heading:
             statements[0].append(c)
+    said = _squash(said)
+    sibling = _sibling(best, primary, sources, params.sibling_margin, said)
+    if sibling is not None:
+        statements.append([sibling])
     conflict = disagreement(question, lang, best, candidates, sources, params)
     if conflict:
         statements = [[c] for c in conflict]
-    said = _squash(said)
     for group in statements:
         group.sort(key=lambda c: c.span)
         before = _antecedent(group[0], candidates, sources)
@@ -449,9 +454,27 @@ def choose_statements(
     return statements
 
 
+def _sibling(best: Candidate, primary: list[Candidate], sources: list[Source],
+             margin: float, said: str = "") -> Candidate | None:
+    """The best sentence of another passage of ``best``'s article among the ``primary``
+    candidates (best first) scoring within ``margin`` of ``best``, a whole sentence (not
+    a line of a table, "Sonntag, 06. November 2005:") and not quoted in ``said``
+    (squashed), or ``None``."""
+    doc = sources[best.source].doc_id
+    for c in primary:
+        if c.score < best.score - margin:
+            return None
+        if (c.source != best.source and sources[c.source].doc_id == doc
+                and c.text.rstrip(_CLOSING).endswith((".", "!", "?"))
+                and _squash(c.text) not in said):
+            return c
+    return None
+
+
 def write_answer(statements: list[list[Candidate]], sources: list[Source], lang: str) -> str:
     """The answer text of :func:`choose_statements`' statements, each with its citation
-    (and its sentences highlighted in its source); disagreeing statements as a list."""
+    (and its sentences highlighted in its source); statements of different articles
+    (they disagree) as a list."""
     parts = []
     for group in statements:
         source = sources[group[0].source]
@@ -460,9 +483,9 @@ def write_answer(statements: list[list[Candidate]], sources: list[Source], lang:
         # a headline line ends its own line: it has no full stop to end it in the text
         parts.append("".join(c.text + ("\n" if c.heading else " ") for c in group[:-1])
                      + group[-1].text + f" [{source.n}]")
-    if len(parts) > 1:
+    if len({sources[g[0].source].doc_id for g in statements}) > 1:
         return DISAGREE[lang] + "\n" + "\n".join(f"- {p}" for p in parts)
-    return parts[0] if parts else ""
+    return " ".join(parts)
 
 
 def compose(
@@ -573,7 +596,8 @@ class ExtractiveAnswerer:
                 math.inf if _ASKS_MORE.search(text) else self.params.said_penalty)
         statements = choose_statements(text, candidates, sources, lang, self.params,
                                        evidence.said)
-        quoted = " ".join(c.text for group in statements for c in group)
+        # judged on the best statement: a sibling with a number does not make one answer
+        quoted = " ".join(c.text for c in statements[0]) if statements else ""
         if not statements or lacks_asked_type(text, quoted):
             return Answer(text, lang, False, NOT_FOUND[lang], sources)
         answer_text = write_answer(statements, sources, lang)

@@ -340,8 +340,9 @@ def in_period(doc_date: str | None, intent: TimeIntent, slack_days: int = 0) -> 
 
 def _spans_in(text: str, after: date | None = None) -> Iterator[tuple[date, date]]:
     """(first, last) day of every date, month and year written in ``text``; with
-    ``after`` (the article's date) also of each day written without a year ("vom 5. bis
-    zum 9. November"): its next occurrence, when that is at most half a year later."""
+    ``after`` (the article's date) also of each period named relative to it ("im letzten
+    Jahr", "vor zwei Jahren", "last month") and of each day written without a year ("vom
+    5. bis zum 9. November"): its next occurrence, when that is at most half a year later."""
     for pattern, span_of in _IN_TEXT:
         for m in pattern.finditer(text):
             try:
@@ -350,6 +351,10 @@ def _spans_in(text: str, after: date | None = None) -> Iterator[tuple[date, date
                 continue
     if after is None:
         return
+    lower = text.lower()
+    for pattern, relative_span in _RELATIVE:
+        for m in pattern.finditer(lower):
+            yield relative_span(m, after)
     for m in _D_MONTH.finditer(text):
         try:
             day = date(after.year, _MONTHS[m[2].lower()], int(m[1]))
@@ -407,11 +412,12 @@ def announces_period(text: str, doc_date: str | None, intent: TimeIntent) -> boo
 def recalls_period(text: str, doc_date: str | None, intent: TimeIntent) -> bool:
     """True when a passage of an article dated *after* the period writes a date, month or
     year within it: a look back ("im Geschäftsjahr 2004" in an article of March 2005
-    answers "... für 2004"). Undated articles never count."""
+    answers "... für 2004"; "im letzten Jahr" in an article of 2006 answers "... in
+    2005"). Undated articles never count."""
     doc = _bounds(doc_date)
     if not intent.period or intent.hi is None or doc is None or doc[0] <= intent.hi:
         return False
-    return _writes_within(text, intent)
+    return _writes_within(text, intent, date.fromisoformat(doc[0]))
 
 
 def _writes_within(text: str, intent: TimeIntent, written: date | None = None) -> bool:
@@ -572,14 +578,14 @@ _CITATION = re.compile(r"\[(\d+)\]")
 
 
 def annotate_answer(text: str, dates: dict[int, str | None]) -> str:
-    """An answer's lines with relative day expressions dated by the article each line
-    cites (``dates``: citation number -> article date); lines citing several articles
-    or none stay as they are."""
+    """An answer's lines with relative day expressions dated by the articles each line
+    cites (``dates``: citation number -> article date); lines citing articles of
+    different dates, or none, stay as they are."""
     out = []
     for line in text.split("\n"):
-        cited = {int(n) for n in _CITATION.findall(line)}
-        if len(cited) == 1:
-            line = annotate_in_article(line, dates.get(cited.pop()))
+        dated = {dates.get(int(n)) for n in _CITATION.findall(line)}
+        if len(dated) == 1:
+            line = annotate_in_article(line, dated.pop())
         out.append(line)
     return "\n".join(out)
 

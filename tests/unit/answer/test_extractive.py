@@ -18,6 +18,7 @@ from rag.answer.extractive import (
     compose,
     is_credit,
     lacks_asked_type,
+    make_source,
     naming_more,
     rank_sentences,
 )
@@ -480,3 +481,62 @@ def test_who_took_the_picture_is_answered_by_its_credit(question: str, credited:
     answer = compose(question, ranked, [source], "en", _params(max_sentences=1))
     if credited:
         assert answer == "Der Minister lacht beim Besuch der Werft. Jana Beispiel / Reuters [1]"
+
+
+def _two_passages(doc_2: str, gap: float) -> tuple[list[Candidate], list[Source]]:
+    """The best sentence (passage 1 of article ``a.md``) and one of passage 2 (of
+    ``doc_2``) scoring ``gap`` below it."""
+    s1 = Source(1, "a.md", "A", None, None, None, "Der Fahrer wurde eingeklemmt.", 2.3)
+    s2 = Source(2, doc_2, "B", None, None, None, "Er erlitt zwei Schnittverletzungen.", 2.2)
+    candidates = [Candidate(0, (0, len(s1.text)), s1.text, 2.0),
+                  Candidate(1, (0, len(s2.text)), s2.text, 2.0 - gap)]
+    return candidates, [s1, s2]
+
+
+def test_another_passage_of_the_article_that_answers_almost_as_well_is_quoted_too() -> None:
+    """Where an article was cut into passages says nothing about where its answer is: the
+    best sentence of its next answer passage within ``sibling_margin`` follows as a
+    statement of its own, cited and highlighted; not another article's, not further
+    below, not when set to 0, not one the previous answer quoted."""
+    question = "Wie wurde der Fahrer verletzt?"
+    candidates, sources = _two_passages("a.md", 0.01)
+    text = compose(question, candidates, sources, "de", _params())
+    assert text == "Der Fahrer wurde eingeklemmt. [1] Er erlitt zwei Schnittverletzungen. [2]"
+    assert sources[1].highlights == [(0, len(sources[1].text))]
+    for doc_2, gap, params, said in (("b.md", 0.01, _params(), ""),
+                                     ("a.md", 0.03, _params(), ""),
+                                     ("a.md", 0.01, _params(sibling_margin=0.0), ""),
+                                     ("a.md", 0.01, _params(), sources[1].text)):
+        candidates, sources = _two_passages(doc_2, gap)
+        text = compose(question, candidates, sources, "de", params, said)
+        assert text == "Der Fahrer wurde eingeklemmt. [1]"
+        assert sources[1].highlights == []
+
+
+def test_a_quoted_sibling_does_not_give_the_answer_the_kind_asked_for() -> None:
+    """Whether the answer has the number a "wie viel" question asks for is judged on its
+    best statement: a sentence of another passage quoted beside it does not turn a
+    sentence without a number into an answer."""
+    from types import SimpleNamespace
+
+    from rag.types import DocMeta, Hit
+
+    q = np.asarray([1.0, 0.0], dtype=np.float32)
+    texts = ["Er brachte Kartoffeln und Käse mit.", "Das Treffen dauerte 3 Stunden."]
+    vecs = [[1.0, 0.0], [0.96, 0.28]]  # with the number bonus, 0.01 below the best
+    chunks = {i: StoredChunk(i, f"a.md#{i}", "a.md", t, 500 * i + 100, 500 * i + 100 + len(t),
+                             [(0, len(t))], np.asarray([v], dtype=np.float32))
+              for i, (t, v) in enumerate(zip(texts, vecs))}
+    doc = DocMeta("a.md", "Besuch", None, None, None, None)
+    index = SimpleNamespace(chunks=lambda ids: {i: chunks[i] for i in ids},
+                            docs={"a.md": doc}, keywords=None)
+    hits = [Hit(i, i, "a.md", 1.0, 0.9, 0.0, sentence=float(chunks[i].sentence_vectors[0] @ q))
+            for i in chunks]
+    params = replace(AnswerSettings(), min_term_support_de=0.0, lexical_weight_de=0.0)
+    question = "Wie viel kostete das, was er mitbrachte?"
+    ranked = rank_sentences(q, question, "de", list(chunks.values()), [1.0, 1.0], params)
+    sources = [make_source(n, chunks[i], doc, 1.0) for n, i in enumerate(chunks, start=1)]
+    assert compose(question, ranked, sources, "de", params).endswith("3 Stunden. [2]")
+    answer = ExtractiveAnswerer(params).answer(Evidence(question, "de", q, hits, 5),
+                                               SimpleNamespace(index=index))
+    assert not answer.found

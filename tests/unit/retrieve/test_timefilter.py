@@ -207,11 +207,13 @@ def test_timeline_order():
 
 def test_answer_lines_dated_by_the_cited_article():
     text = ("Die Stadtwerke teilten das gestern mit. [1]\n- Am Samstag stieg der Pegel. [2]\n"
-            "- Heute beides. [1] [2]")
-    out = annotate_answer(text, {1: "2022-12-19", 2: "2024-01-05"})
+            "- Heute beides. [1] [2]\nGestern hier. [1] Heute dort. [3]")
+    out = annotate_answer(text, {1: "2022-12-19", 2: "2024-01-05", 3: "2022-12-19"})
     assert "gestern (18.12.2022) mit. [1]" in out
     assert "Am Samstag (30.12.2023) stieg" in out  # 2024-01-05 is a Friday
-    assert "Heute beides. [1] [2]" in out  # two articles: left as it is
+    assert "Heute beides. [1] [2]" in out  # two dates: left as it is
+    # two passages of one article (or two articles of one day)
+    assert "Gestern (18.12.2022) hier. [1] Heute (19.12.2022) dort. [3]" in out
 
 
 @pytest.mark.parametrize("question, text, expected", [
@@ -262,6 +264,12 @@ def test_only_articles_dated_before_the_period_announce_it(doc_date):
     ("Warum gab es für 2004 keine Dividende?", "Der Gewinn 2004 sank.", "2004-12-11", False),
     ("Warum gab es für 2004 keine Dividende?", "Der Gewinn 2004 sank.", None, False),
     ("Was ist neu?", "Der Gewinn 2004 sank.", "2005-03-11", False),
+    # a period the article names relative to its own date
+    ("How many were murdered in 2005?", "Im letzten Jahr wurden 665 ermordet.", "2006-07-19",
+     True),
+    ("Was geschah im Juni 2006?", "Vor zwei Jahren wurde er überstellt.", "2008-06-20", False),
+    ("Was geschah 2006?", "Vor zwei Jahren wurde er überstellt.", "2008-06-20", True),
+    ("Was geschah 2006?", "Vor zwei Jahren wurde er überstellt.", None, False),
 ])
 def test_article_after_the_period_looking_back(question, text, doc_date, expected):
     assert recalls_period(text, doc_date, parse_time(question, TODAY)) is expected
