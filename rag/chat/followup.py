@@ -77,6 +77,12 @@ _NEW_TOPIC = re.compile(
     r"|\bon\s+another\s+note\b",
     re.IGNORECASE,
 )
+#: "The news" / "die Nachricht" of a conversation is what it just talked about ("How did
+#: the White House react to the news?", "Wie reagierte Merkel auf die Nachricht?"; not
+#: "the news about Borgward", which names its own topic).
+_THE_NEWS = re.compile(r"\b(?:(?:the|this|that)\s+news|(?:die|der)\s+nachricht(?:en)?)\b"
+                       r"(?!\s+(?:about|on|regarding|concerning|über|zu|zum|zur)\b)",
+                       re.IGNORECASE)
 #: "Es" in "gibt es"/"es gibt" is not a pronoun.
 _EXPLETIVE_ES = frozenset({"gibt", "gab"})
 #: Possessive pronouns, which often point at a name earlier in the same question
@@ -182,6 +188,8 @@ def decide(question: str) -> Decision:
         if low in ("that", "this") and (following is None
                                          or following.lower() not in _CLAUSE_STARTS):
             return Decision(True, f"refers back ({word!r})")
+    if news := _THE_NEWS.search(question):
+        return Decision(True, f"refers back ({news.group(0)!r})")
     undated = without_period(question)
     if undated != question and asks_what_happened(undated):
         return Decision(False, "asks what happened in a period")

@@ -108,6 +108,26 @@ def test_sources_that_date_the_union_differently_are_both_shown(pipeline):
 
 
 
+def test_an_answer_quotes_the_article_s_next_passage_when_it_answers_almost_as_well(
+    pipeline,
+):
+    """"What has Lukashenko made available to Russia ...?": the best sentence is the
+    teaser of the article's first passage, the answer ("... als Aufmarschgebiet nutzen
+    können") stands in its next passage, scored within ``sibling_margin``: both are
+    quoted, each with its citation, not as disagreeing sources; with the setting off only
+    the teaser is."""
+    question = "What has Lukashenko made available to Russia for its war against Ukraine?"
+    answer = pipeline.ask(question)
+    assert answer.found and "Aufmarschgebiet" in answer.text, answer.text
+    cited = [s for s in answer.sources if f"[{s.n}]" in answer.text]
+    assert len(cited) == 2 and {s.doc_id for s in cited} == {"002_b32e619577f15ed7.txt"}
+    assert all(s.highlights for s in cited)
+    assert not answer.text.startswith(("Die Quellen", "The sources"))
+    off = Pipeline(pipeline.settings.replace(sibling_margin=0.0), embedder=pipeline.embedder,
+                   auto_index=False)
+    assert "Aufmarschgebiet" not in off.ask(question).text
+
+
 def test_the_chat_examples_are_answered_from_highly_relevant_sources(pipeline):
     """The web chat's examples about the default corpus: all shown, since the product
     answers each of them from a "highly relevant" source."""

@@ -62,6 +62,10 @@ TANKER = "wikinews_55730.md"
 XYNTHIA = "wikinews_61440.md"
 #: Beate Uhse's results for the business year 2004, reported in March 2005.
 RESULTS_2004 = "wikinews_3882.md"
+#: Amnesty's report of July 2006 on murders of women in Guatemala "im letzten Jahr".
+GUATEMALA = "wikinews_30204.md"
+#: The Nobel Peace Prize for Obama (2009), and a White House spokesman on Iran (2006).
+NOBEL_2009, WHITE_HOUSE_2006 = "wikinews_59270.md", "wikinews_27811.md"
 
 
 @pytest.fixture(scope="module")
@@ -271,6 +275,46 @@ def test_a_period_looked_back_on_by_a_later_article_is_answered(wikinews, tmp_pa
     assert answer.found and answer.sources[0].doc_id == RESULTS_2004, answer.text
     assert "Dividende kann daher nicht bezahlt werden" in answer.text, answer.text
     assert answer.period == "2004"
+
+
+def test_a_year_a_later_article_names_relative_to_its_date_is_looked_back_on(
+    wikinews, tmp_path,
+):
+    """"How many women and girls were murdered in Guatemala in 2005 ...?": the report of
+    July 2006 says "im letzten Jahr ... 665 Frauen und Mädchen"; that passage writes no
+    2005, but its "im letzten Jahr" is 2005 from the article's date, so it joins the
+    look-back (only the article's other passages, which write 2005 about other things,
+    did)."""
+    pipeline, *_ = wikinews
+    dated_2005 = [p.name for p in sorted((WIKINEWS / "corpus").glob("wikinews_*.md"))
+                  if "\ndate: 2005" in p.read_text(encoding="utf-8")][:40]
+    assert len(dated_2005) >= 20
+    archive, _ = _archive(pipeline, tmp_path, [GUATEMALA, *dated_2005])
+    answer = archive.ask("How many women and girls were murdered in Guatemala in 2005 "
+                         "according to Amnesty International?", 5)
+    assert answer.found and "665" in answer.text, answer.text
+    assert answer.period == "2005"
+
+
+def test_a_follow_up_about_the_news_stays_in_the_conversation(wikinews, tmp_path):
+    """"How did the White House spokesman react to the news?" names the White House,
+    which the conversation about the Nobel Peace Prize has not: an English question naming
+    something new starts its own topic, and alone it finds a White House spokesman on
+    Iran. "The news" is what the conversation just talked about: it is a follow-up, and
+    the spokesman's "WOW" is the answer."""
+    pipeline, *_ = wikinews
+    dated_2009 = [p.name for p in sorted((WIKINEWS / "corpus").glob("wikinews_*.md"))
+                  if "\ndate: 2009" in p.read_text(encoding="utf-8")][:40]
+    archive, _ = _archive(pipeline, tmp_path, sorted({NOBEL_2009, WHITE_HOUSE_2006,
+                                                      *dated_2009}))
+    history = conversation(archive, ["Who was awarded the Nobel Peace Prize in October "
+                                     "2009?"], 5)
+    answer = archive.ask("How did the White House spokesman react to the news?", 5,
+                         history=history)
+    assert answer.understood_as is not None, answer.text
+    assert answer.found and "WOW" in answer.text, answer.text
+    alone = archive.ask("How did the White House spokesman react to it?", 5)
+    assert alone.sources[0].doc_id == WHITE_HOUSE_2006  # the words alone go astray
 
 
 def test_own_conversations_by_definite_description_and_topic_switches(wikinews):

@@ -35,6 +35,9 @@ from rag.chat import asks_for_more, decide, ordinal_reference, without_announcem
         "Wie viele starben bei seinem Angriff?",   # nothing named before the possessive
         "How close to Berlin did his troops get?",  # a preposition's object owns nothing
         "Wie nah kamen seine Truppen an Berlin heran?",  # the possessive before the name
+        "How did the Graz city council react to the news?",  # the news: what was said
+        "Wie reagierte die Stadt Graz auf die Nachricht?",
+        "Was sagte der Bürgermeister von Graz nach der Nachricht vom Brand?",
     ],
 )
 def test_follow_ups_depend_on_the_conversation(question):
@@ -67,6 +70,8 @@ def test_follow_ups_depend_on_the_conversation(question):
         "Why did Obama cancel his trip to Graz?",
         "Was schreibt die Polizei in ihrem Bericht?",
         "Um wie viel Prozent will die Stadt Graz ihren Verbrauch senken?",
+        "What was the news about the Graz city council in 2005?",  # news naming its topic
+        "Was war die Nachricht über den Brand in Graz?",
     ],
 )
 def test_standalone_questions_and_new_topics_do_not(question):
