@@ -2,8 +2,9 @@
 
 A question *depends* on the earlier turns when it refers back to them: a personal or
 demonstrative pronoun or adverb without its referent ("Wie ist er gestorben?", "Where
-was Putin when it happened?", "Und wann war das?"), a leading conjunction that continues
-the previous question ("Und wie viele ...?", "And why?"), or too few content words and
+was Putin when it happened?", "Und wann war das?"), "the news" / "die Nachricht" of what
+was just said ("How did the White House react to the news?"), a leading conjunction that
+continues the previous question ("Und wie viele ...?", "And why?"), or too few content words and
 no name or noun of its own to stand alone ("Why?", "Warum genau?"). A possessive after
 a name of the question points at that name ("Was sagte Merkel in ihrer Rede?"), not
 back. It starts a *new topic* when it says so ("Andere Frage: ...", "Different
