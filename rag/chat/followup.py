@@ -4,10 +4,10 @@ A question *depends* on the earlier turns when it refers back to them: a persona
 demonstrative pronoun or adverb without its referent ("Wie ist er gestorben?", "Where
 was Putin when it happened?", "Und wann war das?"), "the news" / "die Nachricht" of what
 was just said ("How did the White House react to the news?"), a leading conjunction that
-continues the previous question ("Und wie viele ...?", "And why?"), or too few content words and
-no name or noun of its own to stand alone ("Why?", "Warum genau?"). A possessive after
-a name of the question points at that name ("Was sagte Merkel in ihrer Rede?"), not
-back. It starts a *new topic* when it says so ("Andere Frage: ...", "Different
+continues the previous question ("Und wie viele ...?", "And why?"), or too few content
+words and no name or noun of its own to stand alone ("Why?", "Warum genau?"). A
+possessive after a name of the question points at that name ("Was sagte Merkel in ihrer
+Rede?"), not back. It starts a *new topic* when it says so ("Andere Frage: ...", "Different
 topic: ..."): then the conversation is not used at all, so a new topic never inherits
 the old answer. A question with none of these signs *stands alone* by its words (so does
 one that asks only what happened in a period: "Was passierte gestern?"); it may still
