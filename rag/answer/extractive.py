@@ -440,12 +440,11 @@ def choose_statements(
         if c.source == best.source and not c.heading:
             statements[0].append(c)
     said = _squash(said)
-    sibling = _sibling(best, primary, sources, params.sibling_margin, said)
-    if sibling is not None:
-        statements.append([sibling])
     conflict = disagreement(question, lang, best, candidates, sources, params)
     if conflict:
         statements = [[c] for c in conflict]
+    elif (sibling := _sibling(best, primary, sources, params.sibling_margin, said)) is not None:
+        statements.append([sibling])
     for group in statements:
         group.sort(key=lambda c: c.span)
         before = _antecedent(group[0], candidates, sources)
@@ -458,15 +457,15 @@ def _sibling(best: Candidate, primary: list[Candidate], sources: list[Source],
              margin: float, said: str = "") -> Candidate | None:
     """The best sentence of another passage of ``best``'s article among the ``primary``
     candidates (best first) scoring within ``margin`` of ``best``, a whole sentence (not
-    a line of a table, "Sonntag, 06. November 2005:") and not quoted in ``said``
-    (squashed), or ``None``."""
+    a line of a table, "Sonntag, 06. November 2005:") that ``said`` (squashed) did not
+    quote (:func:`_was_said`), or ``None``."""
     doc = sources[best.source].doc_id
     for c in primary:
         if c.score < best.score - margin:
             return None
         if (c.source != best.source and sources[c.source].doc_id == doc
                 and c.text.rstrip(_CLOSING).endswith((".", "!", "?"))
-                and _squash(c.text) not in said):
+                and not _was_said(c, said)):
             return c
     return None
 
