@@ -110,6 +110,12 @@ def _archive(pipeline: Pipeline, tmp_path: Path, names) -> tuple[Pipeline, Setti
     return archive, settings
 
 
+def _dated(year: str, most: int | None = None) -> list[str]:
+    """The Wikinews articles dated in ``year`` (the first ``most`` by name)."""
+    return sorted(p.name for p in (WIKINEWS / "corpus").glob("wikinews_*.md")
+                  if f"\ndate: {year}" in p.read_text(encoding="utf-8"))[:most]
+
+
 def _hit(ranks, k):
     return sum(r is not None and r <= k for r in ranks) / len(ranks)
 
@@ -267,8 +273,7 @@ def test_a_period_looked_back_on_by_a_later_article_is_answered(wikinews, tmp_pa
     year, so it is searched when the period's own articles answer nothing. It was "not
     found"."""
     pipeline, *_ = wikinews
-    dated_2004 = [p.name for p in (WIKINEWS / "corpus").glob("wikinews_*.md")
-                  if "\ndate: 2004" in p.read_text(encoding="utf-8")]
+    dated_2004 = _dated("2004")
     assert len(dated_2004) >= 5
     archive, _ = _archive(pipeline, tmp_path, [RESULTS_2004, *dated_2004])
     answer = archive.ask("Warum zahlt Beate Uhse für 2004 keine Dividende?", 5)
@@ -286,8 +291,7 @@ def test_a_year_a_later_article_names_relative_to_its_date_is_looked_back_on(
     look-back (only the article's other passages, which write 2005 about other things,
     did)."""
     pipeline, *_ = wikinews
-    dated_2005 = [p.name for p in sorted((WIKINEWS / "corpus").glob("wikinews_*.md"))
-                  if "\ndate: 2005" in p.read_text(encoding="utf-8")][:40]
+    dated_2005 = _dated("2005", 40)
     assert len(dated_2005) >= 20
     archive, _ = _archive(pipeline, tmp_path, [GUATEMALA, *dated_2005])
     answer = archive.ask("How many women and girls were murdered in Guatemala in 2005 "
@@ -303,8 +307,7 @@ def test_a_follow_up_about_the_news_stays_in_the_conversation(wikinews, tmp_path
     Iran. "The news" is what the conversation just talked about: it is a follow-up, and
     the spokesman's "WOW" is the answer."""
     pipeline, *_ = wikinews
-    dated_2009 = [p.name for p in sorted((WIKINEWS / "corpus").glob("wikinews_*.md"))
-                  if "\ndate: 2009" in p.read_text(encoding="utf-8")][:40]
+    dated_2009 = _dated("2009", 40)
     archive, _ = _archive(pipeline, tmp_path, sorted({NOBEL_2009, WHITE_HOUSE_2006,
                                                       *dated_2009}))
     history = conversation(archive, ["Who was awarded the Nobel Peace Prize in October "
