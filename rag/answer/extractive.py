@@ -18,6 +18,7 @@ from ..text.facts import MONTHS, WEEKDAYS
 from ..text.sentences import POINTS_BACK_IN_ANSWER
 from ..text.terms import (
     ARTICLE_WORDS,
+    acronyms,
     anchor_terms,
     compound_terms,
     nouns,
@@ -280,14 +281,15 @@ def _was_said(c: Candidate, said: str) -> bool:
 
 def naming_more(question: str, chunks: list[StoredChunk], depth: int) -> set[int]:
     """Indexes of the passages of the first passage's article among the first ``depth``
-    of ``chunks`` that name a noun of ``question`` the first passage does not name (also
-    as part of a compound, :func:`~rag.text.terms.compound_terms`; not a month, a
-    weekday or a word for an article, which date or name the article rather than the
-    asked fact): a follow-up about an article whose answer stands further down it."""
+    of ``chunks`` that name a noun or an abbreviation ("GEW") of ``question`` the first
+    passage does not name (also as part of a compound,
+    :func:`~rag.text.terms.compound_terms`; not a month, a weekday or a word for an
+    article, which date or name the article rather than the asked fact): a follow-up
+    about an article whose answer stands further down it."""
     if not chunks:
         return set()
     terms = set(question_terms(question))
-    asked = {stem: noun for stem, noun in nouns(question).items()
+    asked = {stem: noun for stem, noun in (nouns(question) | acronyms(question)).items()
              if stem in terms and noun not in MONTHS and noun not in WEEKDAYS
              and not ARTICLE_WORDS.fullmatch(noun)}
 

@@ -61,6 +61,21 @@ def nouns(text: str) -> dict[str, str]:
     return out
 
 
+#: A word of capitals only, two letters or more: an abbreviation ("GEW", "EU", "VW").
+_ACRONYM = re.compile(r"\b[A-ZÄÖÜ]{2,}\b")
+
+
+def acronyms(text: str) -> dict[str, str]:
+    """The abbreviations of ``text`` written in capitals ("GEW", "DSW"), as :func:`nouns`
+    gives its nouns: ``{stem: lower-case word}``."""
+    out: dict[str, str] = {}
+    for match in _ACRONYM.finditer(text):
+        stems = tokenize(match.group(0))
+        if stems:
+            out.setdefault(stems[0], match.group(0).lower())
+    return out
+
+
 def compound_terms(question_nouns: dict[str, str], text: str) -> set[str]:
     """The stems of ``question_nouns`` (:func:`nouns`) that ``text`` has as part of a
     compound, or whose compound it has the head of: "Böen" in "Orkanböen", "Soldaten" for

@@ -312,6 +312,18 @@ def test_a_follow_up_may_be_answered_further_down_its_article() -> None:
     assert naming_more("Und Frankreich?", [], 5) == set()
 
 
+def test_a_follow_up_naming_an_abbreviation_is_answered_where_the_article_names_it() -> None:
+    """An abbreviation ("GEW") counts like a noun; the first passage naming it does not
+    send the answer further down."""
+    chunks = [
+        _text_chunk(0, "a.md", "Die Ministerin kündigte eine Änderung des Entwurfs an."),
+        _text_chunk(1, "a.md", "Die GEW zeigte sich damit noch nicht zufrieden."),
+    ]
+    assert naming_more("Und wie reagierte die GEW darauf?", chunks, 5) == {1}
+    assert naming_more("Und wie reagierte die GEW darauf?", chunks[1:], 5) == set()
+    assert naming_more("Und wie reagierte sie darauf?", chunks, 5) == set()
+
+
 @pytest.mark.parametrize(("question", "answer", "lacks"), [
     ("How many inhabitants does the city have?", "In der Stadt tagte der Rat. [1]", True),
     ("How many inhabitants does the city have?", "Die Stadt hat 2 Millionen Einwohner. [1]",

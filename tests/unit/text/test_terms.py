@@ -6,7 +6,14 @@ from __future__ import annotations
 import pytest
 
 from rag.text.language import detect_language
-from rag.text.terms import anchor_terms, compound_terms, normalize_numbers, nouns, tokenize
+from rag.text.terms import (
+    acronyms,
+    anchor_terms,
+    compound_terms,
+    normalize_numbers,
+    nouns,
+    tokenize,
+)
 
 
 @pytest.mark.parametrize("text", ["62'000", "62’000", "62.000", "62 000", "62\u202f000",
@@ -63,6 +70,11 @@ def test_nouns_are_the_capitalised_words_after_the_first() -> None:
     assert nouns("Wie stark waren die heftigsten Böen über Spanien?") == {
         "boen": "böen", "spani": "spanien"}
     assert nouns("Wer war es?") == {}
+
+
+def test_acronyms_are_words_in_capitals() -> None:
+    assert acronyms("Wie reagierte die GEW auf den Plan der EU?") == {"gew": "gew", "eu": "eu"}
+    assert acronyms("Wie reagierte die Gewerkschaft?") == {}
 
 
 @pytest.mark.parametrize(("question", "text", "found"), [
