@@ -113,6 +113,18 @@ _COUNT = re.compile(
     r"|hundreds?|thousands?|millions?|billions?|dozens?|both|several|half)\b",
     re.IGNORECASE,
 )
+#: Questions for an age, and what an answer to them must hold: a number of years ("39
+#: Jahre", "84-jährigen", "515 Millionen Jahren", "25 years"), an age in brackets after a
+#: name ("Anton Geiser (84)"), an age written out ("Siebzigjährige"), "Alter", or when
+#: someone was born or something built ("1905 erbaut").
+_ASKS_AGE = re.compile(r"\b(?:how old|wie alt|(?:at )?what age|in welchem alter)\b",
+                       re.IGNORECASE)
+_AGE = re.compile(
+    r"\d\s*(?:(?:millionen|milliarden|mio\.|mrd\.)\s*)?[-–]?\s*(?:jährig|jahr|years?\b)"
+    r"|\w+jährig|\balter\b|\baged?\b|\(\d{1,3}\)"
+    r"|\b(?:geb\.|geboren|born|erbaut|gebaut|gegründet|built|founded)",
+    re.IGNORECASE,
+)
 #: A date or a clock time ("13. Februar 2006", "24.1.2005", "15:15 Uhr", "Mai 2023"):
 #: its digits are not an amount (a size, a count, an age).
 _DATE_OR_TIME = re.compile(
@@ -340,10 +352,12 @@ def asks_year(question: str) -> bool:
 def lacks_asked_type(question: str, answer: str) -> bool:
     """Whether ``answer`` (without its citation numbers) cannot be what ``question`` asks
     for: no number for "how many / much" / "wie viel(e)", no year for "which year" / "welches
-    Jahr". Such a sentence matches the question's topic, not its question."""
+    Jahr", no age (:data:`_AGE`) for "how old" / "wie alt". Such a sentence matches the
+    question's topic, not its question."""
     text = _CITED.sub("", answer)
     return bool((_ASKS_COUNT.search(question) and not _COUNT.search(text))
-                or (_ASKS_YEAR_ONLY.search(question) and not _YEAR.search(text)))
+                or (_ASKS_YEAR_ONLY.search(question) and not _YEAR.search(text))
+                or (_ASKS_AGE.search(question) and not _AGE.search(text)))
 
 
 def _numbers(text: str) -> set[str]:

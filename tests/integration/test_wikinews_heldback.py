@@ -62,6 +62,12 @@ TANKER = "wikinews_55730.md"
 XYNTHIA = "wikinews_61440.md"
 #: Beate Uhse's results for the business year 2004, reported in March 2005.
 RESULTS_2004 = "wikinews_3882.md"
+#: Teachers' working-time accounts in Lower Saxony (May 2008): the union GEW's reaction
+#: in the article's second passage.
+TEACHERS = "wikinews_50016.md"
+#: Three emergency landings in Italy (2005), no pilot's age; a hostage-taking in a prison
+#: in Suhl (2013) by a 52-year-old.
+LANDINGS, HOSTAGE = "wikinews_12611.md", "wikinews_75244.md"
 #: Amnesty's report of July 2006 on murders of women in Guatemala "im letzten Jahr".
 GUATEMALA = "wikinews_30204.md"
 #: The Nobel Peace Prize for Obama (2009), and a White House spokesman on Iran (2006).
@@ -240,6 +246,35 @@ def test_a_follow_up_is_answered_further_down_its_article(wikinews, tmp_path):
     off = Pipeline(settings.replace(followup_naming_more=False), embedder=pipeline.embedder,
                    auto_index=False)
     assert "200 Kilometern" not in off.ask(question, 5, history=history).text
+
+
+def test_a_follow_up_naming_an_abbreviation_is_answered_where_its_article_names_it(
+    wikinews, tmp_path,
+):
+    """"Und wie reagierte die GEW darauf?" after the minister's announcement: the
+    conversation finds the article's first passage (the announcement); the union's
+    reaction stands in the next one, which names "GEW" - an abbreviation, which now counts
+    as a noun the first passage does not name. It repeated the announcement."""
+    pipeline, *_ = wikinews
+    archive, _ = _archive(pipeline, tmp_path, (TEACHERS, *_FIRST_3S))
+    history = conversation(archive, ["Was hat die niedersächsische Kultusministerin im Mai "
+                                     "2008 zu den Lehrerarbeitszeitkonten angekündigt?"], 5)
+    answer = archive.ask("Und wie reagierte die GEW darauf?", 5, history=history)
+    assert answer.understood_as is not None and answer.sources[0].doc_id == TEACHERS
+    assert "nicht zufrieden" in answer.text, answer.text
+
+
+def test_an_age_question_needs_an_age_in_its_answer(wikinews, tmp_path):
+    """"How old was the pilot ...?" about an article that gives no age was answered with
+    the landing and its 52 passengers; an answer to "how old" must hold an age. An
+    article that gives it still answers."""
+    pipeline, *_ = wikinews
+    archive, _ = _archive(pipeline, tmp_path, (LANDINGS, HOSTAGE, *_FIRST_3S))
+    unknown = archive.ask("How old was the pilot of the Fokker that landed in Palermo?", 5)
+    assert not unknown.found, unknown.text
+    known = archive.ask("Wie alt war der Strafgefangene, der im März 2013 in Suhl eine "
+                        "Geisel nahm?", 5)
+    assert known.found and "52-jähriger" in known.text, known.text
 
 
 def test_a_metadata_question_finds_the_article_about_its_topic(wikinews, tmp_path):

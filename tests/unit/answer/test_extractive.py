@@ -341,9 +341,21 @@ def test_a_follow_up_naming_an_abbreviation_is_answered_where_the_article_names_
     ("Who won?", "Der Verein gewann. [1]", False),
     ("How much gas does the country buy?", "Das Land kauft Gas aus Russland. [1]", True),
     ("Wie viel kostet das Ticket?", "Das Ticket kostet zwölf Euro. [1]", False),
+    ("How old was the pilot?", "Die Maschine mit 52 Passagieren landete 2005. [1]", True),
+    ("Wie alt ist er?", "Er leitet die Studie in Oslo. [1]", True),
+    ("Wie alt ist der Täter?", "Ein 79-jähriger Autofahrer raste in die Menge. [1]", False),
+    ("Wie alt soll der Täter sein?", "Er soll 18 bis 25 Jahre alt sein. [1]", False),
+    ("How old was Manning?", "Manning war mit 39 Jahren der älteste Spieler. [1]", False),
+    ("Wie alt sind die Fossilien?", "Sie sind 515 Millionen Jahre alt. [1]", False),
+    ("Wie alt ist Anton Geiser?", "Anton Geiser (84) lebt in Ohio. [1]", False),
+    ("Wie alt ist der Elfjährige?", "Der Elfjährige starb. [1]", False),
+    ("How old is the bridge?", "Die Brücke wurde 1905 erbaut. [1]", False),
+    ("Wie alt ist er?", "Im Alter von 3 Jahren zog er nach Berlin. [1]", False),
 ])
 def test_an_answer_without_the_asked_number_or_year_is_none(question, answer, lacks) -> None:
-    """A count question needs a number, a year question a year; citations do not count."""
+    """A count question needs a number, a year question a year, an age question an age
+    (years, "-jährig", an age in brackets, "Alter", born or built); citations do not
+    count."""
     assert lacks_asked_type(question, answer) is lacks
 
 
