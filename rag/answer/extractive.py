@@ -9,12 +9,14 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..retrieve import Retriever
+from ..retrieve import Retriever, allowed_rows
 from ..retrieve.search import sentence_relevance
 from ..retrieve.spelling import term_forms
 from ..settings import AnswerSettings
+from ..store.index import Index
 from ..store.keywords import KeywordStore
 from ..text.facts import MONTHS, WEEKDAYS
+from ..text.names import named_places
 from ..text.sentences import POINTS_BACK_IN_ANSWER
 from ..text.terms import (
     ARTICLE_WORDS,
@@ -181,6 +183,30 @@ def term_support(
         if any(occurs(f, present) for f in forms):
             shared += weight
     return shared / total if total > 0 else 1.0
+
+
+def names_places(question: str, lang: str, index: Index, doc_id: str) -> bool:
+    """Whether the article ``doc_id`` (title and text) names every place that ``question``
+    names (:func:`~rag.text.names.named_places`: "Tokyo" as "Tokyo" or "Tokio", also at
+    the start or the end of a longer word: "Tokioter", "Westafrika"; a country also by
+    its language: "chinesische"). A question about a place its article never names is
+    about another story ("How many people live in Tokyo?" answered with an evacuation in
+    Hiroshima)."""
+    places = named_places(question, lang)
+    if not places:
+        return True
+    rows = allowed_rows(index, None, None, [doc_id])
+    ids = [] if rows is None else [int(i) for i in index.row_ids[rows]]
+    texts = [index.docs[doc_id].title or "", *(c.text for c in index.chunks(ids).values())]
+    present = set(tokenize(" ".join(texts)))
+    return all(any(occurs(form, present) or _compounded(form, present) for form in forms)
+               for forms in places)
+
+
+def _compounded(term: str, terms: set[str]) -> bool:
+    """Whether a term of ``terms`` ends with ``term`` (five letters or more): the head of a
+    German compound ("russisch" in "weissrussisch", "afrika" in "westafrika")."""
+    return len(term) > 4 and any(len(t) > len(term) and t.endswith(term) for t in terms)
 
 
 def make_source(
@@ -623,14 +649,18 @@ class ExtractiveAnswerer:
     def _relevant(self, evidence: Evidence, retriever: Retriever, best: StoredChunk) -> bool:
         """Whether the best passage answers at all: its best sentence reaches the
         threshold (:meth:`_threshold`) and it shares the question's rarer terms
-        (:meth:`_shares_terms`), both judged on :attr:`Evidence.topic` when set."""
+        (:meth:`_shares_terms`), both judged on :attr:`Evidence.topic` when set, and its
+        article names the cities and regions the question names (:func:`names_places`)."""
         question, qvec = evidence.topic or (evidence.question, evidence.qvec)
         similarity = (evidence.hits[0].sentence if evidence.topic is None
                       else sentence_relevance(best, qvec))
-        doc = retriever.index.docs[evidence.hits[0].doc_id]
+        doc_id = evidence.hits[0].doc_id
+        doc = retriever.index.docs[doc_id]
         return (similarity >= self._threshold(evidence, retriever, qvec)
                 and self._shares_terms(evidence, question, similarity, best, doc,
-                                       retriever.index.keywords))
+                                       retriever.index.keywords)
+                and (not self.params.place_check
+                     or names_places(question, evidence.language, retriever.index, doc_id)))
 
     def _threshold(self, evidence: Evidence, retriever: Retriever,
                    qvec: np.ndarray | None = None) -> float:

@@ -68,6 +68,8 @@ TEACHERS = "wikinews_50016.md"
 #: Three emergency landings in Italy (2005), no pilot's age; a hostage-taking in a prison
 #: in Suhl (2013) by a 52-year-old.
 LANDINGS, HOSTAGE = "wikinews_12611.md", "wikinews_75244.md"
+#: Floods in Japan (2018): the evacuation of 3.6 million inhabitants, Tokyo never named.
+FLOODS_JAPAN = "wikinews_82520.md"
 #: Amnesty's report of July 2006 on murders of women in Guatemala "im letzten Jahr".
 GUATEMALA = "wikinews_30204.md"
 #: The Nobel Peace Prize for Obama (2009), and a White House spokesman on Iran (2006).
@@ -275,6 +277,20 @@ def test_an_age_question_needs_an_age_in_its_answer(wikinews, tmp_path):
     known = archive.ask("Wie alt war der Strafgefangene, der im März 2013 in Suhl eine "
                         "Geisel nahm?", 5)
     assert known.found and "52-jähriger" in known.text, known.text
+
+
+def test_an_answer_comes_from_an_article_that_names_the_asked_place(wikinews, tmp_path):
+    """"Wie viele Einwohner hat Tokio?" was answered with the 3.6 million inhabitants
+    asked to leave their homes in the floods in Japan, an article that never names Tokyo
+    (``place_check`` off: answered)."""
+    pipeline, *_ = wikinews
+    archive, settings = _archive(pipeline, tmp_path, (FLOODS_JAPAN, *_FIRST_3S))
+    off = Pipeline(settings.replace(place_check=False), embedder=pipeline.embedder,
+                   auto_index=False)
+    for question in ("Wie viele Einwohner hat Tokio?",
+                     "Another question: how many people live in Tokyo?"):
+        assert not archive.ask(question, 5).found, question
+        assert off.ask(question, 5).found, question
 
 
 def test_a_metadata_question_finds_the_article_about_its_topic(wikinews, tmp_path):

@@ -19,9 +19,11 @@ from rag.answer.extractive import (
     is_credit,
     lacks_asked_type,
     make_source,
+    names_places,
     naming_more,
     rank_sentences,
 )
+from rag.pipeline import Pipeline
 from rag.settings import AnswerSettings
 from rag.text.sentences import split_sentences
 from rag.types import Source, StoredChunk
@@ -564,3 +566,27 @@ def test_a_quoted_sibling_does_not_give_the_answer_the_kind_asked_for() -> None:
     answer = ExtractiveAnswerer(params).answer(Evidence(question, "de", q, hits, 5),
                                                SimpleNamespace(index=index))
     assert not answer.found
+
+
+def test_an_answer_s_article_names_the_places_its_question_names(shared_fake_pipeline) -> None:
+    """Minsk is named in four seed articles, not in the one about the Kremlin visit;
+    "Moscow" is named as "Moskau"; Tokyo in none."""
+    index = shared_fake_pipeline.index
+    minsk = [d for d in index.docs if not d.startswith("000_")][0]
+    kremlin = next(d for d in index.docs if d.startswith("000_"))
+    assert names_places("Was sagte Lukaschenko in Minsk?", "de", index, minsk)
+    assert not names_places("Was sagte Lukaschenko in Minsk?", "de", index, kremlin)
+    assert names_places("What did Putin say in Moscow?", "en", index, kremlin)
+    assert not names_places("How many people live in Tokyo?", "en", index, kremlin)
+    assert names_places("Who is Putin?", "en", index, kremlin)  # no place named
+
+
+def test_a_place_no_article_names_is_not_found(answering_fake_pipeline) -> None:
+    """With every threshold and the term check 0 anything is an answer, but not about a
+    place the article never names (``place_check`` off: answered)."""
+    settings = answering_fake_pipeline.settings.replace(min_term_support_de=0)
+    question = "Was sagte Lukaschenko in Tokio?"
+    for check in (True, False):
+        pipeline = Pipeline(settings.replace(place_check=check),
+                            embedder=answering_fake_pipeline.embedder, auto_index=False)
+        assert pipeline.ask(question).found is not check

@@ -91,7 +91,7 @@ def test_check_off_or_strong_match_answers(fake_settings: Settings) -> None:
     question = "Wer regiert in der Hauptstadt von Australien?"
     for changes in ({"min_term_support_de": 0.0, "term_check_below_de": 2.0},
                     {"min_term_support_de": 0.35, "term_check_below_de": -1.0}):
-        settings = fake_settings.replace(min_relevance_de=-1.0, **changes)
+        settings = fake_settings.replace(min_relevance_de=-1.0, place_check=False, **changes)
         assert Pipeline(settings, embedder=FakeEmbedder()).ask(question).found
 
 
@@ -118,7 +118,7 @@ def test_an_english_answer_below_the_fixed_level_needs_its_names(
                                      background_ref_en=100.0, min_name_support_en=0.3)
     answer = Pipeline(settings, embedder=FakeEmbedder()).ask(question)
     assert answer.found is found
-    unguarded = settings.replace(min_name_support_en=0.0)
+    unguarded = settings.replace(min_name_support_en=0.0, place_check=False)
     assert Pipeline(unguarded, embedder=FakeEmbedder()).ask(question).found
 
 

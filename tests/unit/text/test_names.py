@@ -1,10 +1,11 @@
-"""German forms of English country, language and city names (rag.text.names, CLDR)."""
+"""German forms of English country, language and city names, and the cities and regions a
+question names (rag.text.names, CLDR)."""
 
 from __future__ import annotations
 
 import pytest
 
-from rag.text.names import german_forms, load
+from rag.text.names import german_forms, load, named_places
 from rag.text.terms import tokenize
 
 
@@ -25,3 +26,21 @@ def test_words_without_a_translation_have_none() -> None:
 def test_load_reads_the_names_once() -> None:
     """The web app reads the table at startup, so that no question reads a file."""
     assert load() > 500 and load() == load()
+
+
+@pytest.mark.parametrize(("question", "lang", "places"), [
+    ("Another question: how many people live in Tokyo?", "en", [{"tokyo", "tokio"}]),
+    ("Wie viele Einwohner hat Tokio?", "de", [{"tokyo", "tokio"}]),
+    ("Was geschah in Berlin?", "de", [{"berlin"}]),  # a city CLDR names alike
+    ("How many people died in West Africa?", "en", [{"africa", "afrika"}]),
+    # a country also by its official languages: "chinesische", "weissrussischen"
+    ("What is China's plan?", "en", [{"china", "chines"}]),  # stems
+    ("Wie viele Gefangene gibt es in Belarus?", "de", [{"belarus", "belaruss", "russisch"}]),
+    ("Wie groß ist Tokios Bevölkerung?", "de", [{"tokyo", "tokio"}]),
+    ("Was sagte der Berliner Experte?", "de", [{"berlin"}]),
+    ("Wovor hatten die Römer Angst?", "de", []),  # no "Rom", though stemmed alike
+    ("Tokio hat wie viele Einwohner?", "de", []),  # the first word is no name
+    ("Wer gewann in Bad Reichenhall?", "de", []),
+])
+def test_named_places(question: str, lang: str, places: list[set[str]]) -> None:
+    assert [set(p) for p in named_places(question, lang)] == places
