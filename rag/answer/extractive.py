@@ -186,7 +186,7 @@ def term_support(
 
 
 def names_places(question: str, lang: str, index: Index, doc_id: str) -> bool:
-    """Whether the article ``doc_id`` (title and text) names every place that ``question``
+    """Whether the article ``doc_id`` (title, byline, text) names every place ``question``
     names (:func:`~rag.text.names.named_places`: "Tokyo" as "Tokyo" or "Tokio", also at
     the start or the end of a longer word: "Tokioter", "Westafrika"; a country also by
     its language: "chinesische"). A question about a place its article never names is
@@ -197,7 +197,9 @@ def names_places(question: str, lang: str, index: Index, doc_id: str) -> bool:
         return True
     rows = allowed_rows(index, None, None, [doc_id])
     ids = [] if rows is None else [int(i) for i in index.row_ids[rows]]
-    texts = [index.docs[doc_id].title or "", *(c.text for c in index.chunks(ids).values())]
+    doc = index.docs[doc_id]
+    texts = [doc.title or "", doc.author or "", doc.publisher or "",
+             *(c.text for c in index.chunks(ids).values())]
     present = set(tokenize(" ".join(texts)))
     return all(any(occurs(form, present) or _compounded(form, present) for form in forms)
                for forms in places)
@@ -650,7 +652,7 @@ class ExtractiveAnswerer:
         """Whether the best passage answers at all: its best sentence reaches the
         threshold (:meth:`_threshold`) and it shares the question's rarer terms
         (:meth:`_shares_terms`), both judged on :attr:`Evidence.topic` when set, and its
-        article names the cities and regions the question names (:func:`names_places`)."""
+        article names the places the question names (:func:`names_places`)."""
         question, qvec = evidence.topic or (evidence.question, evidence.qvec)
         similarity = (evidence.hits[0].sentence if evidence.topic is None
                       else sentence_relevance(best, qvec))

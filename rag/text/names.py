@@ -27,7 +27,7 @@ def _official_languages(territory: str, locale) -> list[str]:
 
 
 @lru_cache(maxsize=1)
-def _pairs() -> dict[str, list[tuple[str, str]]]:
+def _pairs() -> dict[str, list[tuple[str, ...]]]:
     """(English name, German name) pairs from CLDR: ``countries`` (territories with a
     two-letter code; each also with the German names of its official languages),
     ``regions`` (continents and parts of them, "Africa" / "Afrika"),
