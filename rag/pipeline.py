@@ -53,7 +53,7 @@ from .errors import LLMError, QuestionError, StoreError
 from .indexing import IndexReport, Progress, chunking_signature, update_index
 from .ingest import dedup
 from .ingest.corpus import scan_corpus
-from .retrieve import Retriever, allowed_rows, articles_naming, named_articles
+from .retrieve import Retriever, allowed_rows, article_chunks, articles_naming, named_articles
 from .retrieve.search import sentence_relevance
 from .retrieve.spelling import term_forms
 from .retrieve.timefilter import (
@@ -678,10 +678,7 @@ def _naming(chunk: StoredChunk, forms: list[list[str]]) -> tuple[int, int] | Non
 def _first_chunks(index: Index, docs: list[str]) -> dict[str, StoredChunk]:
     """The first passage of each of ``docs``, by article id."""
     first: dict[str, StoredChunk] = {}
-    if not docs:
-        return first
-    rows = allowed_rows(index, None, None, docs)
-    for chunk in index.chunks([int(index.row_ids[r]) for r in rows.tolist()]).values():
+    for chunk in article_chunks(index, docs):
         if chunk.doc_id not in first or chunk.start < first[chunk.doc_id].start:
             first[chunk.doc_id] = chunk
     return first

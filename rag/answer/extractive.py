@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..retrieve import Retriever, allowed_rows
+from ..retrieve import Retriever, article_chunks
 from ..retrieve.search import sentence_relevance
 from ..retrieve.spelling import term_forms
 from ..settings import AnswerSettings
@@ -195,11 +195,9 @@ def names_places(question: str, lang: str, index: Index, doc_id: str) -> bool:
     places = named_places(question, lang)
     if not places:
         return True
-    rows = allowed_rows(index, None, None, [doc_id])
-    ids = [] if rows is None else [int(i) for i in index.row_ids[rows]]
     doc = index.docs[doc_id]
     texts = [doc.title or "", doc.author or "", doc.publisher or "",
-             *(c.text for c in index.chunks(ids).values())]
+             *(c.text for c in article_chunks(index, [doc_id]))]
     present = set(tokenize(" ".join(texts)))
     return all(any(occurs(form, present) or _compounded(form, present) for form in forms)
                for forms in places)

@@ -14,6 +14,7 @@ from weakref import WeakKeyDictionary
 import numpy as np
 
 from ..store.index import Index
+from ..types import StoredChunk
 
 
 def date_bounds(value: str | None) -> tuple[str, str] | None:
@@ -82,6 +83,14 @@ def allowed_rows(
         if hi_b:
             ok &= table.lo <= hi_b[1]
     return np.flatnonzero(ok[table.row_codes]).astype(np.int64)
+
+
+def article_chunks(index: Index, doc_ids: list[str]) -> list[StoredChunk]:
+    """Every passage of the articles ``doc_ids``."""
+    rows = allowed_rows(index, None, None, doc_ids)
+    if rows is None:
+        return []
+    return list(index.chunks([int(i) for i in index.row_ids[rows]]).values())
 
 
 def articles_naming(index: Index, forms: list[list[str]],

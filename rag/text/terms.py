@@ -7,6 +7,7 @@ are names and numbers (:func:`anchor_terms`), so the retrieval layer searches th
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 import Stemmer
 from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_GERMAN
@@ -52,13 +53,7 @@ _NOUN = re.compile(r"\b[A-ZÄÖÜ][a-zäöüß]{3,}\w*")
 def nouns(text: str) -> dict[str, str]:
     """The capitalised words of ``text`` after its first word (German: its nouns), as
     ``{stem: lower-case word}``: the stems as :func:`tokenize` makes them."""
-    out: dict[str, str] = {}
-    for match in _NOUN.finditer(text):
-        if match.start() > 0:
-            stems = tokenize(match.group(0))
-            if stems:
-                out.setdefault(stems[0], match.group(0).lower())
-    return out
+    return _by_stem(m.group(0) for m in _NOUN.finditer(text) if m.start() > 0)
 
 
 #: A word of capitals only, two letters or more: an abbreviation ("GEW", "EU", "VW").
@@ -68,11 +63,16 @@ _ACRONYM = re.compile(r"\b[A-ZÄÖÜ]{2,}\b")
 def acronyms(text: str) -> dict[str, str]:
     """The abbreviations of ``text`` written in capitals ("GEW", "DSW"), as :func:`nouns`
     gives its nouns: ``{stem: lower-case word}``."""
+    return _by_stem(m.group(0) for m in _ACRONYM.finditer(text))
+
+
+def _by_stem(words: Iterable[str]) -> dict[str, str]:
+    """``{stem: lower-case word}`` of ``words``, the first word of each stem."""
     out: dict[str, str] = {}
-    for match in _ACRONYM.finditer(text):
-        stems = tokenize(match.group(0))
+    for word in words:
+        stems = tokenize(word)
         if stems:
-            out.setdefault(stems[0], match.group(0).lower())
+            out.setdefault(stems[0], word.lower())
     return out
 
 
