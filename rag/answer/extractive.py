@@ -185,16 +185,11 @@ def term_support(
     return shared / total if total > 0 else 1.0
 
 
-def names_places(question: str, lang: str, index: Index, doc_id: str) -> bool:
-    """Whether the article ``doc_id`` (title, byline, text) names every place ``question``
-    names (:func:`~rag.text.names.named_places`: "Tokyo" as "Tokyo" or "Tokio", also at
-    the start or the end of a longer word: "Tokioter", "Westafrika"; a country also by
-    its language: "chinesische"). A question about a place its article never names is
-    about another story ("How many people live in Tokyo?" answered with an evacuation in
-    Hiroshima)."""
-    places = named_places(question, lang)
-    if not places:
-        return True
+def names_places(places: list[frozenset[str]], index: Index, doc_id: str) -> bool:
+    """Whether the article ``doc_id`` (title, byline, text) names every place of
+    ``places`` (a question's, :func:`~rag.text.names.named_places`: "Tokyo" as "Tokyo" or
+    "Tokio", also at the start or the end of a longer word: "Tokioter", "Westafrika"; a
+    country also by its language: "chinesische")."""
     doc = index.docs[doc_id]
     texts = [doc.title or "", doc.author or "", doc.publisher or "",
              *(c.text for c in article_chunks(index, [doc_id]))]
@@ -591,7 +586,17 @@ class ExtractiveAnswerer:
         if hits and field and evidence.named:  # the question says which article
             return self._from_metadata(field, evidence, index.docs[hits[0].doc_id], sources,
                                        named=True)
-        if not hits or not self._relevant(evidence, retriever, chunks[hits[0].id]):
+        placed = self._placed_first(evidence, retriever)
+        if not placed.hits:
+            return Answer(text, lang, False, NOT_FOUND[lang], sources)
+        moved = placed is not evidence  # to an article that names the asked place
+        if moved:
+            evidence, hits = placed, placed.hits
+            sources = [
+                make_source(n, chunks[h.id], index.docs[h.doc_id], h.score, qvec)
+                for n, h in enumerate(hits, start=1)
+            ]
+        if not self._relevant(evidence, retriever, chunks[hits[0].id], moved):
             return Answer(text, lang, False, NOT_FOUND[lang], sources)
         if field:
             answer = self._from_metadata(field, evidence, index.docs[hits[0].doc_id], sources)
@@ -646,21 +651,37 @@ class ExtractiveAnswerer:
         sources = [s for s in sources if s.n <= evidence.k or s.n in cited]
         return Answer(text, lang, True, answer_text, sources)
 
-    def _relevant(self, evidence: Evidence, retriever: Retriever, best: StoredChunk) -> bool:
+    def _placed_first(self, evidence: Evidence, retriever: Retriever) -> Evidence:
+        """``evidence`` itself when its best article names the places the question (or its
+        :attr:`Evidence.topic`) names (:func:`names_places`; or names none, or the check
+        is off), else the same with only the hits of articles that name them (none: not
+        found). A question about a place its best article never names is about another
+        story ("How many people live in Tokyo?" answered with an evacuation in
+        Hiroshima), but an article further down may be about it."""
+        question = (evidence.topic or (evidence.question,))[0]
+        if not (self.params.place_check and evidence.hits):
+            return evidence
+        places = named_places(question, evidence.language)
+        index = retriever.index
+        if not places or names_places(places, index, evidence.hits[0].doc_id):
+            return evidence
+        naming = {d for d in {h.doc_id for h in evidence.hits} if names_places(places, index, d)}
+        return replace(evidence, hits=[h for h in evidence.hits if h.doc_id in naming])
+
+    def _relevant(self, evidence: Evidence, retriever: Retriever, best: StoredChunk,
+                  moved: bool = False) -> bool:
         """Whether the best passage answers at all: its best sentence reaches the
         threshold (:meth:`_threshold`) and it shares the question's rarer terms
-        (:meth:`_shares_terms`), both judged on :attr:`Evidence.topic` when set, and its
-        article names the places the question names (:func:`names_places`)."""
+        (:meth:`_shares_terms`; whatever the similarity when the passage was ``moved``
+        up for the place it names, :meth:`_placed_first`), both judged on
+        :attr:`Evidence.topic` when set."""
         question, qvec = evidence.topic or (evidence.question, evidence.qvec)
         similarity = (evidence.hits[0].sentence if evidence.topic is None
                       else sentence_relevance(best, qvec))
-        doc_id = evidence.hits[0].doc_id
-        doc = retriever.index.docs[doc_id]
+        doc = retriever.index.docs[evidence.hits[0].doc_id]
         return (similarity >= self._threshold(evidence, retriever, qvec)
                 and self._shares_terms(evidence, question, similarity, best, doc,
-                                       retriever.index.keywords)
-                and (not self.params.place_check
-                     or names_places(question, evidence.language, retriever.index, doc_id)))
+                                       retriever.index.keywords, moved))
 
     def _threshold(self, evidence: Evidence, retriever: Retriever,
                    qvec: np.ndarray | None = None) -> float:
@@ -680,7 +701,7 @@ class ExtractiveAnswerer:
 
     def _shares_terms(
         self, evidence: Evidence, question: str, similarity: float, best: StoredChunk,
-        doc: DocMeta, keywords: KeywordStore,
+        doc: DocMeta, keywords: KeywordStore, always: bool = False,
     ) -> bool:
         """Whether a question that its best passage matches only moderately shares enough
         of its rarer terms with that passage and its article's title, author and publisher
@@ -702,7 +723,7 @@ class ExtractiveAnswerer:
         if evidence.unanswered and term_support(
                 evidence.unanswered, text, keywords, evidence.language) < least:
             return False
-        return similarity >= below or term_support(
+        return (similarity >= below and not always) or term_support(
             question, text, keywords, evidence.language) >= least
 
     @staticmethod

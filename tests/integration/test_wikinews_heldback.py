@@ -70,6 +70,8 @@ TEACHERS = "wikinews_50016.md"
 LANDINGS, HOSTAGE = "wikinews_12611.md", "wikinews_75244.md"
 #: Floods in Japan (2018): the evacuation of 3.6 million inhabitants, Tokyo never named.
 FLOODS_JAPAN = "wikinews_82520.md"
+#: Refugee camps cleared by the police: in Cairo (2005) and near Calais (2009).
+CAIRO_CAMP, CALAIS_CAMP = "wikinews_18703.md", "wikinews_58907.md"
 #: Amnesty's report of July 2006 on murders of women in Guatemala "im letzten Jahr".
 GUATEMALA = "wikinews_30204.md"
 #: The Nobel Peace Prize for Obama (2009), and a White House spokesman on Iran (2006).
@@ -291,6 +293,20 @@ def test_an_answer_comes_from_an_article_that_names_the_asked_place(wikinews, tm
                      "Another question: how many people live in Tokyo?"):
         assert not archive.ask(question, 5).found, question
         assert off.ask(question, 5).found, question
+
+
+def test_an_answer_comes_from_the_first_article_that_names_the_asked_place(wikinews, tmp_path):
+    """The best passage for a question about the camp in Cairo is the one about Calais,
+    which never names Cairo: the answer comes from the Cairo article below it, not "not
+    found" (``place_check`` off: answered from Calais)."""
+    pipeline, *_ = wikinews
+    archive, settings = _archive(pipeline, tmp_path, (CAIRO_CAMP, CALAIS_CAMP, *_FIRST_3S))
+    off = Pipeline(settings.replace(place_check=False), embedder=pipeline.embedder,
+                   auto_index=False)
+    question = "Where did the police take the refugees after clearing their camp in Cairo?"
+    answer = archive.ask(question, 5)
+    assert answer.found and {s.doc_id for s in answer.sources} == {CAIRO_CAMP}, answer.text
+    assert off.ask(question, 5).sources[0].doc_id == CALAIS_CAMP
 
 
 def test_a_metadata_question_finds_the_article_about_its_topic(wikinews, tmp_path):

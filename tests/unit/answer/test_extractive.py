@@ -25,6 +25,7 @@ from rag.answer.extractive import (
 )
 from rag.pipeline import Pipeline
 from rag.settings import AnswerSettings
+from rag.text.names import named_places
 from rag.text.sentences import split_sentences
 from rag.types import Source, StoredChunk
 
@@ -574,11 +575,39 @@ def test_an_answer_s_article_names_the_places_its_question_names(shared_fake_pip
     index = shared_fake_pipeline.index
     minsk = [d for d in index.docs if not d.startswith("000_")][0]
     kremlin = next(d for d in index.docs if d.startswith("000_"))
-    assert names_places("Was sagte Lukaschenko in Minsk?", "de", index, minsk)
-    assert not names_places("Was sagte Lukaschenko in Minsk?", "de", index, kremlin)
-    assert names_places("What did Putin say in Moscow?", "en", index, kremlin)
-    assert not names_places("How many people live in Tokyo?", "en", index, kremlin)
-    assert names_places("Who is Putin?", "en", index, kremlin)  # no place named
+
+    def names(question: str, lang: str, doc_id: str) -> bool:
+        return names_places(named_places(question, lang), index, doc_id)
+
+    assert names("Was sagte Lukaschenko in Minsk?", "de", minsk)
+    assert not names("Was sagte Lukaschenko in Minsk?", "de", kremlin)
+    assert names("What did Putin say in Moscow?", "en", kremlin)
+    assert not names("How many people live in Tokyo?", "en", kremlin)
+    assert names("Who is Putin?", "en", kremlin)  # no place named
+
+
+def test_an_answer_comes_from_the_first_article_that_names_the_asked_place(
+        shared_fake_pipeline) -> None:
+    """The best passage is from the Kremlin article, which never names Minsk: the answer
+    comes from the next article that does, and its sources are that article's; with only
+    the Kremlin article found, nothing is."""
+    from types import SimpleNamespace
+
+    from rag.retrieve import article_chunks
+    from rag.types import Hit
+
+    index = shared_fake_pipeline.index
+    kremlin = next(d for d in index.docs if d.startswith("000_"))
+    minsk = [d for d in index.docs if not d.startswith("000_")][0]
+    question = "Was sagte Lukaschenko in Minsk?"
+    qvec = shared_fake_pipeline.embedder.encode_queries([question])[0]
+    hits = [Hit(c.id, 0, d, 1.0, 0.9, 0.0, sentence=0.9)
+            for d in (kremlin, minsk) for c in article_chunks(index, [d])[:1]]
+    answerer = ExtractiveAnswerer(replace(AnswerSettings(), min_relevance_de=0.0))
+    retriever = SimpleNamespace(index=index)
+    answer = answerer.answer(Evidence(question, "de", qvec, hits, 5), retriever)
+    assert answer.found and [s.doc_id for s in answer.sources] == [minsk]
+    assert not answerer.answer(Evidence(question, "de", qvec, hits[:1], 5), retriever).found
 
 
 def test_a_place_no_article_names_is_not_found(answering_fake_pipeline) -> None:
