@@ -103,7 +103,9 @@ _TIME = re.compile(
     re.IGNORECASE)
 #: Questions for a count or an amount ("how much", "wie viel"), or for a year, and what
 #: an answer to them must hold: a number (digits or a number word), a year.
-_ASKS_COUNT = re.compile(r"\b(?:how (?:many|much)|wie viele?)\b", re.IGNORECASE)
+#: Questions for an amount: a number, a sum ("wie hoch", "wie teuer").
+_ASKS_COUNT = re.compile(r"\b(?:how (?:many|much|high|expensive)|wie (?:viele?|hoch|teuer))\b",
+                         re.IGNORECASE)
 _ASKS_YEAR_ONLY = re.compile(_WHICH_YEAR, re.IGNORECASE)
 _COUNT = re.compile(
     r"\d|\b(?:zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn|elf|zwölf|(?:drei|vier|fünf"
@@ -372,11 +374,14 @@ def asks_year(question: str) -> bool:
 
 def lacks_asked_type(question: str, answer: str) -> bool:
     """Whether ``answer`` (without its citation numbers) cannot be what ``question`` asks
-    for: no number for "how many / much" / "wie viel(e)", no year for "which year" / "welches
-    Jahr", no age (:data:`_AGE`) for "how old" / "wie alt". Such a sentence matches the
-    question's topic, not its question."""
+    for: no number for "how many / much / high" / "wie viel(e) / hoch" (not a word of
+    the question itself: "Milliardenkredite" asked about), no year for "which year" /
+    "welches Jahr", no age (:data:`_AGE`) for "how old" / "wie alt". Such a sentence
+    matches the question's topic, not its question."""
     text = _CITED.sub("", answer)
-    return bool((_ASKS_COUNT.search(question) and not _COUNT.search(text))
+    asked = {w.casefold() for w in re.findall(r"\w+", question)}
+    unasked = re.sub(r"\w+", lambda m: " " if m[0].casefold() in asked else m[0], text)
+    return bool((_ASKS_COUNT.search(question) and not _COUNT.search(unasked))
                 or (_ASKS_YEAR_ONLY.search(question) and not _YEAR.search(text))
                 or (_ASKS_AGE.search(question) and not _AGE.search(text)))
 
