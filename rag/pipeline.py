@@ -333,6 +333,11 @@ class Pipeline:
                 announced = self._writing_period(retriever, search_text, search_lang, qvec, older,
                                              intent, k * when.time_depth_factor)
                 allowed = np.union1d(allowed, announced).astype(np.int64)
+            context = followup or implicit
+            if context is not None and context.previous_answer:  # "bei der Wahl 2018"
+                told = _telling_rows(index, quoted_articles(index, context.previous_answer),
+                                     intent)
+                allowed = np.union1d(allowed, told).astype(np.int64)
             if not len(allowed):  # nothing from that period: search everything, say so
                 by_time = False
                 intent = replace(intent, label=f"{intent.label} – {_NONE_IN_PERIOD[lang]}")
@@ -682,6 +687,22 @@ def _first_chunks(index: Index, docs: list[str]) -> dict[str, StoredChunk]:
         if chunk.doc_id not in first or chunk.start < first[chunk.doc_id].start:
             first[chunk.doc_id] = chunk
     return first
+
+
+def _telling_rows(index: Index, docs: list[str], intent: TimeIntent) -> np.ndarray:
+    """The rows of the passages of the articles ``docs`` (those a conversation's previous
+    answer quoted) that write a date within ``intent``'s period, before or after it: a
+    follow-up naming a time its article tells of ("Und wie hatten die Parteien bei der
+    Wahl 2018 abgeschnitten?" about an article of 2019) is answered from that article."""
+    rows = allowed_rows(index, None, None, docs) if docs else None
+    if rows is None or not len(rows):
+        return np.zeros(0, np.int64)
+    ids = [int(i) for i in index.row_ids[rows]]
+    chunks = index.chunks(ids)
+    dates = {d: index.docs[d].date for d in docs}
+    return np.array([row for row, i in zip(rows, ids) if i in chunks and any(
+        writes(chunks[i].text, dates[chunks[i].doc_id], intent)
+        for writes in (announces_period, recalls_period))], np.int64)
 
 
 def _plus_days(iso: str | None, days: int) -> str | None:

@@ -72,6 +72,8 @@ LANDINGS, HOSTAGE = "wikinews_12611.md", "wikinews_75244.md"
 FLOODS_JAPAN = "wikinews_82520.md"
 #: Refugee camps cleared by the police: in Cairo (2005) and near Calais (2009).
 CAIRO_CAMP, CALAIS_CAMP = "wikinews_18703.md", "wikinews_58907.md"
+#: Italy's new coalition (2019), with the parties' results of the election of 2018.
+ITALY_COALITION = "wikinews_83502.md"
 #: Amnesty's report of July 2006 on murders of women in Guatemala "im letzten Jahr".
 GUATEMALA = "wikinews_30204.md"
 #: The Nobel Peace Prize for Obama (2009), and a White House spokesman on Iran (2006).
@@ -332,6 +334,25 @@ def test_a_follow_up_about_a_year_without_articles_is_answered(wikinews, tmp_pat
                          history=history)
     assert answer.understood_as is not None and answer.found, answer.text
     assert answer.sources[0].doc_id == UNICEF and "53.000" in answer.text, answer.text
+
+
+def test_a_follow_up_naming_a_time_its_article_tells_of_is_answered_from_it(
+    wikinews, tmp_path,
+):
+    """"... bei der Wahl 2018" after a question about Italy's coalition of 2019: the
+    period kept only the articles of 2018 (none about Italy) and the follow-up was "not
+    found"; the passages of the previous answer's article that write 2018 now join them."""
+    pipeline, *_ = wikinews
+    dated_2018 = _dated("2018")
+    assert len(dated_2018) >= 10
+    archive, _ = _archive(pipeline, tmp_path, [ITALY_COALITION, *dated_2018])
+    history = conversation(archive, ["Welche Parteien bildeten im Sommer 2019 in Italien "
+                                     "eine Koalition?"], 5)
+    answer = archive.ask("Und welches Ergebnis hatten die beiden bei der Wahl 2018?", 5,
+                         history=history)
+    assert answer.understood_as is not None and answer.found, answer.text
+    assert answer.sources[0].doc_id == ITALY_COALITION and "33 Prozent" in answer.text, \
+        answer.text
 
 
 def test_a_period_looked_back_on_by_a_later_article_is_answered(wikinews, tmp_path):
