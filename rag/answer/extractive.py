@@ -101,9 +101,9 @@ _TIME = re.compile(
     r"|or)\s+(?:\d+|[a-zäöüß]+))?\s+(?:jahr|monat|woche|tag|stunde|year|month|week|day"
     r"|hour)",
     re.IGNORECASE)
-#: Questions for a count or an amount ("how much", "wie viel"), or for a year, and what
-#: an answer to them must hold: a number (digits or a number word), a year.
-#: Questions for an amount: a number, a sum ("wie hoch", "wie teuer").
+#: Questions for a count or an amount ("how much", "wie viel", "wie hoch", "wie teuer"),
+#: or for a year, and what an answer to them must hold: a number (digits or a number
+#: word), a year.
 _ASKS_COUNT = re.compile(r"\b(?:how (?:many|much|high|expensive)|wie (?:viele?|hoch|teuer))\b",
                          re.IGNORECASE)
 _ASKS_YEAR_ONLY = re.compile(_WHICH_YEAR, re.IGNORECASE)
@@ -663,9 +663,9 @@ class ExtractiveAnswerer:
         found). A question about a place its best article never names is about another
         story ("How many people live in Tokyo?" answered with an evacuation in
         Hiroshima), but an article further down may be about it."""
-        question = (evidence.topic or (evidence.question,))[0]
         if not (self.params.place_check and evidence.hits):
             return evidence
+        question = (evidence.topic or (evidence.question,))[0]
         places = named_places(question, evidence.language)
         index = retriever.index
         if not places or names_places(places, index, evidence.hits[0].doc_id):
