@@ -13,6 +13,7 @@ from weakref import WeakKeyDictionary
 
 import numpy as np
 
+from ..retrieve.spelling import correct_terms
 from ..settings import ChatSettings
 from ..store.index import Index
 from ..text.terms import EN_TIME_WORDS, anchor_terms, question_terms, tokenize
@@ -141,8 +142,9 @@ def names_new_topic(question: str, language: str, turns: Sequence[Turn], index: 
     """Whether a German ``question`` names something specific the conversation has not:
     a noun or number (any word of a question typed in lower case, as in a search box,
     :func:`_naming_terms`) that the keyword index knows in fewer chunks than
-    :func:`names_nothing_specific` calls generic and that no question or answer of the
-    last ``context_turns`` turns contains
+    :func:`names_nothing_specific` calls generic (or in none, unless it is a typo of a
+    word it knows: "Kilimandscharo") and that no question or answer of the last
+    ``context_turns`` turns contains
     ("lukaschenko wagner aufstand" after a question about Putin's visit to Minsk; not the
     verb of "Wer saß in der Maschine?", rare in a small archive). Such a question starts
     a topic of its own, like an English one naming a new name (:func:`resolve`)."""
@@ -152,8 +154,12 @@ def names_new_topic(question: str, language: str, turns: Sequence[Turn], index: 
     least = max(params.generic_term_chunks, params.generic_term_share * keywords.size)
     recent = turns[-params.context_turns:]
     said = set(tokenize(" ".join(f"{t.question} {t.answer}" for t in recent)))
-    return any(0 < keywords.doc_freq(t) < least and t not in said
-               for t in _naming_terms(question))
+    for term in _naming_terms(question):
+        forms = correct_terms([term], keywords)  # a typo stands for its corrections
+        if (max(keywords.doc_freq(f) for f in forms) < least
+                and not said & {term, *forms}):
+            return True
+    return False
 
 
 def resolve(
