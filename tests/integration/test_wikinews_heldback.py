@@ -74,6 +74,8 @@ FLOODS_JAPAN = "wikinews_82520.md"
 CAIRO_CAMP, CALAIS_CAMP = "wikinews_18703.md", "wikinews_58907.md"
 #: Italy's new coalition (2019), with the parties' results of the election of 2018.
 ITALY_COALITION = "wikinews_83502.md"
+#: Buddhist monks protesting in Myanmar (2007).
+MONKS = "wikinews_44357.md"
 #: Amnesty's report of July 2006 on murders of women in Guatemala "im letzten Jahr".
 GUATEMALA = "wikinews_30204.md"
 #: The Nobel Peace Prize for Obama (2009), and a White House spokesman on Iran (2006).
@@ -334,6 +336,19 @@ def test_a_follow_up_about_a_year_without_articles_is_answered(wikinews, tmp_pat
                          history=history)
     assert answer.understood_as is not None and answer.found, answer.text
     assert answer.sources[0].doc_id == UNICEF and "53.000" in answer.text, answer.text
+
+
+def test_a_question_naming_what_no_article_names_starts_a_topic_of_its_own(wikinews, tmp_path):
+    """"Durch wie viele Länder fließt der Mekong?" after a question about the monks in
+    Myanmar: no article names the river, so the question is not read as a follow-up
+    about Myanmar (it was, and answered with the protests' numbers); it is asked alone
+    and not found."""
+    pipeline, *_ = wikinews
+    archive, _ = _archive(pipeline, tmp_path, (MONKS, *_FIRST_3S))
+    history = conversation(archive, ["Warum gehen die Mönche in Myanmar auf die Straße?"], 5)
+    assert history[-1]["content"] and "nichts gefunden" not in history[-1]["content"]
+    answer = archive.ask("Durch wie viele Länder fließt der Mekong?", 5, history=history)
+    assert answer.understood_as is None and not answer.found, answer.text
 
 
 def test_a_follow_up_naming_a_time_its_article_tells_of_is_answered_from_it(
