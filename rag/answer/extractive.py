@@ -591,11 +591,12 @@ class ExtractiveAnswerer:
         if hits and field and evidence.named:  # the question says which article
             return self._from_metadata(field, evidence, index.docs[hits[0].doc_id], sources,
                                        named=True)
-        placed = self._placed_first(evidence, retriever)
+        placed = self._placed(evidence, retriever)
         if not placed.hits:
             return Answer(text, lang, False, NOT_FOUND[lang], sources)
-        moved = placed is not evidence  # to an article that names the asked place
-        if moved:
+        # to an article further down that names the asked place
+        moved = placed.hits[0] is not hits[0]
+        if placed is not evidence:
             evidence, hits = placed, placed.hits
             sources = [
                 make_source(n, chunks[h.id], index.docs[h.doc_id], h.score, qvec)
@@ -656,21 +657,23 @@ class ExtractiveAnswerer:
         sources = [s for s in sources if s.n <= evidence.k or s.n in cited]
         return Answer(text, lang, True, answer_text, sources)
 
-    def _placed_first(self, evidence: Evidence, retriever: Retriever) -> Evidence:
-        """``evidence`` itself when its best article names the places the question (or its
-        :attr:`Evidence.topic`) names (:func:`names_places`; or names none, or the check
-        is off), else the same with only the hits of articles that name them (none: not
-        found). A question about a place its best article never names is about another
-        story ("How many people live in Tokyo?" answered with an evacuation in
-        Hiroshima), but an article further down may be about it."""
+    def _placed(self, evidence: Evidence, retriever: Retriever) -> Evidence:
+        """``evidence`` with only the hits of articles that name the places the question
+        (or its :attr:`Evidence.topic`) names (:func:`names_places`; none: not found);
+        ``evidence`` itself when all do (or it names none, or the check is off). A
+        question about a place an article never names is about another story ("How many
+        people live in Tokyo?" answered with an evacuation in Hiroshima), but an article
+        further down may be about it."""
         if not (self.params.place_check and evidence.hits):
             return evidence
         question = (evidence.topic or (evidence.question,))[0]
         places = named_places(question, evidence.language)
-        index = retriever.index
-        if not places or names_places(places, index, evidence.hits[0].doc_id):
+        if not places:
             return evidence
-        naming = {d for d in {h.doc_id for h in evidence.hits} if names_places(places, index, d)}
+        docs = {h.doc_id for h in evidence.hits}
+        naming = {d for d in docs if names_places(places, retriever.index, d)}
+        if naming == docs:
+            return evidence
         return replace(evidence, hits=[h for h in evidence.hits if h.doc_id in naming])
 
     def _relevant(self, evidence: Evidence, retriever: Retriever, best: StoredChunk,
@@ -678,7 +681,7 @@ class ExtractiveAnswerer:
         """Whether the best passage answers at all: its best sentence reaches the
         threshold (:meth:`_threshold`) and it shares the question's rarer terms
         (:meth:`_shares_terms`; whatever the similarity when the passage was ``moved``
-        up for the place it names, :meth:`_placed_first`), both judged on
+        up for the place it names, :meth:`_placed`), both judged on
         :attr:`Evidence.topic` when set."""
         question, qvec = evidence.topic or (evidence.question, evidence.qvec)
         similarity = (evidence.hits[0].sentence if evidence.topic is None

@@ -17,20 +17,52 @@ from .terms import anchor_terms, nouns, tokenize
 logger = logging.getLogger(__name__)
 
 
+#: A language official in more countries than this (English in 91, French in 44, German
+#: in 6) does not say which country an article is about; Chinese and Russian (5 each),
+#: Belarusian or Japanese (1) do.
+_LOCAL_LANGUAGE_COUNTRIES = 5
+
+
 def _official_languages(territory: str, locale) -> list[str]:
-    """The names in ``locale`` of the official languages of ``territory`` (CLDR)."""
+    """The names in ``locale`` of the official languages of ``territory`` (CLDR) that are
+    official in few countries (:data:`_LOCAL_LANGUAGE_COUNTRIES`)."""
     from babel.languages import get_official_languages
 
-    names = (locale.languages.get(code.split("_")[0])
-             for code in get_official_languages(territory, de_facto=True))
-    return [name for name in names if name]
+    counts = _language_countries()
+    names = (locale.languages.get(code)
+             for code in {c.split("_")[0]
+                          for c in get_official_languages(territory, de_facto=True)}
+             if counts.get(code, 0) <= _LOCAL_LANGUAGE_COUNTRIES)
+    return sorted(name for name in names if name)
+
+
+@lru_cache(maxsize=1)
+def _language_countries() -> dict[str, int]:
+    """How many countries (CLDR territories with a two-letter code) each language is
+    official in."""
+    from babel import Locale
+    from babel.languages import get_official_languages
+
+    counts: dict[str, int] = {}
+    for code in Locale("en").territories:
+        if not code.isdigit():
+            for language in {c.split("_")[0]
+                             for c in get_official_languages(code, de_facto=True)}:
+                counts[language] = counts.get(language, 0) + 1
+    return counts
+
+
+#: CLDR territories that are no place an article is about: the world ("Women's World
+#: Cup", "der größte der Welt"), unions of countries, unknown and test regions.
+_NO_PLACE = frozenset({"001", "EU", "EZ", "UN", "QO", "XA", "XB", "ZZ"})
 
 
 @lru_cache(maxsize=1)
 def _pairs() -> dict[str, list[tuple[str, ...]]]:
     """(English name, German name) pairs from CLDR: ``countries`` (territories with a
     two-letter code; each also with the German names of its official languages),
-    ``regions`` (continents and parts of them, "Africa" / "Afrika"),
+    ``regions`` (continents and parts of them, "Africa" / "Afrika"), ``other
+    territories`` (:data:`_NO_PLACE`: "World" / "Welt"),
     ``languages``, ``cities`` (the exemplar cities of time zones) and ``cities with German
     names`` (those CLDR names in German: "Tokio"). Empty when the locale data cannot be
     read."""
@@ -52,8 +84,11 @@ def _pairs() -> dict[str, list[tuple[str, ...]]]:
                 named.append((english, german))
         return {
             "countries": [(e, d, *_official_languages(code, de))
-                          for code, e, d in territories if not code.isdigit()],
-            "regions": [(e, d) for code, e, d in territories if code.isdigit()],
+                          for code, e, d in territories
+                          if not code.isdigit() and code not in _NO_PLACE],
+            "regions": [(e, d) for code, e, d in territories
+                        if code.isdigit() and code not in _NO_PLACE],
+            "other territories": [(e, d) for code, e, d in territories if code in _NO_PLACE],
             "languages": [(en.languages[c], de.languages[c]) for c in en.languages
                           if c in de.languages],
             "cities with German names": named,
@@ -72,8 +107,8 @@ def _table() -> dict[str, frozenset[str]]:
     terms)."""
     table: dict[str, set[str]] = {}
     pairs = _pairs()
-    for english, german, *_ in (pair for kind in ("countries", "regions", "languages",
-                                                  "cities with German names")
+    for english, german, *_ in (pair for kind in ("countries", "regions", "other territories",
+                                                  "languages", "cities with German names")
                                 for pair in pairs.get(kind, [])):
         source, target = tokenize(english), tokenize(german)
         if source and target and source != target:

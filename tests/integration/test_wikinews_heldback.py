@@ -74,6 +74,8 @@ FLOODS_JAPAN = "wikinews_82520.md"
 CAIRO_CAMP, CALAIS_CAMP = "wikinews_18703.md", "wikinews_58907.md"
 #: Italy's new coalition (2019), with the parties' results of the election of 2018.
 ITALY_COALITION = "wikinews_83502.md"
+#: Germany against Spain at the Women's World Cup (2019).
+WORLD_CUP = "wikinews_83133.md"
 #: Buddhist monks protesting in Myanmar (2007).
 MONKS = "wikinews_44357.md"
 #: Amnesty's report of July 2006 on murders of women in Guatemala "im letzten Jahr".
@@ -336,6 +338,16 @@ def test_a_follow_up_about_a_year_without_articles_is_answered(wikinews, tmp_pat
                          history=history)
     assert answer.understood_as is not None and answer.found, answer.text
     assert answer.sources[0].doc_id == UNICEF and "53.000" in answer.text, answer.text
+
+
+def test_the_world_is_no_place_an_article_must_name(wikinews, tmp_path):
+    """"... at the Women's World Cup": CLDR calls the world a region, so the place check
+    wanted an article naming "Welt" and refused the question."""
+    pipeline, *_ = wikinews
+    archive, _ = _archive(pipeline, tmp_path, (WORLD_CUP, *_FIRST_3S))
+    answer = archive.ask("Which German player scored the only goal against Spain at the "
+                         "Women's World Cup in 2019?", 5)
+    assert answer.found and answer.sources[0].doc_id == WORLD_CUP, answer.text
 
 
 def test_a_question_naming_what_no_article_names_starts_a_topic_of_its_own(wikinews, tmp_path):

@@ -595,7 +595,8 @@ def test_an_answer_comes_from_the_first_article_that_names_the_asked_place(
         shared_fake_pipeline) -> None:
     """The best passage is from the Kremlin article, which never names Minsk: the answer
     comes from the next article that does, and its sources are that article's; with only
-    the Kremlin article found, nothing is."""
+    the Kremlin article found, nothing is. Below an article that names it, the Kremlin
+    article's passages are no sources either."""
     from types import SimpleNamespace
 
     from rag.retrieve import article_chunks
@@ -613,6 +614,8 @@ def test_an_answer_comes_from_the_first_article_that_names_the_asked_place(
     answer = answerer.answer(Evidence(question, "de", qvec, hits, 5), retriever)
     assert answer.found and [s.doc_id for s in answer.sources] == [minsk]
     assert not answerer.answer(Evidence(question, "de", qvec, hits[:1], 5), retriever).found
+    below = answerer.answer(Evidence(question, "de", qvec, hits[::-1], 5), retriever)
+    assert below.found and [s.doc_id for s in below.sources] == [minsk]
 
 
 def test_a_place_no_article_names_is_not_found(answering_fake_pipeline) -> None:

@@ -36,6 +36,11 @@ def test_load_reads_the_names_once() -> None:
     # a country also by its official languages: "chinesische", "weissrussischen"
     ("What is China's plan?", "en", [{"china", "chines"}]),  # stems
     ("Wie viele Gefangene gibt es in Belarus?", "de", [{"belarus", "belaruss", "russisch"}]),
+    # the world is no place an article is about
+    ("Who scored for Germany at the Women's World Cup?", "en", [{"germany", "deutschland"}]),
+    ("Was ist der größte Hafen der Welt?", "de", []),
+    # not by a language official in many countries: "englische" names no Canada
+    ("What is the capital of Canada?", "en", [{"canada", "kanada"}]),
     ("Wie groß ist Tokios Bevölkerung?", "de", [{"tokyo", "tokio"}]),
     ("Was sagte der Berliner Experte?", "de", [{"berlin"}]),
     ("Wovor hatten die Römer Angst?", "de", []),  # no "Rom", though stemmed alike
