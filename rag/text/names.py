@@ -75,6 +75,8 @@ def _pairs() -> dict[str, list[tuple[str, ...]]]:
                        for code in en.territories if code in de.territories]
         named, cities = [], []
         for zone in get_global("zone_territories"):
+            if "/" not in zone or zone.startswith("Etc/"):  # "EST5EDT", "Etc/UTC": no city
+                continue
             # CLDR writes a city only where its name differs from the zone's ("Berlin")
             own = zone.rsplit("/", 1)[-1].replace("_", " ")
             german = (de.time_zones.get(zone) or {}).get("city")

@@ -39,6 +39,8 @@ def test_load_reads_the_names_once() -> None:
     # the world is no place an article is about
     ("Who scored for Germany at the Women's World Cup?", "en", [{"germany", "deutschland"}]),
     ("Was ist der größte Hafen der Welt?", "de", []),
+    ("Um wie viel Uhr UTC begann die Sitzung?", "de", []),  # a time zone, no city
+    ("When did it start, in GMT?", "en", []),
     # not by a language official in many countries: "englische" names no Canada
     ("What is the capital of Canada?", "en", [{"canada", "kanada"}]),
     ("Wie groß ist Tokios Bevölkerung?", "de", [{"tokyo", "tokio"}]),
