@@ -129,6 +129,22 @@ _AGE = re.compile(
     r"|\b(?:geb\.|geboren|born|erbaut|gebaut|gegründet|built|founded)",
     re.IGNORECASE,
 )
+#: Questions for a share, and what an answer to them must hold: a percentage or a fraction.
+_ASKS_SHARE = re.compile(
+    r"\b(?:(?:what|which) (?:percentage|share|proportion)|how many percent"
+    r"|wie viele? prozent|welche[nmr]? (?:anteil|prozentsatz))\b", re.IGNORECASE)
+_SHARE = re.compile(r"%|prozent|percent|hälfte|half|drittel|third|viertel|quarter|fünftel"
+                    r"|zehntel", re.IGNORECASE)
+#: Questions for a span of time in a unit ("how many years", "wie viele Monate"), and the
+#: unit's words that an answer must hold with a number before them ("zehn Monate", "seit
+#: 20 Jahren", "zehnmonatigen"), by the unit's first two letters.
+_ASKS_SPAN = re.compile(
+    r"\b(?:how many|wie viele)\s+(?:\w+\s+)?(years?|months?|weeks?|days?|hours?|minutes?"
+    r"|jahre|monate|wochen|tage|stunden|minuten)\b", re.IGNORECASE)
+_SPAN_UNITS = {"ye": "jahr|jähr|year", "ja": "jahr|jähr|year", "mo": "monat|month",
+               "we": "woche|wöch|week", "wo": "woche|wöch|week", "da": "tag|tägig|day",
+               "ta": "tag|tägig|day", "ho": "stunde|stünd|hour", "st": "stunde|stünd|hour",
+               "mi": "minute"}
 #: A date or a clock time ("13. Februar 2006", "24.1.2005", "15:15 Uhr", "Mai 2023"):
 #: its digits are not an amount (a size, a count, an age).
 _DATE_OR_TIME = re.compile(
@@ -376,14 +392,29 @@ def lacks_asked_type(question: str, answer: str) -> bool:
     """Whether ``answer`` (without its citation numbers) cannot be what ``question`` asks
     for: no number for "how many / much / high" / "wie viel(e) / hoch" (not a word of
     the question itself: "Milliardenkredite" asked about), no year for "which year" /
-    "welches Jahr", no age (:data:`_AGE`) for "how old" / "wie alt". Such a sentence
-    matches the question's topic, not its question."""
+    "welches Jahr", no age (:data:`_AGE`) for "how old" / "wie alt", no percentage or
+    fraction for "what percentage" / "welchen Anteil", no number of years for "how many
+    years" / "wie viele Jahre" (months, weeks, days, hours, minutes alike). Such a
+    sentence matches the question's topic, not its question."""
     text = _CITED.sub("", answer)
     asked = {w.casefold() for w in re.findall(r"\w+", question)}
     unasked = re.sub(r"\w+", lambda m: " " if m[0].casefold() in asked else m[0], text)
     return bool((_ASKS_COUNT.search(question) and not _COUNT.search(unasked))
                 or (_ASKS_YEAR_ONLY.search(question) and not _YEAR.search(text))
-                or (_ASKS_AGE.search(question) and not _AGE.search(text)))
+                or (_ASKS_AGE.search(question) and not _AGE.search(text))
+                or (_ASKS_SHARE.search(question) and not _SHARE.search(text))
+                or ((span := _ASKS_SPAN.search(question)) is not None
+                    and not _counts(_SPAN_UNITS[span.group(1)[:2].lower()], text)))
+
+
+def _counts(unit: str, text: str) -> bool:
+    """Whether ``text`` has a number of the ``unit`` (a pattern of its words) just before
+    one of them."""
+    for match in re.finditer(unit, text, re.IGNORECASE):
+        before = re.findall(r"[\w.,'’-]+", text[:match.start()])[-2:]
+        if _COUNT.search(" ".join(before)):
+            return True
+    return False
 
 
 def _numbers(text: str) -> set[str]:

@@ -340,6 +340,20 @@ def test_a_follow_up_about_a_year_without_articles_is_answered(wikinews, tmp_pat
     assert answer.sources[0].doc_id == UNICEF and "53.000" in answer.text, answer.text
 
 
+def test_a_share_needs_a_percentage_in_its_answer(wikinews, tmp_path):
+    """The monks in Myanmar protest against a "starke Erhöhung der Benzinpreise": no
+    percentage, so "how many percent" is not found (it was answered with that sentence,
+    which its passage's "vier Mönche" made an answer to a question for a number)."""
+    pipeline, *_ = wikinews
+    archive, _ = _archive(pipeline, tmp_path, (MONKS, *_FIRST_3S))
+    for question in ("How many percent more did petrol cost in Myanmar after the increase?",
+                     "Wie viel Prozent teurer wurde Benzin in Myanmar?"):
+        assert not archive.ask(question, 5).found, question
+    count = archive.ask("Wie viele Mönche wurden bei einer anderen Protestveranstaltung in "
+                        "Myanmar festgenommen?", 5)
+    assert count.found and "vier Mönche" in count.text, count.text
+
+
 def test_the_world_is_no_place_an_article_must_name(wikinews, tmp_path):
     """"... at the Women's World Cup": CLDR calls the world a region, so the place check
     wanted an article naming "Welt" and refused the question."""

@@ -347,6 +347,16 @@ def test_a_follow_up_naming_an_abbreviation_is_answered_where_the_article_names_
     ("Wie hoch ist der Schaden?", "Der Schaden beträgt 3 Millionen Euro. [1]", False),
     ("How high is the tower?", "Der Turm steht im Zentrum. [1]", True),
     ("Wie teuer war der Umbau?", "Der Umbau kostete zwölf Millionen Euro. [1]", False),
+    # a share needs a percentage or a fraction, a span of years a number of years
+    ("By what percentage did prices rise?", "Die Preise stiegen, vier Mönche protestierten. "
+     "[1]", True),
+    ("Welchen Anteil erhielt die Partei?", "Sie erhielt 33 Prozent. [1]", False),
+    ("What share of the vote did she win?", "Sie gewann die Hälfte der Stimmen. [1]", False),
+    ("How many years does he have to serve?", "Er muss die Haft antreten; die beiden "
+     "anderen haben Bewährung. [1]", True),
+    ("Wie viele Jahre muss er in Haft?", "Er wurde zu drei Jahren Haft verurteilt. [1]", False),
+    ("Wie viele Tage dauerte der Streik?", "Der Streik endete nach 12 Tagen. [1]", False),
+    ("How many months did the talks last?", "Sie verhandelten zehn Monate lang. [1]", False),
     # the question's own word is no answer to it
     ("Wie hoch waren die Milliardenkredite?", "Er gewährte ihm Milliardenkredite. [1]", True),
     ("How old was the pilot?", "Die Maschine mit 52 Passagieren landete 2005. [1]", True),
