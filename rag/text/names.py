@@ -26,14 +26,18 @@ _LOCAL_LANGUAGE_COUNTRIES = 5
 def _official_languages(territory: str, locale) -> list[str]:
     """The names in ``locale`` of the official languages of ``territory`` (CLDR) that are
     official in few countries (:data:`_LOCAL_LANGUAGE_COUNTRIES`)."""
-    from babel.languages import get_official_languages
-
     counts = _language_countries()
-    names = (locale.languages.get(code)
-             for code in {c.split("_")[0]
-                          for c in get_official_languages(territory, de_facto=True)}
+    names = (locale.languages.get(code) for code in _languages(territory)
              if counts.get(code, 0) <= _LOCAL_LANGUAGE_COUNTRIES)
     return sorted(name for name in names if name)
+
+
+def _languages(territory: str) -> set[str]:
+    """The codes of the official languages of ``territory`` (CLDR, de facto too; "zh",
+    not "zh_Hant")."""
+    from babel.languages import get_official_languages
+
+    return {code.split("_")[0] for code in get_official_languages(territory, de_facto=True)}
 
 
 @lru_cache(maxsize=1)
@@ -41,13 +45,11 @@ def _language_countries() -> dict[str, int]:
     """How many countries (CLDR territories with a two-letter code) each language is
     official in."""
     from babel import Locale
-    from babel.languages import get_official_languages
 
     counts: dict[str, int] = {}
     for code in Locale("en").territories:
         if not code.isdigit():
-            for language in {c.split("_")[0]
-                             for c in get_official_languages(code, de_facto=True)}:
+            for language in _languages(code):
                 counts[language] = counts.get(language, 0) + 1
     return counts
 
