@@ -614,10 +614,12 @@ class ExtractiveAnswerer:
         text, lang, hits, qvec = evidence.question, evidence.language, evidence.hits, evidence.qvec
         index = retriever.index
         chunks = index.chunks([h.id for h in hits])
-        sources = [
-            make_source(n, chunks[h.id], index.docs[h.doc_id], h.score, qvec)
-            for n, h in enumerate(hits, start=1)
-        ]
+
+        def cite(found: list) -> list[Source]:
+            return [make_source(n, chunks[h.id], index.docs[h.doc_id], h.score, qvec)
+                    for n, h in enumerate(found, start=1)]
+
+        sources = cite(hits)
         field = asked_field(text)
         if hits and field and evidence.named:  # the question says which article
             return self._from_metadata(field, evidence, index.docs[hits[0].doc_id], sources,
@@ -629,10 +631,7 @@ class ExtractiveAnswerer:
         moved = placed.hits[0] is not hits[0]
         if placed is not evidence:
             evidence, hits = placed, placed.hits
-            sources = [
-                make_source(n, chunks[h.id], index.docs[h.doc_id], h.score, qvec)
-                for n, h in enumerate(hits, start=1)
-            ]
+            sources = cite(hits)
         if not self._relevant(evidence, retriever, chunks[hits[0].id], moved):
             return Answer(text, lang, False, NOT_FOUND[lang], sources)
         if field:
