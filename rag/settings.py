@@ -174,9 +174,10 @@ class AnswerSettings:
     #: dev sets with other sets' questions as unanswerable ones (bench/term_support.py).
     term_check_below_de: float = 0.86
     min_term_support_de: float = 0.35
-    #: An answer comes from an article that names the places its question names (CLDR
+    #: An answer comes from articles that name the places its question names (CLDR
     #: cities, regions and countries in either language, "Tokyo" / "Tokio"; a country
-    #: also by its language, "chinesische"), whatever the similarity (bench/README.md 39).
+    #: also by a language official in few countries, "chinesische"), whatever the
+    #: similarity; the first article found that does answers (bench/README.md 39, 40).
     place_check: bool = True
     #: Weight of the share of question terms found in a sentence (German questions only).
     lexical_weight_de: float = 0.1
