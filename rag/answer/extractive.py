@@ -136,15 +136,13 @@ _ASKS_SHARE = re.compile(
 _SHARE = re.compile(r"%|prozent|percent|hälfte|half|drittel|third|viertel|quarter|fünftel"
                     r"|zehntel", re.IGNORECASE)
 #: Questions for a span of time in a unit ("how many years", "wie viele Monate"), and the
-#: unit's words that an answer must hold with a number before them ("zehn Monate", "seit
-#: 20 Jahren", "zehnmonatigen"), by the unit's first two letters.
+#: units' words, one of which an answer must hold with a number before it ("zehn Monate",
+#: "seit 20 Jahren", "zehnmonatigen"); the asked unit is the one its word starts with.
 _ASKS_SPAN = re.compile(
     r"\b(?:how many|wie viele)\s+(?:\w+\s+)?(years?|months?|weeks?|days?|hours?|minutes?"
     r"|jahre|monate|wochen|tage|stunden|minuten)\b", re.IGNORECASE)
-_SPAN_UNITS = {"ye": "jahr|jähr|year", "ja": "jahr|jähr|year", "mo": "monat|month",
-               "we": "woche|wöch|week", "wo": "woche|wöch|week", "da": "tag|tägig|day",
-               "ta": "tag|tägig|day", "ho": "stunde|stünd|hour", "st": "stunde|stünd|hour",
-               "mi": "minute"}
+_SPAN_UNITS = ("jahr|jähr|year", "monat|month", "woche|wöch|week", "tag|tägig|day",
+               "stunde|stünd|hour", "minute")
 #: A date or a clock time ("13. Februar 2006", "24.1.2005", "15:15 Uhr", "Mai 2023"):
 #: its digits are not an amount (a size, a count, an age).
 _DATE_OR_TIME = re.compile(
@@ -397,19 +395,24 @@ def lacks_asked_type(question: str, answer: str) -> bool:
     years" / "wie viele Jahre" (months, weeks, days, hours, minutes alike). Such a
     sentence matches the question's topic, not its question."""
     text = _CITED.sub("", answer)
-    asked = {w.casefold() for w in re.findall(r"\w+", question)}
-    unasked = re.sub(r"\w+", lambda m: " " if m[0].casefold() in asked else m[0], text)
-    return bool((_ASKS_COUNT.search(question) and not _COUNT.search(unasked))
+    span = _ASKS_SPAN.search(question)
+    return bool((_ASKS_COUNT.search(question) and not _COUNT.search(_unasked(question, text)))
                 or (_ASKS_YEAR_ONLY.search(question) and not _YEAR.search(text))
                 or (_ASKS_AGE.search(question) and not _AGE.search(text))
                 or (_ASKS_SHARE.search(question) and not _SHARE.search(text))
-                or ((span := _ASKS_SPAN.search(question)) is not None
-                    and not _counts(_SPAN_UNITS[span.group(1)[:2].lower()], text)))
+                or (span is not None and not _counts(span.group(1), text)))
 
 
-def _counts(unit: str, text: str) -> bool:
-    """Whether ``text`` has a number of the ``unit`` (a pattern of its words) just before
-    one of them."""
+def _unasked(question: str, text: str) -> str:
+    """``text`` without the words of ``question``."""
+    asked = {w.casefold() for w in re.findall(r"\w+", question)}
+    return re.sub(r"\w+", lambda m: " " if m[0].casefold() in asked else m[0], text)
+
+
+def _counts(asked: str, text: str) -> bool:
+    """Whether ``text`` has a number of the unit the word ``asked`` names ("Jahre",
+    :data:`_SPAN_UNITS`) just before a word of that unit."""
+    unit = next(u for u in _SPAN_UNITS if re.match(u, asked, re.IGNORECASE))
     for match in re.finditer(unit, text, re.IGNORECASE):
         before = re.findall(r"[\w.,'’-]+", text[:match.start()])[-2:]
         if _COUNT.search(" ".join(before)):
