@@ -75,7 +75,14 @@ _NEW_TOPIC = re.compile(
     r"|\bthemenwechsel\b|\bunabhängig\s+davon\b|\betwas\s+(ganz\s+)?anderes\b"
     r"|\b(a\s+)?(different|other|another|new|unrelated|separate)\s+(topic|question|subject)\b"
     r"|\bchang(e|ing)\s+(of\s+)?(the\s+)?(topic|subject)\b|\bsomething\s+else\b"
-    r"|\bon\s+another\s+note\b",
+    r"|\bon\s+another\s+note\b|\boff[\s-]topic\b|^\W*(?:completely\s+|totally\s+)?unrelated\b",
+    re.IGNORECASE,
+)
+#: An aside at the start ("By the way, ...", "Übrigens, ..."): a new topic unless the rest
+#: refers back ("Übrigens, wann ist er zurückgetreten?").
+_ASIDE = re.compile(
+    r"^\W*(?:(?:ach|oh|and|und)\s+)?(?:by\s+the\s+way|btw|incidentally|übrigens|nebenbei"
+    r"(?:\s+(?:gefragt|bemerkt))?)\b[\s,.:;!–-]*",
     re.IGNORECASE,
 )
 #: "The news" / "die Nachricht" of a conversation is what it just talked about ("How did
@@ -99,6 +106,10 @@ _PREPOSITIONS = frozenset({
     "to", "from", "at", "on", "of", "for", "with", "by", "into", "near", "about", "after",
     "before", "since", "until",
 })
+#: "but" / "aber" right after an announcement ("Unrelated, but how ...?").
+_BUT = re.compile(r"^(?:but|aber)\b[\s,]*", re.IGNORECASE)
+#: "it" with no referent: "how long does it take (for a duck egg) to hatch".
+_IT_TAKES = re.compile(r"(?:take|takes|took|taken)\b.*\b(?:to|for)\b")
 #: "There" next to a form of "to be" ("were there", "there is") is not a place.
 _BE = frozenset({"is", "are", "was", "were", "be", "been", "will", "'s"})
 
@@ -141,10 +152,10 @@ class Decision:
 def without_announcement(question: str) -> str:
     """``question`` without a leading new-topic announcement ("Andere Frage: Wer ...?" ->
     "Wer ...?"); unchanged when it has none or nothing would be left."""
-    match = _NEW_TOPIC.search(question)
+    match = _NEW_TOPIC.search(question) or _ASIDE.search(question)
     if not match or question[: match.start()].strip(" ,.:;-–!"):
         return question
-    rest = question[match.end():].lstrip(" ,.:;-–!")
+    rest = _BUT.sub("", question[match.end():].lstrip(" ,.:;-–!"))
     return rest[:1].upper() + rest[1:] if any(c.isalnum() for c in rest) else question
 
 
@@ -165,6 +176,9 @@ def decide(question: str) -> Decision:
     """Whether ``question`` refers back to earlier turns (see the module docstring)."""
     if _NEW_TOPIC.search(question):
         return Decision(False, "announces a new topic")
+    if aside := _ASIDE.search(question):
+        rest = decide(question[aside.end():])
+        return rest if rest.dependent else Decision(False, "announces a new topic")
     words = _WORD.findall(question)
     if not words:
         return Decision(False, "no words")
@@ -178,6 +192,10 @@ def decide(question: str) -> Decision:
             continue
         if low in _POSSESSIVE and _owner_before(words, lower, i):
             continue  # its owner named before it in the question: the words decide
+        if low == "it" and _IT_TAKES.match(" ".join(lower[i + 1:])):
+            continue  # "How long does it take to ...": no referent
+        if low in ("one", "ones") and i and lower[i - 1] in ("the", "that", "this", "those"):
+            return Decision(True, f"refers back ({words[i - 1]} {word!r})")  # "the one in 1415"
         if low in _ANAPHORA:
             return Decision(True, f"refers back ({word!r})")
         if word == "sie":  # lower-case "sie" (she/they); capitalised "Sie" is formal "you"

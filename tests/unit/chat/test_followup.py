@@ -38,6 +38,10 @@ from rag.chat import asks_for_more, decide, ordinal_reference, without_announcem
         "How did the Graz city council react to the news?",  # the news: what was said
         "Wie reagierte die Stadt Graz auf die Nachricht?",
         "Was sagte der Bürgermeister von Graz nach der Nachricht vom Brand?",
+        "Why did the one from Kiel lose?",         # "the one": of those just named
+        "Übrigens, wann ist sie zurückgetreten?",  # an aside that still refers back
+        "By the way, why?",
+        "How long did it take?",                   # "it" with no "to"/"for" after it
     ],
 )
 def test_follow_ups_depend_on_the_conversation(question):
@@ -72,6 +76,11 @@ def test_follow_ups_depend_on_the_conversation(question):
         "Um wie viel Prozent will die Stadt Graz ihren Verbrauch senken?",
         "What was the news about the Graz city council in 2005?",  # news naming its topic
         "Was war die Nachricht über den Brand in Graz?",
+        "Übrigens, wie viele Brücken hat Venedig?",  # an aside: a new topic
+        "By the way, how tall is the tower in Graz?",
+        "Off-topic: who won the cup?",
+        "Unrelated, but when was the bridge in Kiel built?",
+        "How long does it take to fly from Kiel to Graz?",  # "it" with no referent
     ],
 )
 def test_standalone_questions_and_new_topics_do_not(question):
@@ -90,6 +99,9 @@ def test_reason_is_given():
         ("Different topic - who won the cup?", "Who won the cup?"),
         ("Wer gewann? Andere Frage", "Wer gewann? Andere Frage"),  # not leading
         ("Neues Thema!", "Neues Thema!"),                          # nothing left
+        ("Übrigens, wie alt ist der Kölner Dom?", "Wie alt ist der Kölner Dom?"),
+        ("Unrelated, but who won the cup?", "Who won the cup?"),
+        ("Off topic: who won the cup?", "Who won the cup?"),
         ("Wer gewann den Pokal?", "Wer gewann den Pokal?"),
     ],
 )
