@@ -103,12 +103,13 @@ _TIME = re.compile(
     re.IGNORECASE)
 #: Questions for a count or an amount ("how much", "wie viel", "wie hoch", "wie teuer"),
 #: or for a year, and what an answer to them must hold: a number (digits or a number
-#: word), a year.
+#: word, also starting a compound adjective: "vierköpfig"), a year.
 _ASKS_COUNT = re.compile(r"\b(?:how (?:many|much|high|expensive)|wie (?:viele?|hoch|teuer))\b",
                          re.IGNORECASE)
 _ASKS_YEAR_ONLY = re.compile(_WHICH_YEAR, re.IGNORECASE)
 _COUNT = re.compile(
-    r"\d|\b(?:zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn|elf|zwölf|(?:drei|vier|fünf"
+    r"\d|\b(?:(?:zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn|elf|zwölf)\w+ig(?:e[nmrs]?)?"
+    r"|zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn|elf|zwölf|(?:drei|vier|fünf"
     r"|sech|sieb|acht|neun)zehn|zwanzig|dreißig|(?:vier|fünf|sech|sieb|acht|neun)zig"
     r"|\w*hundert\w*|\w*tausend\w*|dutzend\w*|\w*million\w*|\w*milliard\w*|beide[n]?"
     r"|mehrere[n]?|zahlreiche[n]?|hälfte|\w+drittel|\w*viertel|\w+fache[n]?|prozent"
@@ -135,6 +136,24 @@ _ASKS_SHARE = re.compile(
     r"|wie viele? prozent|welche[nmr]? (?:anteil|prozentsatz))\b", re.IGNORECASE)
 _SHARE = re.compile(r"%|prozent|percent|hälfte|half|drittel|third|viertel|quarter|fünftel"
                     r"|zehntel", re.IGNORECASE)
+#: Questions for a sum of money ("how much money / prize money", "wie viel verdienen",
+#: "wie hoch war der Schaden", "was kostet", "what price"; not "wie viele" or "how many",
+#: a count), and what an answer to them must hold: a currency, or a percentage (a price
+#: that rose "um 500 Prozent").
+_ASKS_SUM = re.compile(
+    r"\b(?:how (?:much|expensive)|wie (?:viel|hoch|teuer)|was kostet|what (?:\w+ )*?(?:price"
+    r"|cost)s?|welche[nrs]? (?:preis|betrag|summe))\b", re.IGNORECASE)
+_MONEY_WORD = re.compile(
+    r"\b(?:costs?|costing|prices?|priced|prize money|salary|salaries|pension|paid|pays?"
+    r"|earn\w*|revenue|fined?|fines|budget|fees?|wages?|compensation|money|damages|funding"
+    r"|ransom|bail|spend|spent|invest\w*|kost(?:et|en|ete|eten)?|preis|preise|\w*geld"
+    r"|gehalt|gehälter|lohn|löhne|rente|pension|verdien\w*|bezahl\w*|zahl(?:t|en|te|ten)"
+    r"|umsatz|gewinn|verlust|budget|etat|\w*strafe|gebühr\w*|entschädigung\w*|schaden"
+    r"|summe|betrag|investi\w*|subvention\w*|\w*kredite?n?|kaution|euro|dollar|franken)\b",
+    re.IGNORECASE)
+_MONEY = re.compile(
+    r"[€$£¥]|\b(?:euro|eur|\w*dollar\w*|pfund|franken|mark|dm|usd|chf|rubel|yen|yuan|kronen"
+    r"|cent|rupien|pesos?|lira|zloty)\b|prozent|percent|%", re.IGNORECASE)
 #: Questions for a span of time in a unit ("how many years", "wie viele Monate"), and the
 #: units' words, one of which an answer must hold with a number before it ("zehn Monate",
 #: "seit 20 Jahren", "zehnmonatigen"); the asked unit is the one its word starts with.
@@ -391,7 +410,8 @@ def lacks_asked_type(question: str, answer: str) -> bool:
     for: no number for "how many / much / high" / "wie viel(e) / hoch" (not a word of
     the question itself: "Milliardenkredite" asked about), no year for "which year" /
     "welches Jahr", no age (:data:`_AGE`) for "how old" / "wie alt", no percentage or
-    fraction for "what percentage" / "welchen Anteil", no number of years for "how many
+    fraction for "what percentage" / "welchen Anteil", no currency (or percentage) for a
+    sum of money ("how much prize money", "was kostet"), no number of years for "how many
     years" / "wie viele Jahre" (months, weeks, days, hours, minutes alike). Such a
     sentence matches the question's topic, not its question."""
     text = _CITED.sub("", answer)
@@ -400,6 +420,8 @@ def lacks_asked_type(question: str, answer: str) -> bool:
                 or (_ASKS_YEAR_ONLY.search(question) and not _YEAR.search(text))
                 or (_ASKS_AGE.search(question) and not _AGE.search(text))
                 or (_ASKS_SHARE.search(question) and not _SHARE.search(text))
+                or (_ASKS_SUM.search(question) and _MONEY_WORD.search(question)
+                    and not _MONEY.search(text))
                 or (span is not None and not _counts(span.group(1), text)))
 
 
@@ -646,8 +668,11 @@ class ExtractiveAnswerer:
         same_article = 0 if evidence.with_context else self.params.same_article_depth
         one_article = evidence.with_context and self.params.followup_one_article
         passages = [chunks[h.id] for h in hits]
+        # a period that chose the passages is no sign of the answering sentence either
+        asked, avec = (evidence.topic if evidence.topic and not asks_year(text)
+                       else (text, qvec))
         candidates = rank_sentences(
-            qvec, text, lang, passages, [h.score for h in hits],
+            avec, asked, lang, passages, [h.score for h in hits],
             self.params, same_article, one_article,
         )
         if asks_year(text) and candidates:

@@ -8,7 +8,8 @@ continues the previous question ("Und wie viele ...?", "And why?"), or too few c
 words and no name or noun of its own to stand alone ("Why?", "Warum genau?"). A
 possessive after a name of the question points at that name ("Was sagte Merkel in ihrer
 Rede?"), not back. It starts a *new topic* when it says so ("Andere Frage: ...", "Different
-topic: ..."): then the conversation is not used at all, so a new topic never inherits
+topic: ...", "Off topic: ...", or an aside, "Übrigens, ..." / "By the way, ...", whose rest
+does not refer back): then the conversation is not used at all, so a new topic never inherits
 the old answer. A question with none of these signs *stands alone* by its words (so does
 one that asks only what happened in a period: "Was passierte gestern?"); it may still
 refer back by a definite description ("Wer saß in der Maschine?"), which the pipeline
