@@ -137,6 +137,8 @@ def _before_noun(words: list[str], i: int) -> bool:
     return False
 
 
+#: :attr:`Decision.reason` of a question with too few words of its own.
+_TOO_SHORT = "too short to stand alone"
 #: :attr:`Decision.reason` of a question with no sign of referring back that does not
 #: announce a new topic either.
 STANDS_ALONE = "stands alone"
@@ -178,8 +180,11 @@ def decide(question: str) -> Decision:
     if _NEW_TOPIC.search(question):
         return Decision(False, "announces a new topic")
     if aside := _ASIDE.search(question):
-        rest = decide(question[aside.end():])
-        return rest if rest.dependent else Decision(False, "announces a new topic")
+        rest = question[aside.end():]
+        decision = decide(rest)  # a few words of its own are enough after an aside
+        if decision.dependent and not (decision.reason == _TOO_SHORT and content_words(rest)):
+            return decision
+        return Decision(False, "announces a new topic")
     words = _WORD.findall(question)
     if not words:
         return Decision(False, "no words")
@@ -216,7 +221,7 @@ def decide(question: str) -> Decision:
     content = content_words(question)
     named = any(w[:1].isupper() or w[:1].isdigit() for w in content if w != words[0])
     if len(content) <= 2 and not named:
-        return Decision(True, "too short to stand alone")
+        return Decision(True, _TOO_SHORT)
     return Decision(False, STANDS_ALONE)
 
 

@@ -80,6 +80,11 @@ WORLD_CUP = "wikinews_83133.md"
 MONKS = "wikinews_44357.md"
 #: Amnesty's report of July 2006 on murders of women in Guatemala "im letzten Jahr".
 GUATEMALA = "wikinews_30204.md"
+#: The Pétanque World Championships in Grenoble (2006), results only; DaimlerChrysler's
+#: emergency brake assistant (2006), with its price; German relief for Haiti (2010), a
+#: "vierköpfiges" team; Benedict XVI's resignation (2013), with earlier popes' reasons.
+PETANQUE, BRAKE = "wikinews_33173.md", "wikinews_45586.md"
+HAITI, POPE = "wikinews_60475.md", "wikinews_74899.md"
 #: The Nobel Peace Prize for Obama (2009), and a White House spokesman on Iran (2006).
 NOBEL_2009, WHITE_HOUSE_2006 = "wikinews_59270.md", "wikinews_27811.md"
 
@@ -478,3 +483,35 @@ def test_chat_examples_are_headlines_where_the_default_ones_are_not_answered(wik
     service.show_index()
     assert service.examples == archive.newest_titles(service.archive, MAX_EXAMPLES)
     assert len(service.examples) == MAX_EXAMPLES and not set(service.examples) & set(EXAMPLES)
+
+
+def test_a_sum_of_money_needs_a_currency_in_its_answer(wikinews, tmp_path):
+    """The championships' article gives results (13:4), no prize money: not found (it was
+    answered with the results, whose numbers made them an answer to "how much"); the
+    brake assistant's price is answered."""
+    pipeline, *_ = wikinews
+    archive, _ = _archive(pipeline, tmp_path, (PETANQUE, BRAKE, *_FIRST_3S))
+    prize = archive.ask("How much prize money did the winners of the 2006 Pétanque World "
+                        "Championships in Grenoble get?", 5)
+    assert not prize.found, prize.text
+    price = archive.ask("Was kostet der Notbremsassistent von DaimlerChrysler pro Fahrzeug?", 5)
+    assert price.found and "Euro" in price.text, price.text
+
+
+def test_an_aside_starts_a_new_topic_and_the_one_refers_back(wikinews, tmp_path):
+    """"By the way, ..." announces a new topic: not read as a follow-up (it was, and
+    answered from the brake assistant's article); "the one in 1415" refers back to the
+    popes the previous answer named; a "vierköpfiges" team answers "how many"."""
+    pipeline, *_ = wikinews
+    archive, _ = _archive(pipeline, tmp_path, (BRAKE, HAITI, POPE, *_FIRST_3S))
+    history = conversation(archive, ["What does DaimlerChrysler's Active Brake Assist cost?"], 5)
+    aside = archive.ask("By the way, how many strings does a violin have?", 5, history=history)
+    assert aside.understood_as is None and not aside.found, aside.text
+    history = conversation(archive, ["Why did Pope Benedict XVI resign?",
+                                     "Which popes had resigned voluntarily before him?"], 5)
+    one = archive.ask("Why did the one in 1415 step down?", 5, history=history)
+    assert one.understood_as and one.found and "Konstanz" in one.text, one.text
+    history = conversation(archive, ["Which German relief agency sent a team to Haiti after "
+                                     "the earthquake in January 2010?"], 5)
+    team = archive.ask("How many people were on that team?", 5, history=history)
+    assert team.found and "vierköpfig" in team.text, team.text

@@ -78,6 +78,7 @@ def test_follow_ups_depend_on_the_conversation(question):
         "Was war die Nachricht über den Brand in Graz?",
         "Übrigens, wie viele Brücken hat Venedig?",  # an aside: a new topic
         "By the way, how tall is the tower in Graz?",
+        "By the way, how many strings does a violin have?",  # few words, but its own
         "Off-topic: who won the cup?",
         "Unrelated, but when was the bridge in Kiel built?",
         "How long does it take to fly from Kiel to Graz?",  # "it" with no referent
