@@ -42,9 +42,8 @@ class Evidence:
     #: not found, so the best passage must share its rarer terms to answer the follow-up.
     unanswered: str = ""
     #: The question without the period it names and that vector, for the "not found"
-    #: decision and the choice of the answering sentence (``None``: the question
-    #: itself): when a period chose the passages, a date they share with the question is
-    #: no sign that they answer it.
+    #: decision (``None``: the question itself): when a period chose the passages, a
+    #: year they share with the question is no sign that they answer it.
     topic: tuple[str, np.ndarray] | None = None
     #: The question named its articles by their author or publisher
     #: (:func:`~rag.retrieve.named_articles`): the hits are from those articles only.

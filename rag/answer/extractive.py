@@ -668,11 +668,8 @@ class ExtractiveAnswerer:
         same_article = 0 if evidence.with_context else self.params.same_article_depth
         one_article = evidence.with_context and self.params.followup_one_article
         passages = [chunks[h.id] for h in hits]
-        # a period that chose the passages is no sign of the answering sentence either
-        asked, avec = (evidence.topic if evidence.topic and not asks_year(text)
-                       else (text, qvec))
         candidates = rank_sentences(
-            avec, asked, lang, passages, [h.score for h in hits],
+            qvec, text, lang, passages, [h.score for h in hits],
             self.params, same_article, one_article,
         )
         if asks_year(text) and candidates:

@@ -648,31 +648,3 @@ def test_a_place_no_article_names_is_not_found(answering_fake_pipeline) -> None:
         assert pipeline.ask(question).found is not check
 
 
-
-def test_the_answering_sentence_is_chosen_without_the_period_that_chose_the_passages() -> None:
-    """A period in the question chose the passages (:attr:`Evidence.topic`): the sentence
-    that only repeats the date is not preferred over the one that answers the rest."""
-    from types import SimpleNamespace
-
-    from rag.types import DocMeta, Hit
-
-    dated = np.asarray([1.0, 0.0], dtype=np.float32)  # the question with its period
-    undated = np.asarray([0.0, 1.0], dtype=np.float32)  # the question without it
-    texts = ["Das wurde am 28. Dezember 2006 bekannt.", "Der Hacker nennt sich Muslix64."]
-    vecs = [[0.95, 0.31], [0.6, 0.8]]
-    chunk = StoredChunk(0, "a.md#0", "a.md", " ".join(texts), 100, 100 + len(" ".join(texts)),
-                        [(0, len(texts[0])), (len(texts[0]) + 1, len(" ".join(texts)))],
-                        np.asarray(vecs, dtype=np.float32))
-    index = SimpleNamespace(chunks=lambda ids: {0: chunk},
-                            docs={"a.md": DocMeta("a.md", "Hack", None, None, None, None)},
-                            keywords=None)
-    hits = [Hit(0, 0, "a.md", 1.0, 0.9, 0.0, sentence=0.95)]
-    params = replace(AnswerSettings(), min_term_support_de=0.0, min_relevance_de=0.0,
-                     lexical_weight_de=0.0, extra_margin=0.0)
-    question = "Wie nennt sich der Hacker vom Dezember 2006?"
-    answerer, retriever = ExtractiveAnswerer(params), SimpleNamespace(index=index)
-    alone = answerer.answer(Evidence(question, "de", dated, hits, 5), retriever)
-    assert alone.text.startswith("Das wurde am 28. Dezember")
-    topic = ("Wie nennt sich der Hacker?", undated)
-    chosen = answerer.answer(Evidence(question, "de", dated, hits, 5, topic=topic), retriever)
-    assert chosen.text.startswith("Der Hacker nennt sich Muslix64.")
