@@ -366,6 +366,7 @@ def test_a_follow_up_naming_an_abbreviation_is_answered_where_the_article_names_
     ("Wie viel kostet die Karte?", "Die Karte kostet sieben Franken. [1]", False),
     ("How much did the fuel price rise?", "Benzin wurde um 500 Prozent teurer. [1]", False),
     ("Wie viele Preise gewann der Film?", "Der Film gewann 3 Preise. [1]", False),
+    ("How much did the loans amount to?", "Er gewährte ihm Milliardenkredite. [1]", True),
     # the question's own word is no answer to it
     ("Wie hoch waren die Milliardenkredite?", "Er gewährte ihm Milliardenkredite. [1]", True),
     ("How old was the pilot?", "Die Maschine mit 52 Passagieren landete 2005. [1]", True),
