@@ -174,11 +174,12 @@ def _cmd_add(args: argparse.Namespace) -> int:
 
 def _cmd_serve(args: argparse.Namespace) -> int:
     from .pipeline import Pipeline
-    from .web.service import Service
+    from .web.service import Service, check_port
 
     settings = settings_from(args)
     if args.allow_uploads:
         settings = settings.replace(uploads_enabled=True)
+    check_port(settings.web.host, settings.web.port)
     # The model and index load (and the warm-up question runs) in a background thread
     # while gradio, the slowest import (~2.9 s CPU), loads here: the two use both cores.
     service = Service(Pipeline(settings, auto_index=False))

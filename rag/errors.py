@@ -69,6 +69,10 @@ class RayBuildError(RagError, RuntimeError):
     """The Ray cluster cannot be reached, or the distributed index build failed."""
 
 
+class ServeError(RagError, RuntimeError):
+    """The web chat cannot listen where it was told (the port is taken)."""
+
+
 class NotReady(RagError, RuntimeError):
     """The service is still starting (building or loading the index)."""
 

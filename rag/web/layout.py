@@ -7,11 +7,12 @@ from typing import Any
 
 import gradio as gr
 
+from ..errors import ServeError
 from ..pipeline import Pipeline
 from ..settings import Settings
 from . import archive, client, render, stream, upload
 from .handlers import ChatApp
-from .service import Service
+from .service import Service, port_taken
 from .ui_text import LANGUAGE_CHOICES, order_choices, ui
 
 log = logging.getLogger(__name__)
@@ -160,6 +161,10 @@ def serve(settings: Settings, service: Service | None = None) -> None:
     demo = build_ui(ChatApp(service, settings))
     host, port = settings.web.host, settings.web.port
     print(f"Web chat on http://{host}:{port}/ (corpus {settings.paths.corpus_dir})", flush=True)
-    demo.queue(default_concurrency_limit=2).launch(
-        server_name=host, server_port=port, quiet=True, **launch_options(settings)
-    )
+    try:
+        demo.queue(default_concurrency_limit=2).launch(
+            server_name=host, server_port=port, quiet=True, **launch_options(settings)
+        )
+    except OSError as exc:  # taken between the check at start-up and now
+        raise ServeError(port_taken(host, port)) from exc
+

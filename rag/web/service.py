@@ -4,11 +4,12 @@ in a background thread while the page is already served)."""
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
 
-from ..errors import NotReady, RagError, StoreError
+from ..errors import NotReady, RagError, ServeError, StoreError
 from ..pipeline import Pipeline
 from ..text import names
 from ..types import Answer, Message
@@ -189,3 +190,20 @@ class Service:
                                  date_from=date_from, date_to=date_to,
                                  doc_ids=doc_ids,  # type: ignore[arg-type] - validated there
                                  on_draft=on_draft)
+
+
+def port_taken(host: str, port: int) -> str:
+    """What to say when ``host``:``port`` is taken."""
+    return (f"cannot listen on {host}:{port}: the port is in use (another web chat?). "
+            "Stop that one or start with --port N.")
+
+
+def check_port(host: str, port: int) -> None:
+    """Raise :class:`~rag.errors.ServeError` when ``host``:``port`` cannot be listened on
+    (checked before the model and index load, not after)."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise ServeError(port_taken(host, port)) from exc

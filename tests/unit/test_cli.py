@@ -75,6 +75,26 @@ def test_serve_passes_the_settings_on(monkeypatch: pytest.MonkeyPatch) -> None:
         main(["serve", "--port", "http"])
 
 
+def test_serve_on_a_taken_port_says_so_before_loading_anything(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """Another server on the port: a one-line message and exit code 2, before the model
+    and index load (it was gradio's traceback once they had)."""
+    import socket
+
+    import rag.web.service
+
+    started: list[bool] = []
+    monkeypatch.setattr(rag.web.service.Service, "start", lambda self: started.append(True))
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        port = other.getsockname()[1]
+        assert main(["serve", "--port", str(port)]) == 2
+    err = capsys.readouterr().err
+    assert f"127.0.0.1:{port}" in err and "in use" in err and "Traceback" not in err
+    assert not started
+
+
 def test_help_is_fast_and_loads_no_heavy_module() -> None:
     """``rag --help`` and ``python app.py --help`` import neither torch nor faiss nor
     gradio (``-X importtime`` lists every import)."""
