@@ -369,7 +369,7 @@ class Pipeline:
                             topic=self._topic(text) if by_time else None,
                             named=named is not None)
         answer = self._answer(evidence, retriever, on_draft, extractive)
-        if not answer.found and by_time and intent.hi:  # "... für 2004" told in 2005
+        if by_time and intent.hi:  # "... für 2004" told in 2005
             answer = self._looking_back(evidence, answer, retriever, search_text,
                                         search_lang, intent, doc_ids, on_draft, extractive)
         if (not answer.found and condensed is None and named is None
@@ -555,8 +555,10 @@ class Pipeline:
                       text: str, lang: str, intent: TimeIntent, doc_ids: list[str] | None,
                       on_draft: Callable[[str], None] | None, extractive: bool) -> Answer:
         """The answer with the passages of later articles that write a date within the
-        period (a company's results for 2004, reported in March 2005) added to the
-        period's, when the period's passages alone answer nothing (``answer``)."""
+        period (a company's results for 2004, reported in March 2005; "the 2005 report of
+        the Verfassungsschutz", presented in May 2006) added to the period's, when the
+        period's passages alone answer nothing (``answer`` not found) or a later passage
+        matches the question better than the period's best."""
         when = self.settings.time
         after = _plus_days(intent.hi, intent.slack(when.time_slack_days) + 1)
         later = allowed_rows(retriever.index, after, None, doc_ids)
@@ -570,6 +572,9 @@ class Pipeline:
         hits = retriever.search(text, lang, evidence.k * when.time_depth_factor, allowed,
                                 evidence.qvec)
         hits = dedup.collapse(hits, retriever.index.manifest.duplicates, evidence.k)
+        if answer.found and not (hits and evidence.hits and hits[0].row in set(rows.tolist())
+                                 and hits[0].sentence > evidence.hits[0].sentence):
+            return answer  # the period's own report answers, and nothing later does better
         # weaker evidence than a report of the time: its passage must also share the
         # question's rarer terms, however well it matches (as after "not found")
         again = self._answer(replace(evidence, hits=hits, allowed_rows=allowed,

@@ -134,3 +134,19 @@ def test_the_chat_examples_are_answered_from_highly_relevant_sources(pipeline):
     service = Service(pipeline)
     service.show_index()
     assert service.examples == list(EXAMPLES)
+
+
+@pytest.mark.parametrize("question", [
+    "Wieso gab die Präsidentenwahl im August 2020 dem Kreml ein Druckmittel gegen "
+    "Lukaschenko in die Hand?",
+    "Why did the August 2020 election give the Kremlin new leverage over Lukashenko?",
+])
+def test_a_later_article_looking_back_answers_when_it_matches_better(pipeline, question):
+    """The article of August 2020 matches these questions well enough to answer (that
+    the Kremlin hoped for a weakened Lukashenko); the report of December 2022, which
+    writes "im August 2020", says why: it was searched only when the period's own
+    article answered nothing, now also when it matches better."""
+    answer = pipeline.ask(question, 5)
+    assert answer.found and answer.sources[0].doc_id == "002_b32e619577f15ed7.txt", answer.text
+    assert "nur mit Russlands Hilfe" in answer.text, answer.text
+    assert answer.period == "2020-08"
