@@ -219,6 +219,10 @@ class AnswerSettings:
     credit_bonus: float = 0.3
     #: Penalty for an article's first line (headline or teaser) as an answer.
     headline_penalty: float = 0.03
+    #: Penalty for a sentence of the article that is itself a question (a rhetorical
+    #: one, a subheading "Neue Soldaten für Putins Krieg?", an interviewer's): it asks,
+    #: it does not answer; 1 moves it behind every other sentence (bench/README.md 42).
+    question_penalty: float = 1.0
     #: Penalty in a follow-up for a sentence the previous answer quoted (or a headline):
     #: a follow-up mostly asks for something new, but a sentence said before that
     #: answers it clearly better still does (0.02: chosen on the tune halves of

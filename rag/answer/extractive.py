@@ -269,11 +269,12 @@ def rank_sentences(
     weekday, not any number), for a reason ("weil",
     "denn", "because") when it asks why, for quoted words when it asks what something is
     called, minus a penalty for an article's first line (its headline or teaser: evidence
-    only when nothing else is as good). Sentences of the first ``passages_de`` /
-    ``passages_en`` passages, and of the other passages of the first passage's article
-    among the first ``same_article`` (default ``same_article_depth``), are ``primary``
-    (answer candidates); the others are only used to find disagreeing statements. With
-    ``one_article`` only the first passage's article gives answer candidates.
+    only when nothing else is as good) and for a sentence that is a question itself.
+    Sentences of the first ``passages_de`` / ``passages_en`` passages, and of the other
+    passages of the first passage's article among the first ``same_article`` (default
+    ``same_article_depth``), are ``primary`` (answer candidates); the others are only
+    used to find disagreeing statements. With ``one_article`` only the first passage's
+    article gives answer candidates.
     """
     q_terms = set(tokenize(question)) if lang == "de" else set()
     q_nouns = {s: n for s, n in nouns(question).items() if s in q_terms}
@@ -308,6 +309,8 @@ def rank_sentences(
                 score += quote_bonus
             if credit_bonus and is_credit(text):
                 score += credit_bonus
+            if text.rstrip(_CLOSING).endswith("?"):
+                score -= params.question_penalty
             heading = False
             if chunk.start == 0 and a == 0:
                 score -= params.headline_penalty

@@ -399,6 +399,20 @@ def test_an_amount_in_words_counts_as_a_number_for_how_many_not_for_when() -> No
     assert when[0].score == when[1].score
 
 
+@pytest.mark.parametrize("asking", ["Neue Soldaten für Putins Krieg?",
+                                    "''Wikinews'': Wie stehen Sie zur Rasterfahndung?",
+                                    "Wer hatte damals keinen Kassettenrekorder?»"])
+def test_a_sentence_that_asks_is_not_an_answer(asking) -> None:
+    """An article's own question (a subheading, an interviewer's, a rhetorical one) comes
+    after every sentence that states something, however alike they are."""
+    text = f"{asking} Die Rasterfahndung wurde 2002 ausgesetzt."
+    chunk, q = _alike(text)
+    ranked = rank_sentences(q, "Wie steht sie zur Rasterfahndung?", "de", [chunk], [1.0],
+                            _params())
+    assert ranked[0].text.startswith("Die Rasterfahndung")
+    assert ranked[1].score <= ranked[0].score - _params().question_penalty
+
+
 @pytest.mark.parametrize("dated", ["Das ZDF zeigt den Film am 13. Februar 2006.",
                                    "Der Film läuft am 13.2.2006 um 15:15 Uhr.",
                                    "The film is shown on February 13, 2006."])
