@@ -155,6 +155,14 @@ _MONEY_WORD = re.compile(
 _MONEY = re.compile(
     r"[€$£¥]|\b(?:euro|eur|\w*dollar\w*|pfund|franken|mark|dm|usd|chf|rubel|yen|yuan|kronen"
     r"|cent|rupien|pesos?|lira|zloty)\b|prozent|percent|%", re.IGNORECASE)
+#: Questions for a temperature ("at what temperature", "wie heiß", "boiling point"), and
+#: what an answer to one must hold: a degree sign or a word for degrees.
+_ASKS_TEMPERATURE = re.compile(
+    r"\b(?:(?:what|which|welche[rnms]?|how high|how low|wie hoch|wie niedrig)\s+(?:[\w-]+\s+){0,4}"
+    r"temperatur\w*|how (?:hot|cold|warm)\b|wie (?:heiß|heiss|kalt|warm)\b"
+    r"|boiling point|melting point|freezing point|siedepunkt|schmelzpunkt|gefrierpunkt"
+    r"|in (?:degrees|grad)\b)", re.IGNORECASE)
+_TEMPERATURE = re.compile(r"°|\b(?:grad|degrees?|celsius|fahrenheit|kelvin)\b", re.IGNORECASE)
 #: Questions for a span of time in a unit ("how many years", "wie viele Monate"), and the
 #: units' words, one of which an answer must hold with a number before it ("zehn Monate",
 #: "seit 20 Jahren", "zehnmonatigen"); the asked unit is the one its word starts with.
@@ -415,8 +423,9 @@ def lacks_asked_type(question: str, answer: str) -> bool:
     the question itself: "Milliardenkredite" asked about), no year for "which year" /
     "welches Jahr", no age (:data:`_AGE`) for "how old" / "wie alt", no percentage or
     fraction for "what percentage" / "welchen Anteil", no currency (or percentage) for a
-    sum of money ("how much prize money", "was kostet"), no number of years for "how many
-    years" / "wie viele Jahre" (months, weeks, days, hours, minutes alike). Such a
+    sum of money ("how much prize money", "was kostet"), no degrees for a temperature ("at
+    what temperature", "Siedepunkt"), no number of years for "how many years" / "wie viele
+    Jahre" (months, weeks, days, hours, minutes alike). Such a
     sentence matches the question's topic, not its question."""
     text = _CITED.sub("", answer)
     span = _ASKS_SPAN.search(question)
@@ -426,6 +435,7 @@ def lacks_asked_type(question: str, answer: str) -> bool:
                 or (_ASKS_SHARE.search(question) and not _SHARE.search(text))
                 or (_ASKS_SUM.search(question) and _MONEY_WORD.search(question)
                     and not _MONEY.search(text))
+                or (_ASKS_TEMPERATURE.search(question) and not _TEMPERATURE.search(text))
                 or (span is not None and not _counts(span.group(1), text)))
 
 

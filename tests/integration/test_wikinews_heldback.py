@@ -76,6 +76,8 @@ CAIRO_CAMP, CALAIS_CAMP = "wikinews_18703.md", "wikinews_58907.md"
 ITALY_COALITION = "wikinews_83502.md"
 #: Germany against Spain at the Women's World Cup (2019).
 WORLD_CUP = "wikinews_83133.md"
+#: A storm warning for Germany (December 2007): gusts above 800 metres, no temperature.
+STORM_2007 = "wikinews_45940.md"
 #: Buddhist monks protesting in Myanmar (2007).
 MONKS = "wikinews_44357.md"
 #: Amnesty's report of July 2006 on murders of women in Guatemala "im letzten Jahr".
@@ -496,6 +498,18 @@ def test_a_sum_of_money_needs_a_currency_in_its_answer(wikinews, tmp_path):
     assert not prize.found, prize.text
     price = archive.ask("Was kostet der Notbremsassistent von DaimlerChrysler pro Fahrzeug?", 5)
     assert price.found and "Euro" in price.text, price.text
+
+
+def test_a_temperature_needs_degrees_in_its_answer(wikinews, tmp_path):
+    """"At what temperature does water boil on Mount Everest?" was answered with a storm's
+    gusts above 800 metres (a height, no temperature); a temperature asked for now needs
+    degrees in its answer."""
+    pipeline, *_ = wikinews
+    archive, _ = _archive(pipeline, tmp_path, (STORM_2007, *_FIRST_3S))
+    boil = archive.ask("At what temperature does water boil at the top of Mount Everest?", 5)
+    assert not boil.found, boil.text
+    gusts = archive.ask("How strong were the gusts of the storm in Baden-Württemberg?", 5)
+    assert gusts.found and gusts.sources[0].doc_id == STORM_2007, gusts.text
 
 
 def test_an_aside_starts_a_new_topic_and_the_one_refers_back(wikinews, tmp_path):

@@ -367,6 +367,16 @@ def test_a_follow_up_naming_an_abbreviation_is_answered_where_the_article_names_
     ("How much did the fuel price rise?", "Benzin wurde um 500 Prozent teurer. [1]", False),
     ("Wie viele Preise gewann der Film?", "Der Film gewann 3 Preise. [1]", False),
     ("How much did the loans amount to?", "Er gewährte ihm Milliardenkredite. [1]", True),
+    # a temperature needs degrees; "wie heißt" asks for a name
+    ("At what temperature does water boil on Everest?",
+     "Oberhalb von 800 Metern könnten Orkanböen auftreten. [1]", True),
+    ("What is the boiling point of water in Fahrenheit?", "Das Wasser stieg um 2 Meter. [1]",
+     True),
+    ("Wie kalt war es in Moskau?", "In Moskau fielen 30 Zentimeter Schnee. [1]", True),
+    ("Wie kalt war es in Moskau?", "In Moskau war es minus 25 Grad kalt. [1]", False),
+    ("What is the approximate condenser temperature in a turbine?",
+     "Sie liegt normalerweise bei 565 °C. [1]", False),
+    ("Wie heißt der Chauffeur?", "Der Chauffeur heißt Adriano De Souza. [1]", False),
     # the question's own word is no answer to it
     ("Wie hoch waren die Milliardenkredite?", "Er gewährte ihm Milliardenkredite. [1]", True),
     ("How old was the pilot?", "Die Maschine mit 52 Passagieren landete 2005. [1]", True),
