@@ -554,11 +554,11 @@ class Pipeline:
     def _looking_back(self, evidence: Evidence, answer: Answer, retriever: Retriever,
                       text: str, lang: str, intent: TimeIntent, doc_ids: list[str] | None,
                       on_draft: Callable[[str], None] | None, extractive: bool) -> Answer:
-        """The answer with the passages of later articles that write a date within the
-        period (a company's results for 2004, reported in March 2005; "the 2005 report of
-        the Verfassungsschutz", presented in May 2006) added to the period's, when the
-        period's passages alone answer nothing (``answer`` not found) or a later passage
-        matches the question better than the period's best."""
+        """The answer with the later articles that write a date within the period in a
+        passage (a company's results for 2004, reported in March 2005; "the 2005 report
+        of the Verfassungsschutz", presented in May 2006) added to the period's, when the
+        period's passages alone answer nothing (``answer`` not found) or a passage of
+        those articles matches the question better than the period's best."""
         when = self.settings.time
         after = _plus_days(intent.hi, intent.slack(when.time_slack_days) + 1)
         later = allowed_rows(retriever.index, after, None, doc_ids)
@@ -568,6 +568,9 @@ class Pipeline:
                                 evidence.k * when.time_depth_factor, recalls_period)
         if not len(rows):
             return answer
+        # the whole article that looks back: its other passages tell of the event too
+        rows = allowed_rows(retriever.index, None, None,
+                            sorted({retriever.index.row_docs[r] for r in rows.tolist()}))
         allowed = np.union1d(evidence.allowed_rows, rows).astype(np.int64)
         hits = retriever.search(text, lang, evidence.k * when.time_depth_factor, allowed,
                                 evidence.qvec)

@@ -179,6 +179,11 @@ _MONTH_D_Y = re.compile(
     rf"\b({_MON})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+((?:19|20)\d{{2}})\b", re.IGNORECASE)
 _MONTH_Y = re.compile(rf"\b({_MON})\.?\s+{_YEAR}", re.IGNORECASE)
 _YEAR_RE = re.compile(_YEAR)
+#: A day or a month of the article's own year, written so ("am 21. Mai dieses Jahres",
+#: "im März diesen Jahres", "in May this year").
+_THIS_YEARS = re.compile(
+    rf"\b(?:(\d{{1,2}})\.\s?)?({_MON})\.?\s+(?:(?:dieses|diesen)\s+jahres|(?:of\s+)?this\s+year)\b",
+    re.IGNORECASE)
 #: A day and month without a year after it ("am 9. November"); dated by the article.
 _D_MONTH = re.compile(rf"\b(\d{{1,2}})\.\s?({_MON})\b(?!\.?\s+(?:19|20)\d{{2}})",
                       re.IGNORECASE)
@@ -355,7 +360,16 @@ def _spans_in(text: str, after: date | None = None) -> Iterator[tuple[date, date
     for pattern, relative_span in _RELATIVE:
         for m in pattern.finditer(lower):
             yield relative_span(m, after)
+    for m in _THIS_YEARS.finditer(text):  # "am 21. Mai dieses Jahres": the article's year
+        try:
+            month = _MONTHS[m[2].lower()]
+            yield ((date(after.year, month, int(m[1])),) * 2 if m[1]
+                   else _month_range(after.year, month))
+        except ValueError:
+            continue
     for m in _D_MONTH.finditer(text):
+        if _THIS_YEARS.match(text, m.start()):
+            continue
         try:
             day = date(after.year, _MONTHS[m[2].lower()], int(m[1]))
             if day < after:

@@ -78,6 +78,8 @@ ITALY_COALITION = "wikinews_83502.md"
 WORLD_CUP = "wikinews_83133.md"
 #: A storm warning for Germany (December 2007): gusts above 800 metres, no temperature.
 STORM_2007 = "wikinews_45940.md"
+#: The OSCE's final report (September 2008) on Georgia's parliamentary election of May.
+GEORGIA_2008 = "wikinews_52796.md"
 #: Buddhist monks protesting in Myanmar (2007).
 MONKS = "wikinews_44357.md"
 #: Amnesty's report of July 2006 on murders of women in Guatemala "im letzten Jahr".
@@ -416,6 +418,19 @@ def test_a_period_looked_back_on_by_a_later_article_is_answered(wikinews, tmp_pa
     assert answer.found and answer.sources[0].doc_id == RESULTS_2004, answer.text
     assert "Dividende kann daher nicht bezahlt werden" in answer.text, answer.text
     assert answer.period == "2004"
+
+
+def test_a_later_article_looking_back_answers_from_its_other_passages(wikinews, tmp_path):
+    """The OSCE's report on Georgia's election "am 21. Mai dieses Jahres" came out in
+    September 2008: "dieses Jahres" dates the day in the article's year (it was no date),
+    and the boycott two paragraphs below is searched with it (only the passage writing
+    the date was)."""
+    pipeline, *_ = wikinews
+    archive, _ = _archive(pipeline, tmp_path, [GEORGIA_2008, *_dated("2008-05")])
+    answer = archive.ask("Wie protestierte die georgische Opposition gegen den angeblichen "
+                         "Wahlbetrug bei der Parlamentswahl im Mai 2008?", 5)
+    assert answer.found and answer.sources[0].doc_id == GEORGIA_2008, answer.text
+    assert "boykottiert" in answer.text, answer.text
 
 
 def test_a_year_a_later_article_names_relative_to_its_date_is_looked_back_on(

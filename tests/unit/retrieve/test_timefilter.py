@@ -270,6 +270,15 @@ def test_only_articles_dated_before_the_period_announce_it(doc_date):
     ("Was geschah im Juni 2006?", "Vor zwei Jahren wurde er überstellt.", "2008-06-20", False),
     ("Was geschah 2006?", "Vor zwei Jahren wurde er überstellt.", "2008-06-20", True),
     ("Was geschah 2006?", "Vor zwei Jahren wurde er überstellt.", None, False),
+    # a day or month "of this year": the article's year, also before the article's date
+    ("Wer gewann die Wahl im Mai 2008?", "Die Wahl fand am 21. Mai dieses Jahres statt.",
+     "2008-09-10", True),
+    ("Wer gewann die Wahl im Mai 2008?", "Die Wahl fand im Mai diesen Jahres statt.",
+     "2008-09-10", True),
+    ("Who won the election in May 2008?", "The vote was held in May this year.",
+     "2008-09-10", True),
+    ("Wer gewann die Wahl im Mai 2008?", "Die Wahl fand am 21. Mai dieses Jahres statt.",
+     "2009-09-10", False),
 ])
 def test_article_after_the_period_looking_back(question, text, doc_date, expected):
     assert recalls_period(text, doc_date, parse_time(question, TODAY)) is expected
