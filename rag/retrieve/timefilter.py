@@ -346,7 +346,8 @@ def in_period(doc_date: str | None, intent: TimeIntent, slack_days: int = 0) -> 
 def _spans_in(text: str, after: date | None = None) -> Iterator[tuple[date, date]]:
     """(first, last) day of every date, month and year written in ``text``; with
     ``after`` (the article's date) also of each period named relative to it ("im letzten
-    Jahr", "vor zwei Jahren", "last month") and of each day written without a year ("vom
+    Jahr", "vor zwei Jahren", "last month"), of each day or month "of this year" ("am 21.
+    Mai dieses Jahres": the article's year) and of each day written without a year ("vom
     5. bis zum 9. November"): its next occurrence, when that is at most half a year later."""
     for pattern, span_of in _IN_TEXT:
         for m in pattern.finditer(text):
