@@ -214,9 +214,6 @@ class AnswerSettings:
     #: Bonus for sentences with quoted words when the question asks what something is
     #: called ("Wie wird X bezeichnet?").
     quote_bonus: float = 0.03
-    #: Bonus for sentences reporting speech (a speech verb, "sei", quoted words) when the
-    #: question asks what someone said ("Was sagte Lukaschenko über ...?").
-    speech_bonus: float = 0.03
     #: Bonus for a photo credit ("Pavel Bednyakov / AP", "Foto: dpa") when the question
     #: asks who took a picture: a line of its own that no question's words resemble.
     credit_bonus: float = 0.3

@@ -64,14 +64,6 @@ _REASON = re.compile(
     r"um\b[^.?!]{1,80}\bzu|because|since|due to|as a result|in order to|so that)\b"
     r"|(?:^|[,;:]\s*)da\b", re.IGNORECASE)
 #: Questions for what someone calls something (answered best by the quoted words).
-#: Questions for what someone said ("Was sagte Lukaschenko ...?", "What did Peskov say
-#: ...?"; not "is said to"), and the sentences that report speech: a speech verb or the
-#: reported speech's subjunctive ("sei", "habe"); quoted words count too (:data:`_QUOTE`).
-_ASKS_SPEECH = re.compile(
-    r"(?<!\bis )(?<!\bare )(?<!\bwas )(?<!\bwere )(?<!\bbe )"
-    r"\b(?:sagte|sagt|said|say|says|äußerte|erklärte|meinte)\b(?! to\b)", re.IGNORECASE)
-_SPEECH = re.compile(r"\b(?:sagte|sagt|erklärte|betonte|meinte|sei|seien|habe|said|says|told)\b",
-                     re.IGNORECASE)
 _ASKS_TERM = re.compile(
     r"\b(bezeichne\w*|bezeichnet|nenn\w*|nannte\w*|genannt|begriff\w*|ausdruck|"
     r"call(?:s|ed)?|term|describe[sd]?|word)\b", re.IGNORECASE)
@@ -284,9 +276,8 @@ def rank_sentences(
     the digits of a date or a clock time; for "when" a year, a date, a month or a
     weekday, not any number), for a reason ("weil",
     "denn", "because") when it asks why, for quoted words when it asks what something is
-    called, for reported speech when it asks what someone said, minus a penalty for an
-    article's first line (its headline or teaser: evidence only when nothing else is as
-    good) and for a sentence that is a question itself.
+    called, minus a penalty for an article's first line (its headline or teaser: evidence
+    only when nothing else is as good) and for a sentence that is a question itself.
     Sentences of the first ``passages_de`` / ``passages_en`` passages, and of the other
     passages of the first passage's article among the first ``same_article`` (default
     ``same_article_depth``), are ``primary`` (answer candidates); the others are only
@@ -300,7 +291,6 @@ def rank_sentences(
     reason_bonus = params.reason_bonus if _ASKS_REASON.search(question) else 0.0
     quote_bonus = params.quote_bonus if _ASKS_TERM.search(question) else 0.0
     credit_bonus = params.credit_bonus if _ASKS_CREDIT.search(question) else 0.0
-    speech_bonus = params.speech_bonus if _ASKS_SPEECH.search(question) else 0.0
     depth = params.passages_de if lang == "de" else params.passages_en
     same_article = params.same_article_depth if same_article is None else same_article
     out: list[Candidate] = []
@@ -327,8 +317,6 @@ def rank_sentences(
                 score += quote_bonus
             if credit_bonus and is_credit(text):
                 score += credit_bonus
-            if speech_bonus and (_QUOTE.search(text) or _SPEECH.search(text)):
-                score += speech_bonus
             if text.rstrip(_CLOSING).endswith("?"):
                 score -= params.question_penalty
             heading = False

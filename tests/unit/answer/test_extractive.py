@@ -409,23 +409,6 @@ def test_an_amount_in_words_counts_as_a_number_for_how_many_not_for_when() -> No
     assert when[0].score == when[1].score
 
 
-@pytest.mark.parametrize("question, prefers", [
-    ("Was sagte Peskow über Lukaschenkos Rolle?", True),
-    ("What did the Kremlin say mattered most?", True),
-    ("What role is Belarus said to be slipping into?", False),  # not what someone said
-    ("Welche Rolle spielte Lukaschenko?", False),
-])
-def test_a_question_for_what_someone_said_prefers_reported_speech(question, prefers) -> None:
-    """Of equally similar sentences, the one that reports speech (a speech verb, the
-    subjunctive of reported speech, quoted words) answers "what did X say"."""
-    text = "Lukaschenko vermittelte am Abend. Seine Rolle sei gering, sagte Peskow."
-    chunk, q = _alike(text)
-    ranked = rank_sentences(q, question, "de", [chunk], [1.0], _params())
-    speech = next(c for c in ranked if c.text.startswith("Seine"))
-    other = next(c for c in ranked if c.text.startswith("Lukaschenko"))
-    assert (speech.score > other.score) is prefers
-
-
 @pytest.mark.parametrize("asking", ["Neue Soldaten für Putins Krieg?",
                                     "''Wikinews'': Wie stehen Sie zur Rasterfahndung?",
                                     "Wer hatte damals keinen Kassettenrekorder?»"])
