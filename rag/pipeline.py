@@ -569,13 +569,13 @@ class Pipeline:
         if not len(rows):
             return answer
         # the whole article that looks back: its other passages tell of the event too
-        rows = allowed_rows(retriever.index, None, None,
-                            sorted({retriever.index.row_docs[r] for r in rows.tolist()}))
+        looking_back = sorted({retriever.index.row_docs[r] for r in rows.tolist()})
+        rows = allowed_rows(retriever.index, None, None, looking_back)
         allowed = np.union1d(evidence.allowed_rows, rows).astype(np.int64)
         hits = retriever.search(text, lang, evidence.k * when.time_depth_factor, allowed,
                                 evidence.qvec)
         hits = dedup.collapse(hits, retriever.index.manifest.duplicates, evidence.k)
-        if answer.found and not (hits and evidence.hits and hits[0].row in set(rows.tolist())
+        if answer.found and not (hits and evidence.hits and hits[0].doc_id in looking_back
                                  and hits[0].sentence > evidence.hits[0].sentence):
             return answer  # the period's own report answers, and nothing later does better
         # weaker evidence than a report of the time: its passage must also share the
