@@ -30,7 +30,8 @@ _FIELDS: dict[str, re.Pattern[str]] = {
     "publisher": re.compile(rf"\b({_PUBLISHER})\b", re.IGNORECASE),
     "url": re.compile(rf"\b({_URL})\b", re.IGNORECASE),
     "date": re.compile(
-        r"\b(wann|an welchem tag|welchem datum|datum|when|what date|which day|on what day)\b"
+        r"\b(wann|an welchem tag|welchem datum|datum|when|what date|which day|on what day"
+        r"|(?:in )?welche[mn]? (?:monat|jahr)|(?:in )?(?:which|what) (?:month|year))\b"
         rf".*\b({_PUBLISHED})\b",
         re.IGNORECASE,
     ),

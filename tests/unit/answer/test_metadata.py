@@ -34,6 +34,9 @@ from rag.types import DocMeta
     # "berichtete" is the verb, not a report: the question asks the text for the paper
     ("Welche Zeitung berichtete über die Flut am Staudamm?", None),
     ("Who ran the marathon, according to the report?", None),
+    ("In welchem Monat und Jahr erschien der Bericht über die Flut?", "date"),
+    ("In which year was the article about the dam published?", "date"),
+    ("In welchem Jahr wurde der Staudamm laut dem Artikel gebaut?", None),
 ])
 def test_asked_field(question, field):
     assert asked_field(question) == field
