@@ -96,6 +96,13 @@ def test_pipeline_answers_author_question_from_metadata(pipeline):
     assert [s.n for s in answer.sources] == list(range(1, len(answer.sources) + 1))
 
 
+def test_pipeline_answers_in_which_month_and_year_from_metadata(pipeline):
+    answer = pipeline.ask("In welchem Monat und Jahr erschien der Bericht über das Hochwasser "
+                          "am Staudamm?")
+    assert answer.found and "01.05.2021" in answer.text
+    assert answer.sources[0].doc_id == "flut.md"
+
+
 def test_missing_field_falls_back_to_the_text(pipeline):
     answer = pipeline.ask("Wer hat den Artikel über die neue Brücke am Kanal geschrieben?")
     assert answer.found and "Stadtrat" in answer.text
