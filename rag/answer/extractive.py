@@ -532,7 +532,8 @@ def choose_statements(
     for no primary candidate).
 
     The best primary sentence is joined by the next best sentences of the same passage
-    that score almost as well (up to ``max_sentences``), and by the sentence before them
+    that score almost as well (up to ``max_sentences``; not a headline line, nor a picture
+    credit unless the question asks who took the picture), and by the sentence before them
     when the first points back at it (:func:`_antecedent`; not when ``said``, the
     previous answer of a conversation, quoted it). The best sentence of another passage
     of the same article follows as a statement of its own when it scores almost as well
@@ -544,12 +545,13 @@ def choose_statements(
         return []
     best = primary[0]
     statements = [[best]]
+    credits = _ASKS_CREDIT.search(question) is not None
     for c in primary[1:]:
         if c.score < best.score - params.extra_margin:
             break
         if len(statements[0]) >= params.max_sentences:
             break
-        if c.source == best.source and not c.heading:
+        if c.source == best.source and not c.heading and (credits or not is_credit(c.text)):
             statements[0].append(c)
     said = _squash(said)
     conflict = disagreement(question, lang, best, candidates, sources, params)

@@ -67,6 +67,24 @@ def test_same_year_or_other_topic_is_no_disagreement():
     assert text.endswith("[1]") and "[2]" not in text and "2020" not in text
 
 
+@pytest.mark.parametrize(("question", "credit"), [
+    ("What happened at Minsk airport?", False),
+    ("Who took the photo of Putin at Minsk airport?", True),
+])
+def test_a_picture_credit_joins_the_answer_only_when_asked_for(question, credit):
+    """A credit line that scores as well as the best sentence (every sentence scores
+    alike when nothing answers well) is no part of an answer about the text."""
+    para = ("Tritt als Bittsteller in Minsk auf: Putin zu Gast bei Lukaschenko. "
+            "Pavel Bednyakov / AP")
+    spans = split_sentences(para)
+    source = Source(1, "a.md", "a", None, None, None, para, 1.0)
+    candidates = [Candidate(0, span, para[span[0]:span[1]], 1.9 - n / 1000)
+                  for n, span in enumerate(spans)]
+    assert len(spans) == 2 and is_credit(candidates[1].text)
+    text = compose(question, candidates, [source], "en", _params())
+    assert ("Bednyakov" in text) is credit, text
+
+
 @pytest.mark.parametrize(("question", "lang", "other", "disagree"), [
     # the two share only a word about time, or one the question does not ask about
     ("When was the stock exchange founded?", "en",
