@@ -30,8 +30,9 @@ log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
 #: Bump when the chunking code changes in a way that changes chunks.
 #: 4: sentences broken over lines are joined when read; 5: glued sentences split; 6: a
-#: sentence pointing back is embedded after the one before it.
-CHUNKER_VERSION = 6
+#: sentence pointing back is embedded after the one before it; 7: link markup read as
+#: the words it shows.
+CHUNKER_VERSION = 7
 #: Titles longer than this are shortened before they are put above each sentence.
 TITLE_CHARS = 60
 #: Values of ``settings.chunking.sentence_vectors``.

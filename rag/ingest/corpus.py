@@ -243,6 +243,32 @@ def _normalize(text: str) -> str:
     return "\n".join(line.rstrip() for line in text.split("\n"))
 
 
+#: Link markup in article text, read as the words it shows: a Markdown image (dropped), a
+#: Markdown link "[Label](https://…)", a MediaWiki external link "[https://… Label]" (a
+#: bare "[https://…]" dropped), and the image size a wiki gallery writes before one
+#: ("20px [https://…]").
+_MD_IMAGE = re.compile(r"!\[[^\]\n]*\]\([^)\s]*(?:\s+\"[^\"\n]*\")?\)")
+_MD_LINK = re.compile(r"\[([^\]\n]+)\]\((?:[a-z]+://|www\.|/|#)[^)\s]*(?:\s+\"[^\"\n]*\")?\)")
+_WIKI_LINK = re.compile(r"(?:\b\d{1,4}px\s+)?\[(?:https?|ftp)://[^\s\]]+(?:[ \t]+([^\]\n]+))?\]")
+
+
+def _link_text(text: str) -> str:
+    """``text`` with link markup replaced by the words it shows (:data:`_MD_LINK`,
+    :data:`_WIKI_LINK`; images dropped): a URL is no part of the article's prose, and
+    its words ("Category:Ukraine_solidarity_protest_Mannheim") matched questions as if
+    the article said them."""
+    if "[" not in text:
+        return text
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        if "[" in line:
+            shown = _WIKI_LINK.sub(lambda m: m.group(1) or "",
+                                   _MD_LINK.sub(r"\1", _MD_IMAGE.sub("", line)))
+            if shown != line:
+                lines[i] = " ".join(shown.split())
+    return "\n".join(lines)
+
+
 def _tidy_body(text: str) -> str:
     return _MANY_BLANK_LINES.sub("\n\n", text).strip()
 
@@ -607,7 +633,7 @@ def parse_article(raw: bytes, doc_id: str) -> Article:
     data, body = _split_front_matter(text, doc_id)
     front = _front_matter_meta(data, doc_id)
     body, found = _extract(_unwrap(_tidy_body(body)))
-    body = _tidy_body(body)
+    body = _tidy_body(_link_text(body))
     if not body:
         raise CorpusError(f"{doc_id}: has metadata but no article text. Add the text or "
                           "remove the file.")

@@ -179,6 +179,24 @@ def test_normalisation(tmp_path: Path) -> None:
     assert a.text == "Größe\nZweite Zeile\n\nDritte"
 
 
+@pytest.mark.parametrize(("line", "read"), [
+    # a wiki gallery's link: its size, URL and words ("Ukraine_solidarity_protest") go
+    ("Der Protestzug in Bildern 20px [https://commons.wikimedia.org/wiki/Category:"
+     "Ukraine_solidarity_protest_Mannheim_2022-03-05 Mehr Bilder]",
+     "Der Protestzug in Bildern Mehr Bilder"),
+    ("Der [http://www.bundesregierung.de/Gesetze-,4240/.htm Artikel 68 GG] regelt das.",
+     "Der Artikel 68 GG regelt das."),
+    ("[http://www.example.org/papier.pdf] Die Forderungen der Portale.",
+     "Die Forderungen der Portale."),
+    ("Laut [Spiegel](https://www.spiegel.de/a \"Titel\") ![Foto](bild.png) war es so.",
+     "Laut Spiegel war es so."),
+    # brackets that are no links stay
+    ("Die Liste [1] und [Anm. 2] bleiben.", "Die Liste [1] und [Anm. 2] bleiben."),
+])
+def test_link_markup_is_read_as_its_words(tmp_path: Path, line: str, read: str) -> None:
+    assert _one(tmp_path, "a.txt", f"Titelzeile\n\n{line}\n".encode()).text.endswith(read)
+
+
 # --------------------------------------------------------------------------- bad files
 
 
