@@ -24,8 +24,7 @@ class LLMClient:
         if not settings.enabled:
             raise LLMError("No LLM is configured: set RAG_LLM_BASE_URL and RAG_LLM_MODEL "
                            "(or --llm-base-url and --llm-model).", "unavailable")
-        import httpx
-        from openai import OpenAI
+        from openai import OpenAI, Timeout
 
         self.settings = settings
         self.model = settings.llm_model
@@ -34,7 +33,9 @@ class LLMClient:
             base_url=settings.llm_base_url.strip(),
             # Local servers take any key; the client insists on one.
             api_key=settings.llm_api_key or "no-key",
-            timeout=httpx.Timeout(timeout, connect=min(5.0, timeout)),
+            # the client's own Timeout: it checks the type of its HTTP library's (httpx2
+            # since openai 3.5x), which an httpx.Timeout is not
+            timeout=Timeout(timeout, connect=min(5.0, timeout)),
             max_retries=0,
         )
 
