@@ -119,6 +119,8 @@ def metadata_answer(field: str, doc: DocMeta, lang: str, n: int) -> MetadataAnsw
             "publisher": f"Der Artikel „{title}“ ist bei {value} erschienen [{n}].",
             "date": f"Der Artikel „{title}“ ist am {value} erschienen [{n}]."
             if doc.date and doc.date.count("-") == 2
+            else f"Der Artikel „{title}“ ist im {value} erschienen [{n}]."  # im August 2020
+            if doc.date and doc.date.count("-") == 1
             else f"Der Artikel „{title}“ ist {value} erschienen [{n}].",
             "url": f"Der Artikel „{title}“ steht unter {value} [{n}].",
         }[field]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from rag.answer.metadata import (
@@ -58,6 +60,11 @@ def test_answer_text_and_record():
     assert answer.text == "Der Artikel „Hochwasser am Staudamm“ ist von Erika Muster [1]."
     assert metadata_answer("publisher", DOC, "en", 2).text.endswith("by example.org [2].")
     assert "1 May 2021" in metadata_answer("date", DOC, "en", 1).text
+    month = replace(DOC, date="2020-08")
+    assert metadata_answer("date", month, "de", 1).text.endswith(
+        "ist im August 2020 (2020-08) erschienen [1].")
+    assert metadata_answer("date", replace(DOC, date="2020"), "de", 1).text.endswith(
+        "ist 2020 erschienen [1].")
     assert metadata_answer("author", DocMeta("x", "T", None, None, None, None), "de", 1) is None
     assert record_line(DOC, "de") == ("Titel: Hochwasser am Staudamm · Autor: Erika Muster · "
                                       "Datum: 01.05.2021 (2021-05-01) · "
