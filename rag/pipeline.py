@@ -428,8 +428,7 @@ class Pipeline:
                  rows: np.ndarray | None) -> Answer:
         """How many articles there are (those of ``rows``; ``None``: all) and the dates of
         the first and the last (:func:`~rag.answer.digest.archive_answer`)."""
-        docs = (list(index.docs) if rows is None
-                else list({index.row_docs[r] for r in rows.tolist()}))
+        docs = list(index.docs) if rows is None else _row_docs(index, rows)
         dated = sorted((index.docs[d].date or "", d) for d in docs if index.docs[d].date)
         ends = [dated[0][1], dated[-1][1]] if dated else []
         first = _first_chunks(index, ends)
@@ -459,7 +458,7 @@ class Pipeline:
             docs = [d for d in known if index.docs[d].date]
             undated = len(known) - len(docs)
         else:
-            docs = list({index.row_docs[r] for r in rows.tolist()})
+            docs = _row_docs(index, rows)
         newest_first = mode in ("newest", "before", "overview")
         docs.sort(key=_date_order(index), reverse=newest_first)
         if not docs:
@@ -569,7 +568,7 @@ class Pipeline:
         if not len(rows):
             return answer
         # the whole article that looks back: its other passages tell of the event too
-        looking_back = sorted({retriever.index.row_docs[r] for r in rows.tolist()})
+        looking_back = _row_docs(retriever.index, rows)
         rows = allowed_rows(retriever.index, None, None, looking_back)
         allowed = np.union1d(evidence.allowed_rows, rows).astype(np.int64)
         hits = retriever.search(text, lang, evidence.k * when.time_depth_factor, allowed,
@@ -686,6 +685,11 @@ def _naming(chunk: StoredChunk, forms: list[list[str]]) -> tuple[int, int] | Non
         if any(occurs(f, words) for alike in forms for f in alike):
             return a, b
     return None
+
+
+def _row_docs(index: Index, rows: np.ndarray) -> list[str]:
+    """The articles of index ``rows``, each once, in the order of their first row."""
+    return list(dict.fromkeys(index.row_docs[r] for r in rows.tolist()))
 
 
 def _first_chunks(index: Index, docs: list[str]) -> dict[str, StoredChunk]:

@@ -111,26 +111,24 @@ def metadata_answer(field: str, doc: DocMeta, lang: str, n: int) -> MetadataAnsw
     if not value:
         return None
     title = doc.title
+    # a day "am / on" it, a month "im / in" it, a year as it is ("ist 2020 erschienen")
+    parts = value.count("-") if field == "date" else 0
     if field == "date":
         value = format_date(value, lang)
     if lang == "de":
         text = {
             "author": f"Der Artikel „{title}“ ist von {value} [{n}].",
             "publisher": f"Der Artikel „{title}“ ist bei {value} erschienen [{n}].",
-            "date": f"Der Artikel „{title}“ ist am {value} erschienen [{n}]."
-            if doc.date and doc.date.count("-") == 2
-            else f"Der Artikel „{title}“ ist im {value} erschienen [{n}]."  # im August 2020
-            if doc.date and doc.date.count("-") == 1
-            else f"Der Artikel „{title}“ ist {value} erschienen [{n}].",
+            "date": f"Der Artikel „{title}“ ist { {2: 'am ', 1: 'im '}.get(parts, '')}{value} "
+                    f"erschienen [{n}].",
             "url": f"Der Artikel „{title}“ steht unter {value} [{n}].",
         }[field]
     else:
         text = {
             "author": f"The article “{title}” was written by {value} [{n}].",
             "publisher": f"The article “{title}” was published by {value} [{n}].",
-            "date": f"The article “{title}” was published on {value} [{n}]."
-            if doc.date and doc.date.count("-") == 2
-            else f"The article “{title}” was published in {value} [{n}].",
+            "date": f"The article “{title}” was published {'on' if parts == 2 else 'in'} "
+                    f"{value} [{n}].",
             "url": f"The article “{title}” is at {value} [{n}].",
         }[field]
     return MetadataAnswer(text, record_line(doc, lang))
