@@ -41,13 +41,16 @@ DISAGREE = {
 #: question ("Do you know when ...", "Tell me when ..."), not as a conjunction ("Which
 #: countries abstained when the council voted?"); "which year", "in welchem Jahr".
 _WHICH_YEAR = r"\b(?:what|which)\s+year\b|\bwelche[mns]?\s+jahr"
+#: A question for a date: when, which year, and the day, date or month ("On what date",
+#: "which day of the week", "An welchem Tag", "Für welches Datum", "in welchem Monat").
 _WHEN = (r"\bwann\b|(?:^|[,;:]\s*)(?:(?:and|but|so|or|since|until|till)\s+)?when\b"
          r"|\b(?:know|knows|tell(?:\s+(?:me|us))?|say|remember|find\s+out|ask|asked)\s+when\b"
+         r"|\b(?:what|which)\s+(?:date|day|month)\b|\bwelche[mnrs]?\s+(?:tag|datum|monat)\b"
          rf"|{_WHICH_YEAR}")
 _ASKS_NUMBER = re.compile(
     rf"\b(?:how (?:many|much|old|far|long|often|high|large|big|strong|heavy|expensive|tall"
     rf"|wide|deep|fast|hot|cold)"
-    rf"|wie (?:viele?|alt|weit|lange|oft|hoch|groß|stark|schwer|teuer|breit|tief|schnell"
+    rf"|wie ?viele?|wie (?:alt|weit|lange|oft|hoch|groß|stark|schwer|teuer|breit|tief|schnell"
     rf"|heiß|kalt)"
     rf"|what (?:share|percentage|proportion)|welche[nrs]? (?:anteil|prozentsatz)"
     rf"|was (?:kostet|kosten|kostete|kosteten)|what (?:does|did|do|will) \w+(?: \w+)? cost)\b"
@@ -104,7 +107,7 @@ _TIME = re.compile(
 #: Questions for a count or an amount ("how much", "wie viel", "wie hoch", "wie teuer"),
 #: or for a year, and what an answer to them must hold: a number (digits or a number
 #: word, also starting a compound adjective: "vierköpfig"), a year.
-_ASKS_COUNT = re.compile(r"\b(?:how (?:many|much|high|expensive)|wie (?:viele?|hoch|teuer))\b",
+_ASKS_COUNT = re.compile(r"\b(?:how (?:many|much|high|expensive)|wie ?viele?|wie (?:hoch|teuer))\b",
                          re.IGNORECASE)
 _ASKS_YEAR_ONLY = re.compile(_WHICH_YEAR, re.IGNORECASE)
 _COUNT = re.compile(
@@ -133,7 +136,7 @@ _AGE = re.compile(
 #: Questions for a share, and what an answer to them must hold: a percentage or a fraction.
 _ASKS_SHARE = re.compile(
     r"\b(?:(?:what|which) (?:percentage|share|proportion)|how many percent"
-    r"|wie viele? prozent|welche[nmr]? (?:anteil|prozentsatz))\b", re.IGNORECASE)
+    r"|wie ?viele? prozent|welche[nmr]? (?:anteil|prozentsatz))\b", re.IGNORECASE)
 _SHARE = re.compile(r"%|prozent|percent|hälfte|half|drittel|third|viertel|quarter|fünftel"
                     r"|zehntel", re.IGNORECASE)
 #: Questions for a sum of money ("how much money / prize money", "wie viel verdienen",
@@ -141,7 +144,7 @@ _SHARE = re.compile(r"%|prozent|percent|hälfte|half|drittel|third|viertel|quart
 #: a count), and what an answer to them must hold: a currency, or a percentage (a price
 #: that rose "um 500 Prozent").
 _ASKS_SUM = re.compile(
-    r"\b(?:how (?:much|expensive)|wie (?:viel|hoch|teuer)|was kostet|what (?:\w+ )*?(?:price"
+    r"\b(?:how (?:much|expensive)|wie ?viel|wie (?:hoch|teuer)|was kostet|what (?:\w+ )*?(?:price"
     r"|cost)s?|welche[nrs]? (?:preis|betrag|summe))\b", re.IGNORECASE)
 _MONEY_WORD = re.compile(
     r"\b(?:costs?|costing|prices?|priced|prize money|salary|salaries|pension|paid|pays?"
@@ -167,7 +170,7 @@ _TEMPERATURE = re.compile(r"°|\b(?:grad|degrees?|celsius|fahrenheit|kelvin)\b",
 #: units' words, one of which an answer must hold with a number before it ("zehn Monate",
 #: "seit 20 Jahren", "zehnmonatigen"); the asked unit is the one its word starts with.
 _ASKS_SPAN = re.compile(
-    r"\b(?:how many|wie viele)\s+(?:\w+\s+)?(years?|months?|weeks?|days?|hours?|minutes?"
+    r"\b(?:how many|wie ?viele)\s+(?:\w+\s+)?(years?|months?|weeks?|days?|hours?|minutes?"
     r"|jahre|monate|wochen|tage|stunden|minuten)\b", re.IGNORECASE)
 _SPAN_UNITS = ("jahr|jähr|year", "monat|month", "woche|wöch|week", "tag|tägig|day",
                "stunde|stünd|hour", "minute")

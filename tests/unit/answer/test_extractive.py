@@ -146,6 +146,11 @@ def test_asks_year_and_not_found_texts():
     "When did the union come about?", "And when was that?", "Since when has he ruled?",
     "Do you know when the plane crashed?", "Can you tell me when it opened?",
     "What year did it open?", "Seit wann regiert Lukaschenko?", "Welches Jahr?",
+    # the day, the date or the month
+    "On what date did she announce it?", "On which day of the week did they sign it?",
+    "Which month was it?", "An welchem Tag fand die Wahl statt?",
+    "Für welches Datum setzte er die Neuwahl an?", "In welchem Monat begann der Prozess?",
+    "Welcher Tag war das?",
 ])
 def test_asks_when(question: str) -> None:
     assert asks_year(question) and asks_number(question)
@@ -177,6 +182,11 @@ def test_asks_number() -> None:
     assert asks_number("How high was the damage?")
     assert asks_number("Wie stark waren die Böen?")
     assert not asks_number("How did the White House react?")
+    # "wieviel(e)" written as one word, as typed into a search box
+    assert asks_number("sauerland gruppe prozess wieviele zeugen")
+    assert asks_number("Wieviel kostet das Ticket?")
+    assert lacks_asked_type("wieviele zeugen im prozess", "Der Prozess begann heute.")
+    assert not lacks_asked_type("wieviele zeugen im prozess", "Es sagten 62 Zeugen aus.")
     # a price
     for question in ("Was kostete er?", "Was kosten die Tickets?", "What did the ticket cost?"):
         assert asks_number(question), question
