@@ -176,6 +176,14 @@ _SPAN_UNITS = ("jahr|jähr|year", "monat|month", "woche|wöch|week", "tag|tägig
                "stunde|stünd|hour", "minute")
 #: A date or a clock time ("13. Februar 2006", "24.1.2005", "15:15 Uhr", "Mai 2023"):
 #: its digits are not an amount (a size, a count, an age).
+#: Questions for a day ("On what date", "which day", "An welchem Tag", "welches Datum"),
+#: and what answers them: a day of a month or a weekday, not a year alone.
+_ASKS_DAY = re.compile(r"\b(?:what|which)\s+(?:date|day)\b|\bwelche[mnrs]?\s+(?:tag|datum)\b",
+                       re.IGNORECASE)
+_DAY = re.compile(
+    r"\b\d{1,2}\.\s?(?:(?:" + "|".join(_MONTH_NAMES) + r")\b|\d{1,2}\.)"
+    r"|\b(?:" + "|".join(_MONTH_NAMES) + r")\s+\d{1,2}(?:st|nd|rd|th)?\b"
+    r"|\b(?:" + "|".join(sorted(WEEKDAYS)) + r")\b", re.IGNORECASE)
 _DATE_OR_TIME = re.compile(
     r"\b\d{1,2}\.\s?(?:(?:" + "|".join(_MONTH_NAMES) + r")\b|\d{1,2}\.)(?:\s?\d{2,4}\b)?"
     r"|\b(?:" + "|".join(_MONTH_NAMES) + r")\s+\d{1,2}(?:st|nd|rd|th)?\b(?:,?\s+\d{4}\b)?"
@@ -291,6 +299,7 @@ def rank_sentences(
     q_nouns = {s: n for s, n in nouns(question).items() if s in q_terms}
     number_bonus = params.number_bonus if asks_number(question) else 0.0
     when = asks_year(question)  # a date, not any number; an amount may be written out
+    dated = _DAY if _ASKS_DAY.search(question) else _TIME  # a day asked: a year is not it
     reason_bonus = params.reason_bonus if _ASKS_REASON.search(question) else 0.0
     quote_bonus = params.quote_bonus if _ASKS_TERM.search(question) else 0.0
     credit_bonus = params.credit_bonus if _ASKS_CREDIT.search(question) else 0.0
@@ -311,7 +320,7 @@ def rank_sentences(
             overlap = len(shared) / len(q_terms) if q_terms else 0.0
             score = (float(sim) + params.lexical_weight_de * overlap
                      + params.passage_weight * passage_scores[i])
-            if number_bonus and (_TIME.search(text) if when
+            if number_bonus and (dated.search(text) if when
                                  else _COUNT.search(_DATE_OR_TIME.sub(" ", text))):
                 score += number_bonus
             if reason_bonus and _REASON.search(text):

@@ -437,6 +437,20 @@ def test_an_amount_in_words_counts_as_a_number_for_how_many_not_for_when() -> No
     assert when[0].score == when[1].score
 
 
+@pytest.mark.parametrize("question", ["On what date did she announce it?",
+                                      "An welchem Tag kündigte sie es an?"])
+def test_a_question_for_a_day_prefers_a_day_to_a_year(question) -> None:
+    """"On what date" is answered by a day of a month (or a weekday), not by a sentence
+    with a year alone; "when" takes either."""
+    text = "Sie sitzt seit 2005 im Bundestag. Sie hat am 20. Juli 2016 ihren Rücktritt angekündigt."
+    chunk, q = _alike(text)
+    params = _params()
+    day = rank_sentences(q, question, "en", [chunk], [1.0], params)
+    assert "20. Juli" in day[0].text and day[0].score > day[1].score
+    when = rank_sentences(q, "When did she announce it?", "en", [chunk], [1.0], params)
+    assert when[0].score == when[1].score
+
+
 @pytest.mark.parametrize("asking", ["Neue Soldaten für Putins Krieg?",
                                     "''Wikinews'': Wie stehen Sie zur Rasterfahndung?",
                                     "Wer hatte damals keinen Kassettenrekorder?»"])
