@@ -285,7 +285,7 @@ def rank_sentences(
     "Orkanböen"), plus the passage's own retrieval score, plus a bonus for
     numbers when the question asks for one (an amount also written out, "eintausend", not
     the digits of a date or a clock time; for "when" a year, a date, a month or a
-    weekday, not any number), for a reason ("weil",
+    weekday, not any number; for "on what date" a day, not a year), for a reason ("weil",
     "denn", "because") when it asks why, for quoted words when it asks what something is
     called, minus a penalty for an article's first line (its headline or teaser: evidence
     only when nothing else is as good) and for a sentence that is a question itself.
