@@ -149,9 +149,9 @@ _ASKS_SUM = re.compile(
 _MONEY_WORD = re.compile(
     r"\b(?:costs?|costing|prices?|priced|prize money|salary|salaries|pension|paid|pays?"
     r"|earn\w*|revenue|fined?|fines|budget|fees?|wages?|compensation|money|damages|funding"
-    r"|ransom|bail|spend|spent|invest\w*|loans?|debts?|subsid\w*|kost(?:et|en|ete|eten)?"
-    r"|preis|preise|\w*geld|gehalt|gehälter|lohn|löhne|rente|verdien\w*|bezahl\w*"
-    r"|zahl(?:t|en|te|ten)|umsatz|gewinn|verlust|etat|\w*strafe|gebühr\w*|entschädigung\w*"
+    r"|ransom|bail|spend|spent|invest\w*|loans?|debts?|subsid\w*|(?:ge)?kost(?:et|en|ete|eten)?"
+    r"|preis|preise|\w*geld|gehalt|gehälter|lohn|löhne|rente|(?:ge)?verdien\w*|bezahl\w*"
+    r"|(?:ge)?zahl(?:t|en|te|ten)|ausgegeben|umsatz|gewinn|verlust|etat|\w*strafe|gebühr\w*|entschädigung\w*"
     r"|schaden|summe|betrag|subvention\w*|\w*kredite?n?|darlehen|schulden|kaution|euro"
     r"|dollar|franken)\b",
     re.IGNORECASE)

@@ -392,6 +392,11 @@ def test_a_follow_up_naming_an_abbreviation_is_answered_where_the_article_names_
     ("Wie viel verdienen die Piloten?", "Die 300 Piloten streiken. [1]", True),
     ("What price does the town pay for water?", "Wasser ist dort billiger. [1]", True),
     ("Wie viel kostet die Karte?", "Die Karte kostet sieben Franken. [1]", False),
+    # the perfect tense ("gekostet", "gezahlt", "ausgegeben") asks for money too
+    ("Wie viel hat die Wahl den Steuerzahler gekostet?", "Die Wahl war vorgezogen. [1]", True),
+    ("Wie viel hat die Wahl gekostet?", "Sie kostete 63 Millionen Euro. [1]", False),
+    ("Wie viel hat der Verein gezahlt?", "Der Verein zahlte 40 Spielern. [1]", True),
+    ("Wie viel wurde für Werbung ausgegeben?", "Die Werbung lief 3 Wochen. [1]", True),
     ("How much did the fuel price rise?", "Benzin wurde um 500 Prozent teurer. [1]", False),
     ("Wie viele Preise gewann der Film?", "Der Film gewann 3 Preise. [1]", False),
     ("How much did the loans amount to?", "Er gewährte ihm Milliardenkredite. [1]", True),
