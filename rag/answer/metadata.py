@@ -1,7 +1,7 @@
 """Questions about an article rather than its content: who wrote it, who published it,
-when it appeared, where it is. They are answered from the article's metadata (front
-matter, byline, URL), with the article cited, since bylines and dates are not in the text
-that retrieval searches.
+when it appeared, where it is, what its headline is. They are answered from the article's
+metadata (front matter, byline, URL), with the article cited, since bylines and dates are
+not in the text that retrieval searches.
 
 A question is a metadata question when it names the article ("Artikel", "Bericht",
 "article", "report", ...) together with the asked field ("geschrieben", "Autor",
@@ -25,6 +25,17 @@ _PUBLISHER = (r"zeitung|verlag\w*|publikation|herausgeber\w*|website|webseite|pu
 _URL = r"link|url|adresse|address|online lesen|read it online"
 _PUBLISHED = (r"erschien\w*|erschienen|veröffentlicht\w*|publiziert\w*|published|appeared|"
               r"came out|released|posted|dated")
+#: A question for an article's headline ("die Überschrift des Artikels", "the headline of
+#: the report", "the article's title"), not for something written in it ("im Titel des
+#: Artikels", "in the title of the article") or a title won ("won the title").
+_TITLE_WORDS = r"überschrift|schlagzeile|titel|headline|title"
+_TITLE = re.compile(
+    rf"\b(?:{_TITLE_WORDS})\s+(?:of|des|der|vom|von|from|for)\s+(?:[\w'’-]+\s+){{0,3}}?"
+    rf"(?:{ARTICLE_WORDS.pattern})|(?:{ARTICLE_WORDS.pattern})['’]s\s+(?:{_TITLE_WORDS})\b"
+    rf"|\b(?:unter|mit|under|with)\s+(?:welche[rm]|what|which)\s+(?:{_TITLE_WORDS})\b",
+    re.IGNORECASE)
+_IN_TITLE = re.compile(rf"\b(?:im|in\s+der|in\s+(?:the|its))\s+(?:{_TITLE_WORDS})\b"
+                       r"|\bin\s+the\s+\w+['’]s\s+(?:title|headline)", re.IGNORECASE)
 _FIELDS: dict[str, re.Pattern[str]] = {
     "author": re.compile(rf"\b({_AUTHOR})\b", re.IGNORECASE),
     "publisher": re.compile(rf"\b({_PUBLISHER})\b", re.IGNORECASE),
@@ -37,8 +48,8 @@ _FIELDS: dict[str, re.Pattern[str]] = {
     ),
 }
 #: Any of them (what a metadata question asks, not the topic of its article).
-_REQUEST_WORDS = re.compile(rf"\b({_AUTHOR}|{_PUBLISHER}|{_URL}|{_PUBLISHED}|datum|date)\b",
-                            re.IGNORECASE)
+_REQUEST_WORDS = re.compile(
+    rf"\b({_AUTHOR}|{_PUBLISHER}|{_URL}|{_PUBLISHED}|datum|date|{_TITLE_WORDS})\b", re.IGNORECASE)
 _MONTHS = {
     "de": ["Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August",
            "September", "Oktober", "November", "Dezember"],
@@ -56,14 +67,17 @@ class MetadataAnswer:
 
 
 def asked_field(question: str, named: bool = False) -> str | None:
-    """``"author"``, ``"publisher"``, ``"date"`` or ``"url"`` when ``question`` asks for
-    that field of an article it names (``named``: the article is known otherwise, "the
-    second one" of a list); ``None`` for a question about the content."""
+    """``"author"``, ``"publisher"``, ``"date"``, ``"url"`` or ``"title"`` when
+    ``question`` asks for that field of an article it names (``named``: the article is
+    known otherwise, "the second one" of a list); ``None`` for a question about the
+    content."""
     if not named and not ARTICLE_WORDS.search(question):
         return None
     for name in ("author", "date", "url", "publisher"):
         if _FIELDS[name].search(question):
             return name
+    if _TITLE.search(question) and not _IN_TITLE.search(question):
+        return "title"
     return None
 
 
@@ -107,7 +121,7 @@ def metadata_answer(field: str, doc: DocMeta, lang: str, n: int) -> MetadataAnsw
     """The answer to a question for ``field`` of ``doc`` (cited as ``[n]``), or ``None``
     when the article's metadata does not have that field."""
     value = {"author": doc.author, "publisher": doc.publisher or _host(doc.url),
-             "date": doc.date, "url": doc.url}[field]
+             "date": doc.date, "url": doc.url, "title": doc.title}[field]
     if not value:
         return None
     title = doc.title
@@ -122,6 +136,7 @@ def metadata_answer(field: str, doc: DocMeta, lang: str, n: int) -> MetadataAnsw
             "date": f"Der Artikel „{title}“ ist { {2: 'am ', 1: 'im '}.get(parts, '')}{value} "
                     f"erschienen [{n}].",
             "url": f"Der Artikel „{title}“ steht unter {value} [{n}].",
+            "title": f"Der Artikel hat im Archiv den Titel „{title}“ [{n}].",
         }[field]
     else:
         text = {
@@ -130,6 +145,7 @@ def metadata_answer(field: str, doc: DocMeta, lang: str, n: int) -> MetadataAnsw
             "date": f"The article “{title}” was published {'on' if parts == 2 else 'in'} "
                     f"{value} [{n}].",
             "url": f"The article “{title}” is at {value} [{n}].",
+            "title": f"The archive lists the article under the title “{title}” [{n}].",
         }[field]
     return MetadataAnswer(text, record_line(doc, lang))
 
@@ -138,11 +154,11 @@ def missing_answer(field: str, doc: DocMeta, lang: str, n: int) -> MetadataAnswe
     """The answer for an article whose metadata lacks ``field`` (cited as ``[n]``)."""
     if lang == "de":
         what = {"author": "kein Autor", "publisher": "kein Herausgeber",
-                "date": "kein Datum", "url": "kein Link"}[field]
+                "date": "kein Datum", "url": "kein Link", "title": "kein Titel"}[field]
         text = f"Zum Artikel „{doc.title}“ ist {what} erfasst [{n}]."
     else:
         what = {"author": "author", "publisher": "publisher", "date": "date",
-                "url": "link"}[field]
+                "url": "link", "title": "title"}[field]
         text = f"The archive records no {what} for the article “{doc.title}” [{n}]."
     return MetadataAnswer(text, record_line(doc, lang) or doc.title)
 

@@ -1,4 +1,4 @@
-"""Questions about an article's author, publisher, date or link (fake embedder)."""
+"""Questions about an article's author, publisher, date, link or headline (fake embedder)."""
 
 from __future__ import annotations
 
@@ -39,6 +39,16 @@ from rag.types import DocMeta
     ("In welchem Monat und Jahr erschien der Bericht über die Flut?", "date"),
     ("In which year was the article about the dam published?", "date"),
     ("In welchem Jahr wurde der Staudamm laut dem Artikel gebaut?", None),
+    # the headline: asked for itself, not for what it says or a title won
+    ("Wie lautet die Überschrift des Artikels über die Flut?", "title"),
+    ("What was the headline of the report on the flood?", "title"),
+    ("Unter welcher Schlagzeile erschien der Bericht über die Brücke?", "title"),
+    ("What's the article's title?", "title"),
+    ("Was sollte die Maschine im Titel des Artikels beenden?", None),
+    ("What was the machine in the title of the article supposed to end?", None),
+    ("Which team won the title, according to the report?", None),
+    ("Which article has the headline about the flood?", None),
+    ("Wer hat den Artikel mit der Überschrift „Neue Brücke“ geschrieben?", "author"),
 ])
 def test_asked_field(question, field):
     assert asked_field(question) == field
@@ -66,6 +76,8 @@ def test_answer_text_and_record():
     assert metadata_answer("date", replace(DOC, date="2020"), "de", 1).text.endswith(
         "ist 2020 erschienen [1].")
     assert metadata_answer("author", DocMeta("x", "T", None, None, None, None), "de", 1) is None
+    assert metadata_answer("title", DOC, "de", 1).text == (
+        "Der Artikel hat im Archiv den Titel „Hochwasser am Staudamm“ [1].")
     assert record_line(DOC, "de") == ("Titel: Hochwasser am Staudamm · Autor: Erika Muster · "
                                       "Datum: 01.05.2021 (2021-05-01) · "
                                       "Link: https://www.example.org/flut")
@@ -108,6 +120,15 @@ def test_pipeline_answers_in_which_month_and_year_from_metadata(pipeline):
                           "am Staudamm?")
     assert answer.found and "01.05.2021" in answer.text
     assert answer.sources[0].doc_id == "flut.md"
+
+
+def test_pipeline_answers_the_headline_from_metadata(pipeline):
+    """"What was the headline?" is answered with the article's title, cited, not with
+    the passage that matches the question best."""
+    answer = pipeline.ask("Wie lautete die Überschrift des Artikels über den Bau der neuen "
+                          "Brücke über den Kanal?")
+    assert answer.found and answer.text == "Der Artikel hat im Archiv den Titel „Neue Brücke“ [1]."
+    assert answer.sources[0].doc_id == "bruecke.md"
 
 
 def test_missing_field_falls_back_to_the_text(pipeline):
