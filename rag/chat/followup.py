@@ -74,6 +74,7 @@ _NON_CONTENT = frozenset({
 _NEW_TOPIC = re.compile(
     r"\b(ganz\s+)?(andere[rsn]?|neue[rsn]?)\s+(frage|thema|themas)\b"
     r"|\bthemenwechsel\b|\bunabhängig\s+davon\b|\betwas\s+(ganz\s+)?anderes\b"
+    r"|\b(ganz\s+)?was\s+(ganz\s+)?anderes\s*[:,;!.–-]"
     r"|\b(a\s+)?(different|other|another|new|unrelated|separate)\s+(topic|question|subject)\b"
     r"|\bchang(e|ing)\s+(of\s+)?(the\s+)?(topic|subject)\b|\bsomething\s+else\b"
     r"|\bon\s+another\s+note\b|\boff[\s-]topic\b|^\W*(?:completely\s+|totally\s+)?unrelated\b",

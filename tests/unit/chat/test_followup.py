@@ -104,6 +104,9 @@ def test_reason_is_given():
         ("Unrelated, but who won the cup?", "Who won the cup?"),
         ("Off topic: who won the cup?", "Who won the cup?"),
         ("Wer gewann den Pokal?", "Wer gewann den Pokal?"),
+        # spoken "was" for "etwas", as an announcement (not "what else ...?")
+        ("Ganz was anderes: Wie hoch ist die Zugspitze?", "Wie hoch ist die Zugspitze?"),
+        ("Was anderes hat er gesagt?", "Was anderes hat er gesagt?"),
     ],
 )
 def test_a_leading_new_topic_announcement_is_removed(question, expected):
