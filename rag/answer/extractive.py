@@ -107,8 +107,8 @@ _TIME = re.compile(
 #: Questions for a count or an amount ("how much", "wie viel", "wie hoch", "wie teuer"),
 #: or for a year, and what an answer to them must hold: a number (digits or a number
 #: word, also starting a compound adjective: "vierköpfig"), a year.
-_ASKS_COUNT = re.compile(r"\b(?:how (?:many|much|high|expensive)|wie ?viele?|wie (?:hoch|teuer))\b",
-                         re.IGNORECASE)
+_ASKS_COUNT = re.compile(
+    r"\b(?:how (?:many|much|high|expensive)|wie ?viele?|wie (?:hoch|teuer))\b", re.IGNORECASE)
 _ASKS_YEAR_ONLY = re.compile(_WHICH_YEAR, re.IGNORECASE)
 _COUNT = re.compile(
     r"\d|\b(?:(?:zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn|elf|zwölf)\w+ig(?:e[nmrs]?)?"
@@ -144,15 +144,16 @@ _SHARE = re.compile(r"%|prozent|percent|hälfte|half|drittel|third|viertel|quart
 #: a count), and what an answer to them must hold: a currency, or a percentage (a price
 #: that rose "um 500 Prozent").
 _ASKS_SUM = re.compile(
-    r"\b(?:how (?:much|expensive)|wie ?viel|wie (?:hoch|teuer)|was kostet|what (?:\w+ )*?(?:price"
-    r"|cost)s?|welche[nrs]? (?:preis|betrag|summe))\b", re.IGNORECASE)
+    r"\b(?:how (?:much|expensive)|wie ?viel|wie (?:hoch|teuer)|was kostet"
+    r"|what (?:\w+ )*?(?:price|cost)s?|welche[nrs]? (?:preis|betrag|summe))\b", re.IGNORECASE)
 _MONEY_WORD = re.compile(
     r"\b(?:costs?|costing|prices?|priced|prize money|salary|salaries|pension|paid|pays?"
     r"|earn\w*|revenue|fined?|fines|budget|fees?|wages?|compensation|money|damages|funding"
-    r"|ransom|bail|spend|spent|invest\w*|loans?|debts?|subsid\w*|(?:ge)?kost(?:et|en|ete|eten)?"
-    r"|preis|preise|\w*geld|gehalt|gehälter|lohn|löhne|rente|(?:ge)?verdien\w*|bezahl\w*"
-    r"|(?:ge)?zahl(?:t|en|te|ten)|ausgegeben|umsatz|gewinn|verlust|etat|\w*strafe|gebühr\w*|entschädigung\w*"
-    r"|schaden|summe|betrag|subvention\w*|\w*kredite?n?|darlehen|schulden|kaution|euro"
+    r"|ransom|bail|spend|spent|invest\w*|loans?|debts?|subsid\w*"
+    r"|(?:ge)?kost(?:et|en|ete|eten)?|preis|preise|\w*geld|gehalt|gehälter|lohn|löhne|rente"
+    r"|(?:ge)?verdien\w*|bezahl\w*|(?:ge)?zahl(?:t|en|te|ten)|ausgegeben|umsatz|gewinn"
+    r"|verlust|etat|\w*strafe|gebühr\w*|entschädigung\w*|schaden|summe|betrag|subvention\w*"
+    r"|\w*kredite?n?|darlehen|schulden|kaution|euro"
     r"|dollar|franken)\b",
     re.IGNORECASE)
 _MONEY = re.compile(
@@ -174,8 +175,6 @@ _ASKS_SPAN = re.compile(
     r"|jahre|monate|wochen|tage|stunden|minuten)\b", re.IGNORECASE)
 _SPAN_UNITS = ("jahr|jähr|year", "monat|month", "woche|wöch|week", "tag|tägig|day",
                "stunde|stünd|hour", "minute")
-#: A date or a clock time ("13. Februar 2006", "24.1.2005", "15:15 Uhr", "Mai 2023"):
-#: its digits are not an amount (a size, a count, an age).
 #: Questions for a day ("On what date", "which day", "An welchem Tag", "welches Datum"),
 #: and what answers them: a day of a month or a weekday, not a year alone.
 _ASKS_DAY = re.compile(r"\b(?:what|which)\s+(?:date|day)\b|\bwelche[mnrs]?\s+(?:tag|datum)\b",
@@ -184,6 +183,8 @@ _DAY = re.compile(
     r"\b\d{1,2}\.\s?(?:(?:" + "|".join(_MONTH_NAMES) + r")\b|\d{1,2}\.)"
     r"|\b(?:" + "|".join(_MONTH_NAMES) + r")\s+\d{1,2}(?:st|nd|rd|th)?\b"
     r"|\b(?:" + "|".join(sorted(WEEKDAYS)) + r")\b", re.IGNORECASE)
+#: A date or a clock time ("13. Februar 2006", "24.1.2005", "15:15 Uhr", "Mai 2023"):
+#: its digits are not an amount (a size, a count, an age).
 _DATE_OR_TIME = re.compile(
     r"\b\d{1,2}\.\s?(?:(?:" + "|".join(_MONTH_NAMES) + r")\b|\d{1,2}\.)(?:\s?\d{2,4}\b)?"
     r"|\b(?:" + "|".join(_MONTH_NAMES) + r")\s+\d{1,2}(?:st|nd|rd|th)?\b(?:,?\s+\d{4}\b)?"
