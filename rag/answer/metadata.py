@@ -34,6 +34,10 @@ _TITLE = re.compile(
     rf"(?:{ARTICLE_WORDS.pattern})|(?:{ARTICLE_WORDS.pattern})['’]s\s+(?:{_TITLE_WORDS})\b"
     rf"|\b(?:unter|mit|under|with)\s+(?:welche[rm]|what|which)\s+(?:{_TITLE_WORDS})\b",
     re.IGNORECASE)
+#: The same for an article known otherwise ("What's the headline of the second one?").
+_ASKS_TITLE = re.compile(
+    r"\b(?:wie\s+(?:lautet|lautete|heißt|hieß|heisst|hiess)|what(?:'s|\s+is|\s+was)|welche[nrs]?"
+    rf"|which|gib\s+mir|give\s+me|nenn\w*)\b[^?]*?\b(?:{_TITLE_WORDS})\b", re.IGNORECASE)
 _IN_TITLE = re.compile(rf"\b(?:im|in\s+der|in\s+(?:the|its))\s+(?:{_TITLE_WORDS})\b"
                        r"|\bin\s+the\s+\w+['’]s\s+(?:title|headline)", re.IGNORECASE)
 _FIELDS: dict[str, re.Pattern[str]] = {
@@ -76,7 +80,8 @@ def asked_field(question: str, named: bool = False) -> str | None:
     for name in ("author", "date", "url", "publisher"):
         if _FIELDS[name].search(question):
             return name
-    if _TITLE.search(question) and not _IN_TITLE.search(question):
+    if ((_TITLE.search(question) or named and _ASKS_TITLE.search(question))
+            and not _IN_TITLE.search(question)):
         return "title"
     return None
 

@@ -183,6 +183,9 @@ def test_a_listed_article_by_its_position(titled):
     link = titled.ask("Gib mir den Link zum zweiten Artikel", 3, history=history)
     assert link.text.endswith("Zum Artikel „Müll aus Neapel wird in Herten verbrannt“ ist "
                               "kein Link erfasst [1].")
+    headline = titled.ask("What's the headline of the second one?", 3, history=history)
+    assert headline.text.endswith("The archive lists the article under the title “Müll aus "
+                                  "Neapel wird in Herten verbrannt” [1].")
     author = titled.ask("Who wrote the last one?", 3, history=history)
     assert author.understood_as == ("Understood as: Who wrote the last one? (referring to: "
                                     "“Neue Brücke in Linz eröffnet”)")
