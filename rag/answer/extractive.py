@@ -92,11 +92,16 @@ _QUOTE = re.compile(r"[„“”\"»«‚‘]")
 _YEAR = re.compile(r"(?<!\d)(?:1[5-9]\d\d|20\d\d)(?!\d)")
 #: Month names written out (not "Jan" or "may", an English verb), for :data:`_TIME`.
 _MONTH_NAMES = sorted({m for m in MONTHS if len(m) > 3} | {"mai"}, key=len, reverse=True)
+_MONTH = "|".join(_MONTH_NAMES)
+_WEEKDAY = "|".join(sorted(WEEKDAYS))
+#: A day of a month: "20. Juli", "4.3." (German), "July 20th" (English).
+_DAY_OF_MONTH = rf"\b\d{{1,2}}\.\s?(?:(?:{_MONTH})\b|\d{{1,2}}\.)"
+_MONTH_AND_DAY = rf"\b(?:{_MONTH})\s+\d{{1,2}}(?:st|nd|rd|th)?\b"
 #: What answers "when": a year, a date, a month, a weekday or a time relative to the article
 #: (not any number: "Kanon 332").
 _TIME = re.compile(
-    _YEAR.pattern + r"|\b\d{1,2}\.\s?\d{1,2}\.|\b(?:" + "|".join(_MONTH_NAMES) + r")s?\b"
-    r"|\b(?:" + "|".join(sorted(WEEKDAYS)) + r")(?:s|morgen|abend|nachmittag|vormittag|mittag"
+    _YEAR.pattern + rf"|\b\d{{1,2}}\.\s?\d{{1,2}}\.|\b(?:{_MONTH})s?\b"
+    rf"|\b(?:{_WEEKDAY})(?:s|morgen|abend|nachmittag|vormittag|mittag"
     r"|nacht)?\b"
     # a time relative to the article: "in circa zehn bis fünfzehn Jahren", "vor einem Jahr"
     r"|\b(?:in|innerhalb(?:\s+von)?|binnen|nach|vor|within|after)\s+(?:(?:circa|ca\."
@@ -179,16 +184,12 @@ _SPAN_UNITS = ("jahr|jähr|year", "monat|month", "woche|wöch|week", "tag|tägig
 #: and what answers them: a day of a month or a weekday, not a year alone.
 _ASKS_DAY = re.compile(r"\b(?:what|which)\s+(?:date|day)\b|\bwelche[mnrs]?\s+(?:tag|datum)\b",
                        re.IGNORECASE)
-_DAY = re.compile(
-    r"\b\d{1,2}\.\s?(?:(?:" + "|".join(_MONTH_NAMES) + r")\b|\d{1,2}\.)"
-    r"|\b(?:" + "|".join(_MONTH_NAMES) + r")\s+\d{1,2}(?:st|nd|rd|th)?\b"
-    r"|\b(?:" + "|".join(sorted(WEEKDAYS)) + r")\b", re.IGNORECASE)
+_DAY = re.compile(rf"{_DAY_OF_MONTH}|{_MONTH_AND_DAY}|\b(?:{_WEEKDAY})\b", re.IGNORECASE)
 #: A date or a clock time ("13. Februar 2006", "24.1.2005", "15:15 Uhr", "Mai 2023"):
 #: its digits are not an amount (a size, a count, an age).
 _DATE_OR_TIME = re.compile(
-    r"\b\d{1,2}\.\s?(?:(?:" + "|".join(_MONTH_NAMES) + r")\b|\d{1,2}\.)(?:\s?\d{2,4}\b)?"
-    r"|\b(?:" + "|".join(_MONTH_NAMES) + r")\s+\d{1,2}(?:st|nd|rd|th)?\b(?:,?\s+\d{4}\b)?"
-    r"|\b(?:" + "|".join(_MONTH_NAMES) + r")\s+\d{4}\b"
+    rf"{_DAY_OF_MONTH}(?:\s?\d{{2,4}}\b)?|{_MONTH_AND_DAY}(?:,?\s+\d{{4}}\b)?"
+    rf"|\b(?:{_MONTH})\s+\d{{4}}\b"
     r"|\b\d{1,2}[:.]\d{2}\s?(?:Uhr\b|h\b|[ap]\.?m\.?)", re.IGNORECASE)
 _CITED = re.compile(r"\s*\[\d+\]")
 #: Closing quotes and brackets after a sentence's final punctuation.
