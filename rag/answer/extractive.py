@@ -17,6 +17,7 @@ from ..store.index import Index
 from ..store.keywords import KeywordStore
 from ..text.facts import MONTHS, WEEKDAYS
 from ..text.names import named_places
+from ..text.persons import names_person
 from ..text.sentences import POINTS_BACK_IN_ANSWER
 from ..text.terms import (
     ARTICLE_WORDS,
@@ -138,6 +139,26 @@ _AGE = re.compile(
     r"|\b(?:geb\.|geboren|born|erbaut|gebaut|gegründet|built|founded)",
     re.IGNORECASE,
 )
+#: Questions for the name of a person: "Wie hieß der Kleinbusfahrer ...?" (a masculine
+#: noun of a person's ending: -er, -eur, -ent, -ant, -ist, -e, -at, -or, -ling; a feminine
+#: one in -in; their plurals), "What is the name of the mayor ...?", "What was his name?".
+#: An answer to them names a person (:func:`~rag.text.persons.names_person`).
+_NAME_VERB = r"wie (?:hie(?:ß|ss)|hei(?:ß|ss)t|lautet(?:e)? der name)"
+_ASKS_PERSON = re.compile(
+    rf"\b{_NAME_VERB} (?:der|des) (?:[\w.-]+ ){{0,4}}?"
+    r"(?-i:[A-ZÄÖÜ])\w*(?:er|eur|ent|ant|ist|e|at|or|ling)\b"
+    rf"|\b{_NAME_VERB} (?:die|der) (?:[\w.-]+ ){{0,4}}?(?-i:[A-ZÄÖÜ])\w*in\b"
+    r"|\bwie (?:hie(?:ß|ss)en|hei(?:ß|ss)en|lauten die namen) (?:die|der) (?:[\w.-]+ ){0,4}?"
+    r"(?-i:[A-ZÄÖÜ])\w*(?:er|eure|enten|anten|isten|en|innen|aten|oren|linge)\b"
+    r"|\bwhat (?:was|is|were|are) the names? of (?:the|a|an|its|their|his|her) "
+    r"(?:[\w.'’-]+ ){0,4}?(?:(?-i:[a-z])\w*(?:er|or|ist|ian|ent|ant|ee|man|woman|person|men"
+    r"|women|people|ers|ors|ists|ians|ents|ants|ees)|judge|chief|mayor|wife|husband|son"
+    r"|daughter|mother|father|child|children|boy|girl|victim|pilot|captain|coach|bishop"
+    r"|pope|king|queen|prince|princess|minister|official|officer)\b"
+    r"|\bwhat (?:was|is) (?:his|her) name\b", re.IGNORECASE)
+#: A sentence that says what someone is called ("werden ... Guru genannt").
+_NAMING = re.compile(r"\b(?:genannt|namens|(?<!das )(?<!dies )hei(?:ß|ss)(?:t|en)"
+                     r"|hie(?:ß|ss)(?:en)?|nannten?|bezeichnet|called|named)\b", re.IGNORECASE)
 #: Questions for a share, and what an answer to them must hold: a percentage or a fraction.
 _ASKS_SHARE = re.compile(
     r"\b(?:(?:what|which) (?:percentage|share|proportion)|how many percent"
@@ -431,7 +452,7 @@ def asks_year(question: str) -> bool:
     return bool(_ASKS_YEAR.search(question))
 
 
-def lacks_asked_type(question: str, answer: str) -> bool:
+def lacks_asked_type(question: str, answer: str, passage: str = "") -> bool:
     """Whether ``answer`` (without its citation numbers) cannot be what ``question`` asks
     for: no number for "how many / much / high" / "wie viel(e) / hoch" (not a word of
     the question itself: "Milliardenkredite" asked about), no year for "which year" /
@@ -439,8 +460,10 @@ def lacks_asked_type(question: str, answer: str) -> bool:
     fraction for "what percentage" / "welchen Anteil", no currency (or percentage) for a
     sum of money ("how much prize money", "was kostet"), no degrees for a temperature ("at
     what temperature", "Siedepunkt"), no number of years for "how many years" / "wie viele
-    Jahre" (months, weeks, days, hours, minutes alike). Such a
-    sentence matches the question's topic, not its question."""
+    Jahre" (months, weeks, days, hours, minutes alike), no person's name the question does
+    not give for the name of a person (:data:`_ASKS_PERSON`; a surname counts when the
+    answer's ``passage`` gives it with a first name; "werden ... Guru genannt" does). Such
+    a sentence matches the question's topic, not its question."""
     text = _CITED.sub("", answer)
     span = _ASKS_SPAN.search(question)
     return bool((_ASKS_COUNT.search(question) and not _COUNT.search(_unasked(question, text)))
@@ -450,7 +473,9 @@ def lacks_asked_type(question: str, answer: str) -> bool:
                 or (_ASKS_SUM.search(question) and _MONEY_WORD.search(question)
                     and not _MONEY.search(text))
                 or (_ASKS_TEMPERATURE.search(question) and not _TEMPERATURE.search(text))
-                or (span is not None and not _counts(span.group(1), text)))
+                or (span is not None and not _counts(span.group(1), text))
+                or (_ASKS_PERSON.search(question) is not None and not _NAMING.search(text)
+                    and not names_person(text, question, passage)))
 
 
 def _unasked(question: str, text: str) -> str:
@@ -735,7 +760,8 @@ class ExtractiveAnswerer:
                                        evidence.said)
         # judged on the best statement: a sibling with a number does not make one answer
         quoted = " ".join(c.text for c in statements[0]) if statements else ""
-        if not statements or lacks_asked_type(text, quoted):
+        if not statements or lacks_asked_type(text, quoted,
+                                              sources[statements[0][0].source].text):
             return Answer(text, lang, False, NOT_FOUND[lang], sources)
         answer_text = write_answer(statements, sources, lang)
         cited = {int(n) for n in re.findall(r"\[(\d+)\]", answer_text)}

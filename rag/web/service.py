@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 
 from ..errors import NotReady, RagError, ServeError, StoreError
 from ..pipeline import Pipeline
-from ..text import names
+from ..text import names, persons
 from ..types import Answer, Message
 from . import archive
 from .relevance import RelevanceScale
@@ -97,6 +97,7 @@ class Service:
                 report = p.update_index(progress=True, on_progress=self._on_progress)
                 log.info("%s", report.summary().replace("\n", "; "))
             names.load()  # read before any question, as the model is
+            persons.load()
             self.show_index()  # asks the examples: the first answer is then fast
             self.ready_seconds = time.monotonic() - self._started
             self.phase = "ready"

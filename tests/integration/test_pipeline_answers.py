@@ -86,6 +86,18 @@ def test_a_count_the_archive_does_not_give_is_refused(seed_pipeline: Pipeline,
     assert not answer.found, answer.text
 
 
+def test_a_person_s_name_the_archive_does_not_give_is_refused(seed_pipeline: Pipeline) -> None:
+    """The Minsk report names the late foreign minister, not who drove Lukashenko's car:
+    a sentence about the visit naming only Putin and Lukashenko is no answer to the
+    second."""
+    answer = seed_pipeline.ask(
+        "Wie hieß der langjährige Aussenminister von Belarus, der kürzlich gestorben ist?")
+    assert answer.found and "Makei" in answer.text
+    answer = seed_pipeline.ask(
+        "Wie hieß der Fahrer von Lukaschenkos Wagen beim Besuch Putins in Minsk?")
+    assert not answer.found, answer.text
+
+
 def test_date_filter(seed_pipeline: Pipeline) -> None:
     answer = seed_pipeline.ask("Wie nennt Lukaschenko Putin?", date_from="2022", date_to="2023-12")
     assert answer.sources

@@ -422,11 +422,22 @@ def test_a_follow_up_naming_an_abbreviation_is_answered_where_the_article_names_
     ("Wie alt ist der Elfjährige?", "Der Elfjährige starb. [1]", False),
     ("How old is the bridge?", "Die Brücke wurde 1905 erbaut. [1]", False),
     ("Wie alt ist er?", "Im Alter von 3 Jahren zog er nach Berlin. [1]", False),
+    ("Wie hieß der Kleinbusfahrer, der verletzt wurde?",
+     "Der Fahrer eines Kleinbusses wurde leicht verletzt. [1]", True),
+    ("Wie hieß der Partner von Ed Stafford?", "Ed Stafford erreichte Südamerika. [1]", True),
+    ("What was the name of the mayor who was honoured?", "Gäste kamen aus Havanna. [1]",
+     True),
+    ("Wie heißt der Chauffeur, der Phil Spector belastet?",
+     "Spector wird durch seinen Fahrer Adriano De Souza belastet. [1]", False),
+    ("What is the name of the spiritual teacher in Hinduism?",
+     "Im Hinduismus werden spirituelle Lehrer Guru genannt. [1]", False),
+    ("Wie heißt die jüngste Epoche?", "Das Holozän ist die jüngste Epoche. [1]", False),
 ])
 def test_an_answer_without_the_asked_number_or_year_is_none(question, answer, lacks) -> None:
     """A count question needs a number, a year question a year, an age question an age
-    (years, "-jährig", an age in brackets, "Alter", born or built); citations do not
-    count."""
+    (years, "-jährig", an age in brackets, "Alter", born or built), a question for a
+    person's name a name (or a sentence saying what someone is called; not for the name of
+    a thing); citations do not count."""
     assert lacks_asked_type(question, answer) is lacks
 
 
