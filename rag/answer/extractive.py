@@ -140,14 +140,18 @@ _AGE = re.compile(
     re.IGNORECASE,
 )
 #: Questions for the name of a person: "Wie hieß der Kleinbusfahrer ...?" (a masculine
-#: noun of a person's ending: -er, -eur, -ent, -ant, -ist, -e, -at, -or, -ling; a feminine
-#: one in -in; their plurals), "What is the name of the mayor ...?", "What was his name?".
+#: noun of a person's ending: -er, -eur, -ent, -ant, -ist, -e, -at, -or, -ling, or a word
+#: for a person: Mann, Frau, Kind, Opfer, Arzt ...; a feminine one in -in; their plurals),
+#: "What is the name of the mayor ...?", "What was his / the man's name?".
 #: An answer to them names a person (:func:`~rag.text.persons.names_person`).
 _NAME_VERB = r"wie (?:hie(?:ß|ss)|hei(?:ß|ss)t|lautet(?:e)? der name)"
 _ASKS_PERSON = re.compile(
     rf"\b{_NAME_VERB} (?:der|des) (?:[\w.-]+ ){{0,4}}?"
     r"(?-i:[A-ZÄÖÜ])\w*(?:er|eur|ent|ant|ist|e|at|or|ling)\b"
     rf"|\b{_NAME_VERB} (?:die|der) (?:[\w.-]+ ){{0,4}}?(?-i:[A-ZÄÖÜ])\w*in\b"
+    rf"|\b{_NAME_VERB} (?:der|die|das|des) (?:[\w.-]+ ){{0,4}}?(?-i:[A-ZÄÖÜ]\w*)?(?:mann"
+    r"|frau|kind|mädchen|person|mensch|opfer|sohn|chef|star|held|gast|arzt|anwalt|graf|prinz"
+    r"|pilot|bischof|kapitän|kommissar|papst|witwe|baby)\b"
     r"|\bwie (?:hie(?:ß|ss)en|hei(?:ß|ss)en|lauten die namen) (?:die|der) (?:[\w.-]+ ){0,4}?"
     r"(?-i:[A-ZÄÖÜ])\w*(?:er|eure|enten|anten|isten|en|innen|aten|oren|linge)\b"
     r"|\bwhat (?:was|is|were|are) the names? of (?:the|a|an|its|their|his|her) "
@@ -155,7 +159,7 @@ _ASKS_PERSON = re.compile(
     r"|women|people|ers|ors|ists|ians|ents|ants|ees)|judge|chief|mayor|wife|husband|son"
     r"|daughter|mother|father|child|children|boy|girl|victim|pilot|captain|coach|bishop"
     r"|pope|king|queen|prince|princess|minister|official|officer)\b"
-    r"|\bwhat (?:was|is) (?:his|her) name\b", re.IGNORECASE)
+    r"|\bwhat (?:was|is) (?:his|her|the (?:[\w-]+ ){0,2}?\w+(?:'s|’s)) name\b", re.IGNORECASE)
 #: A sentence that says what someone is called ("werden ... Guru genannt").
 _NAMING = re.compile(r"\b(?:genannt|namens|(?<!das )(?<!dies )hei(?:ß|ss)(?:t|en)"
                      r"|hie(?:ß|ss)(?:en)?|nannten?|bezeichnet|called|named)\b", re.IGNORECASE)

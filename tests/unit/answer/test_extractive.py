@@ -432,6 +432,8 @@ def test_a_follow_up_naming_an_abbreviation_is_answered_where_the_article_names_
     ("What is the name of the spiritual teacher in Hinduism?",
      "Im Hinduismus werden spirituelle Lehrer Guru genannt. [1]", False),
     ("Wie heißt die jüngste Epoche?", "Das Holozän ist die jüngste Epoche. [1]", False),
+    ("What was the man's name?", "Der Mann sprang aus dem Flugzeug. [1]", True),
+    ("Wie hieß das Opfer?", "Das Opfer, Anna Kowalski, war 34 Jahre alt. [1]", False),
 ])
 def test_an_answer_without_the_asked_number_or_year_is_none(question, answer, lacks) -> None:
     """A count question needs a number, a year question a year, an age question an age
