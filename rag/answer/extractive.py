@@ -142,9 +142,15 @@ _AGE = re.compile(
 #: Questions for the name of a person: "Wie hieß der Kleinbusfahrer ...?" (a masculine
 #: noun of a person's ending: -er, -eur, -ent, -ant, -ist, -e, -at, -or, -ling, or a word
 #: for a person: Mann, Frau, Kind, Opfer, Arzt ...; a feminine one in -in; their plurals),
-#: "What is the name of the mayor ...?", "What was his / the man's name?".
+#: "What is the name of the mayor ...?", "What was his / the man's / that extremist's
+#: name?".
 #: An answer to them names a person (:func:`~rag.text.persons.names_person`).
 _NAME_VERB = r"wie (?:hie(?:ß|ss)|hei(?:ß|ss)t|lautet(?:e)? der name)"
+_EN_PERSON = (
+    r"(?:(?-i:(?=[a-z]))\w*(?:er|or|ist|ian|ent|ant|ee|man|woman|person|men|women|people|ers"
+    r"|ors|ists|ians|ents|ants|ees)|judge|chief|mayor|wife|husband|son|daughter|mother"
+    r"|father|child|children|boy|girl|victim|pilot|captain|coach|bishop|pope|king|queen"
+    r"|prince|princess|minister|official|officer)")
 _ASKS_PERSON = re.compile(
     rf"\b{_NAME_VERB} (?:der|des) (?:[\w.-]+ ){{0,4}}?"
     r"(?-i:[A-ZÄÖÜ])\w*(?:er|eur|ent|ant|ist|e|at|or|ling)\b"
@@ -154,12 +160,10 @@ _ASKS_PERSON = re.compile(
     r"|pilot|bischof|kapitän|kommissar|papst|witwe|baby)\b"
     r"|\bwie (?:hie(?:ß|ss)en|hei(?:ß|ss)en|lauten die namen) (?:die|der) (?:[\w.-]+ ){0,4}?"
     r"(?-i:[A-ZÄÖÜ])\w*(?:er|eure|enten|anten|isten|en|innen|aten|oren|linge)\b"
-    r"|\bwhat (?:was|is|were|are) the names? of (?:the|a|an|its|their|his|her) "
-    r"(?:[\w.'’-]+ ){0,4}?(?:(?-i:[a-z])\w*(?:er|or|ist|ian|ent|ant|ee|man|woman|person|men"
-    r"|women|people|ers|ors|ists|ians|ents|ants|ees)|judge|chief|mayor|wife|husband|son"
-    r"|daughter|mother|father|child|children|boy|girl|victim|pilot|captain|coach|bishop"
-    r"|pope|king|queen|prince|princess|minister|official|officer)\b"
-    r"|\bwhat (?:was|is) (?:his|her|the (?:[\w-]+ ){0,2}?\w+(?:'s|’s)) name\b", re.IGNORECASE)
+    r"|\bwhat (?:was|is|were|are) the names? of (?:the|a|an|its|their|his|her|that|this) "
+    rf"(?:[\w.'’-]+ ){{0,4}}?{_EN_PERSON}\b"
+    rf"|\bwhat (?:was|is) (?:his|her|(?:the|that|this) (?:[\w-]+ ){{0,2}}?{_EN_PERSON}(?:'s|’s))"
+    r" name\b", re.IGNORECASE)
 #: A sentence that says what someone is called ("werden ... Guru genannt").
 _NAMING = re.compile(r"\b(?:genannt|namens|(?<!das )(?<!dies )hei(?:ß|ss)(?:t|en)"
                      r"|hie(?:ß|ss)(?:en)?|nannten?|bezeichnet|called|named)\b", re.IGNORECASE)

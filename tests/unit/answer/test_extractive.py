@@ -433,6 +433,8 @@ def test_a_follow_up_naming_an_abbreviation_is_answered_where_the_article_names_
      "Im Hinduismus werden spirituelle Lehrer Guru genannt. [1]", False),
     ("Wie heißt die jüngste Epoche?", "Das Holozän ist die jüngste Epoche. [1]", False),
     ("What was the man's name?", "Der Mann sprang aus dem Flugzeug. [1]", True),
+    ("What is that right-wing extremist's name?", "Er stellte die Liste online. [1]", True),
+    ("What is this company's name?", "Die Firma stellt Drohnen her. [1]", False),
     ("Wie hieß das Opfer?", "Das Opfer, Anna Kowalski, war 34 Jahre alt. [1]", False),
 ])
 def test_an_answer_without_the_asked_number_or_year_is_none(question, answer, lacks) -> None:
